@@ -1,0 +1,52 @@
+"""Writes each beat to a CSV file the moment it arrives, so a crash loses nothing.
+
+The file reads back with hrvcoach.formats.read_rr_file (its RR column is `rr_ms`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TextIO
+
+from hrvcoach.beats import Beat
+
+HEADER = "time_s,rr_ms,contact,after_gap\n"
+
+
+class CsvRecorder:
+    """Appends one line per beat and flushes it; use as a context manager."""
+
+    def __init__(self, path: Path, *, comment: str = "") -> None:
+        self.path = path
+        self._file: TextIO | None = None
+        self._comment = comment
+
+    @classmethod
+    def in_folder(cls, folder: Path, label: str) -> CsvRecorder:
+        """A new recording named by the local start time and a label (e.g. the protocol)."""
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in label)
+        return cls(folder / f"{stamp}-{safe}.csv", comment=label)
+
+    def __enter__(self) -> Self:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("x", encoding="utf-8", newline="")
+        started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        self._file.write(f"# hrvcoach recording {self._comment} started {started}\n{HEADER}")
+        self._file.flush()
+        return self
+
+    def append(self, beat: Beat) -> None:
+        if self._file is None:
+            raise RuntimeError("CsvRecorder.append outside 'with'")
+        contact = "" if beat.contact is None else int(beat.contact)
+        self._file.write(f"{beat.time_s:.4f},{beat.rr_ms!r},{contact},{int(beat.after_gap)}\n")
+        self._file.flush()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,1 @@
+"""Views: the command line, the headless printer and the coach window. Nothing imports views."""

@@ -1,0 +1,206 @@
+"""The `hrvcoach` command line. Heavy modules (numpy, Qt, neurokit2) load only inside commands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hrvcoach import __version__
+from hrvcoach.errors import HrvcoachError, InputError
+
+if TYPE_CHECKING:
+    from hrvcoach.clock import Clock
+    from hrvcoach.protocols import Protocol
+    from hrvcoach.session import SessionEvent
+    from hrvcoach.sources.base import Source
+
+    SourceFactory = Callable[[Protocol, Clock], Source]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def _breaths_per_min(text: str) -> float:
+    value = _positive_float(text)
+    if not 3.0 <= value <= 10.0:
+        raise argparse.ArgumentTypeError(f"resonance rates lie within 3–10 breaths/min, got {text}")
+    return value
+
+
+def _png_path(text: str) -> Path:
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(f"the screenshot is a PNG file: name it *.png, got {text!r}")
+    return Path(text)
+
+
+def _add_coach_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", default="demo", metavar="NAME_OR_FILE",
+                        help="built-in protocol name or a .toml file (default: demo)")
+    parser.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
+                        help="session seconds per real second (default 1: real time)")
+    parser.add_argument("--duration", type=_positive_float, metavar="SECONDS",
+                        help="stop after this much session time (default: the protocol's length)")
+    parser.add_argument("--headless", action="store_true",
+                        help="no window: print progress lines (automatic when there is no display)")
+    parser.add_argument("--screenshot", type=_png_path, metavar="FILE.png",
+                        help="run the window offscreen and save a PNG of it at the end")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hrvcoach",
+        description="Heart-rate-variability biofeedback: breathe with the pacer, watch your heart "
+        "rate swing with the breath and the calming (vagal) markers rise.",
+    )
+    parser.add_argument("--version", action="version", version=f"hrvcoach {__version__}")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="where recordings are written (default: $HRVCOACH_HOME, "
+                        "else the platform's user data folder)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="coach session on a simulated chest strap",
+                               description="Run a coach session on a simulated strap whose "
+                               "simulated person breathes along with the pacer.")
+    _add_coach_options(demo)
+    demo.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
+    demo.add_argument("--sim-resonance", type=_breaths_per_min, default=5.5,
+                      metavar="BREATHS_PER_MIN",
+                      help="the simulated person's resonance breathing rate (default 5.5)")
+    demo.add_argument("--sim-artifacts", type=_non_negative_float, default=0.0, metavar="PER_MIN",
+                      help="ectopic, missed and extra beats per minute (default 0)")
+    demo.set_defaults(run=_run_demo)
+
+    replay = commands.add_parser("replay", help="coach session replaying a recorded RR file",
+                                 description="Replay an RR recording (one RR per line in ms or s, "
+                                 "or a CSV with an rr_ms/rr/ibi column) through the coach.")
+    replay.add_argument("file", type=Path, help="the RR recording")
+    _add_coach_options(replay)
+    replay.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
+    replay.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")
+    replay.set_defaults(run=_run_replay)
+    return parser
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    """--data-dir, else $HRVCOACH_HOME, else the platform's user data folder."""
+    if args.data_dir is not None:
+        return Path(args.data_dir)
+    if os.environ.get("HRVCOACH_HOME"):
+        return Path(os.environ["HRVCOACH_HOME"])
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("hrvcoach", appauthor=False))
+
+
+def has_display() -> bool:
+    """True where a window can be shown (always off Linux; on Linux, X11 or Wayland is set)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from hrvcoach.pacer import Pacer
+    from hrvcoach.sources.simulator import SimulatedPerson, SimulatedStrap
+
+    def make_source(protocol: Protocol, clock: Clock) -> Source:
+        person = SimulatedPerson(resonance_breaths_per_min=args.sim_resonance)
+        return SimulatedStrap(Pacer.for_protocol(protocol), clock, person, seed=args.seed,
+                              artifacts_per_min=args.sim_artifacts)
+
+    return _coach(args, make_source)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from hrvcoach.formats import read_rr_file
+    from hrvcoach.sources.replay import ReplaySource
+
+    recording = read_rr_file(args.file, units=args.units, column=args.column)
+
+    def make_source(protocol: Protocol, clock: Clock) -> Source:
+        return ReplaySource(recording.rr_ms, clock, name=args.file.name)
+
+    return _coach(args, make_source)
+
+
+def _coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
+    """Run a session with the window, offscreen for a screenshot, or headless."""
+    import asyncio
+
+    from hrvcoach.clock import ScaledClock
+    from hrvcoach.protocols import load_protocol
+    from hrvcoach.recording import CsvRecorder
+    from hrvcoach.session import Session
+    from hrvcoach.views.headless import HeadlessPrinter
+
+    protocol = load_protocol(args.protocol)
+    if args.headless and args.screenshot:
+        raise InputError("--screenshot", "cannot be combined with --headless")
+    window = args.screenshot is not None or not args.headless
+    if window and args.screenshot is None and not has_display():
+        print("hrvcoach: no display found, running headless (use --screenshot FILE.png to "
+              "render the window offscreen)", file=sys.stderr)
+        window = False
+    if args.screenshot is not None and not has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
+
+    clock = ScaledClock(args.speed)
+    with CsvRecorder.in_folder(data_dir(args) / "recordings", protocol.name) as recorder:
+        def make_session(on_event: Callable[[SessionEvent], None]) -> Session:
+            return Session(protocol, make_source(protocol, clock), on_event, recorder,
+                           args.duration)
+
+        if window:
+            from hrvcoach.views.window import run_window
+
+            run_window(make_session, protocol, clock, screenshot=args.screenshot)
+            if args.screenshot is not None:
+                print(f"screenshot saved: {args.screenshot}")
+        else:
+            printer = HeadlessPrinter(sys.stdout)
+            asyncio.run(make_session(printer.handle).run())
+        print(f"recording saved: {recorder.path}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except InputError as exc:
+        print(f"hrvcoach: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except HrvcoachError as exc:
+        print(f"hrvcoach: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("hrvcoach: stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,62 @@
+"""The headless coach: one line per phase change and every ~10 session seconds, then a summary."""
+
+from __future__ import annotations
+
+import math
+from typing import TextIO
+
+from hrvcoach.beats import SourceStatus, StatusKind
+from hrvcoach.session import PhaseStarted, SessionEnded, SessionEvent, Snapshot
+
+REPORT_EVERY_S = 10.0
+
+
+def clock_text(seconds: float) -> str:
+    """mm:ss (h:mm:ss past an hour)."""
+    whole = max(int(seconds), 0)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:2d}:{rest % 60:02d}"
+
+
+def _number(value: float, digits: int = 1) -> str:
+    return "   —" if math.isnan(value) else f"{value:5.{digits}f}"
+
+
+class HeadlessPrinter:
+    """Prints session events as plain text lines to `out`."""
+
+    def __init__(self, out: TextIO, *, every_s: float = REPORT_EVERY_S) -> None:
+        self._out = out
+        self._every_s = every_s
+        self._next_report_s = every_s
+
+    def _print(self, line: str) -> None:
+        print(line, file=self._out, flush=True)
+
+    def handle(self, event: SessionEvent) -> None:
+        match event:
+            case PhaseStarted(time_s=time_s, index=index, phase=phase):
+                pacing = (f"pacer {phase.breaths_per_min:g} breaths/min"
+                          if phase.breaths_per_min is not None else "breathe freely")
+                self._print(f"{clock_text(time_s)}  ── phase {index + 1}: {phase.name} "
+                            f"({phase.kind}, {clock_text(phase.duration_s).strip()}, {pacing})")
+                if phase.guidance:
+                    self._print(f"        {phase.guidance}")
+            case Snapshot() as snapshot if snapshot.time_s >= self._next_report_s:
+                self._next_report_s = (snapshot.time_s // self._every_s + 1) * self._every_s
+                rate = snapshot.pacer.breaths_per_min
+                pacer = f"{rate:4.1f}/min" if rate is not None else "   free"
+                self._print(f"{clock_text(snapshot.time_s)}  HR {_number(snapshot.markers.hr_bpm)} bpm"
+                            f"  RMSSD {_number(snapshot.markers.rmssd_ms)} ms  pacer {pacer}")
+            case SourceStatus(kind=kind, time_s=time_s, message=message) if kind not in (
+                StatusKind.ENDED,
+            ):
+                self._print(f"{clock_text(time_s)}  [{kind.value}] {message}")
+            case SessionEnded() as ended:
+                before = ended.first_phase_markers.rmssd_ms
+                after = ended.last_markers.rmssd_ms
+                self._print(f"{clock_text(ended.time_s)}  session ended ({ended.reason}): "
+                            f"{ended.beats} beats")
+                self._print(f"        RMSSD end of first phase {_number(before).strip()} ms "
+                            f"→ last 60 s {_number(after).strip()} ms; "
+                            f"HR {_number(ended.last_markers.hr_bpm).strip()} bpm")

@@ -1,0 +1,76 @@
+"""Reading RR files: one value per line (ms or s), CSV with a header, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hrvcoach.errors import InputError
+from hrvcoach.formats import read_rr_file
+from tests.helpers import shared_recording
+
+
+def write(tmp_path: Path, text: str, name: str = "rr.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_plain_ms_per_line_with_comments_and_blank_lines(tmp_path):
+    recording = read_rr_file(write(tmp_path, "# strap export\n800\n\n812.5\n790\n"))
+    assert recording.rr_ms.tolist() == [800.0, 812.5, 790.0]
+    assert recording.line_numbers.tolist() == [2, 4, 5]
+    assert recording.units_read == "ms"
+
+
+def test_seconds_are_detected_and_can_be_forced(tmp_path):
+    path = write(tmp_path, "0.8\n0.8125\n0.79\n")
+    assert read_rr_file(path).rr_ms.tolist() == pytest.approx([800.0, 812.5, 790.0])
+    assert read_rr_file(path, units="ms").rr_ms.tolist() == [0.8, 0.8125, 0.79]
+
+
+def test_csv_with_an_rr_ms_column_and_an_empty_first_cell(tmp_path):
+    path = write(tmp_path, "t_s,rr_ms,hr\n0.0,,75\n0.8,800,75\n1.6,810.25,74\n", "rr.csv")
+    assert read_rr_file(path).rr_ms.tolist() == [800.0, 810.25]
+
+
+def test_column_option_picks_a_column_by_name_or_number(tmp_path):
+    path = write(tmp_path, "a;b\n1;900\n2;910\n", "x.csv")
+    assert read_rr_file(path, column="b").rr_ms.tolist() == [900.0, 910.0]
+    assert read_rr_file(path, column="2").rr_ms.tolist() == [900.0, 910.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("800\n810\nabc\n", ":3", "not a number: 'abc'"),
+        ("800\n-5\n", ":2", "finite number >= 0"),
+        ("time,value\n1,800\n", ":1", "no RR column among time, value"),
+        ("1,800\n2,810\n", ":1", "2 columns and no header"),
+        ("x,rr_ms\n1,800\n810\n", ":3", "missing RR column 2"),
+        ("# only a comment\n", "", "no RR values"),
+    ],
+)
+def test_bad_files_name_file_line_and_problem(tmp_path, text, where, problem):
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as caught:
+        read_rr_file(path)
+    assert str(caught.value).startswith(f"{path}{where}")
+    assert problem in str(caught.value)
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_rr_file(tmp_path / "absent.txt")
+
+
+def test_real_files_in_ms_and_in_seconds_read_the_same_values():
+    ms_per_line = read_rr_file(shared_recording("polar_rri_bartels_hrv/original/rest_rri.txt"))
+    table = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv"))
+    assert ms_per_line.rr_ms.size == 910
+    np.testing.assert_allclose(ms_per_line.rr_ms, table.rr_ms)
+    seconds = read_rr_file(shared_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt"))
+    assert seconds.units_read == "s"
+    assert 300.0 < float(np.median(seconds.rr_ms)) < 2000.0
