@@ -62,5 +62,5 @@ def test_bad_protocol_files_name_file_field_and_problem(tmp_path: Path, body, wh
 
 
 def test_unknown_protocol_name_lists_the_built_in_ones():
-    with pytest.raises(InputError, match="unknown protocol 'nope'.*demo"):
+    with pytest.raises(InputError, match=r"unknown protocol 'nope'.*demo"):
         load_protocol("nope")

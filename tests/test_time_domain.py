@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -19,7 +20,7 @@ def breathing_rr_ms() -> np.ndarray:
 
 
 def direct_rmssd(rr: np.ndarray) -> float:
-    return math.sqrt(sum((b - a) ** 2 for a, b in zip(rr[:-1], rr[1:], strict=True)) / (len(rr) - 1))
+    return math.sqrt(sum((b - a) ** 2 for a, b in itertools.pairwise(rr)) / (len(rr) - 1))
 
 
 def test_rmssd_equals_a_direct_computation(breathing_rr_ms):

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import TextIO
 
 from hrvcoach.beats import SourceStatus, StatusKind
 from hrvcoach.session import PhaseStarted, SessionEnded, SessionEvent, Snapshot
+from hrvcoach.views.text import clock_text, number_text
 
 REPORT_EVERY_S = 10.0
 
 
-def clock_text(seconds: float) -> str:
-    """mm:ss (h:mm:ss past an hour)."""
-    whole = max(int(seconds), 0)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:2d}:{rest % 60:02d}"
-
-
 def _number(value: float, digits: int = 1) -> str:
-    return "   —" if math.isnan(value) else f"{value:5.{digits}f}"
+    return f"{number_text(value, digits):>5}"
 
 
 class HeadlessPrinter:
@@ -39,7 +32,7 @@ class HeadlessPrinter:
                 pacing = (f"pacer {phase.breaths_per_min:g} breaths/min"
                           if phase.breaths_per_min is not None else "breathe freely")
                 self._print(f"{clock_text(time_s)}  ── phase {index + 1}: {phase.name} "
-                            f"({phase.kind}, {clock_text(phase.duration_s).strip()}, {pacing})")
+                            f"({phase.kind}, {clock_text(phase.duration_s)}, {pacing})")
                 if phase.guidance:
                     self._print(f"        {phase.guidance}")
             case Snapshot() as snapshot if snapshot.time_s >= self._next_report_s:

@@ -1,0 +1,8 @@
+"""Shared pytest setup: Qt runs offscreen, so window tests need no display."""
+
+from __future__ import annotations
+
+import os
+
+# Before any QApplication exists (pytest-qt creates one lazily, in its qapp fixture).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
