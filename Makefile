@@ -15,8 +15,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+FAKEBLUEZ := ../shared/tools/fakebluez
+
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# the fake BlueZ for the Bluetooth tests, where ../shared is beside the checkout
+	if [ -f $(FAKEBLUEZ)/pyproject.toml ]; then $(BIN)/python -m pip install --quiet $(FAKEBLUEZ); fi
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed

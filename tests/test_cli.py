@@ -104,3 +104,49 @@ def test_replay_headless_records_every_beat_it_played(tmp_path):
     original = read_rr_file(source).rr_ms
     assert played.size > 100
     assert played.tolist() == original[: played.size].tolist()
+
+
+def rmssd_by_time(stdout: str) -> dict[int, float]:
+    """{seconds: RMSSD} from the headless progress lines ("01:10  HR  65.4 bpm  RMSSD  23.1 ms ...")."""
+    values = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) > 5 and parts[1] == "HR" and parts[4] == "RMSSD" and parts[5] != "—":
+            minutes, seconds = parts[0].split(":")
+            values[int(minutes) * 60 + int(seconds)] = float(parts[5])
+    return values
+
+
+def test_headless_demo_shows_rmssd_rising_once_paced_breathing_starts(tmp_path):
+    result = run_cli("demo", "--headless", "--speed", "600", "--duration", "300", "--seed", "3",
+                     home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "phase 2: slow breathing (paced" in result.stdout
+    assert "session ended (duration reached)" in result.stdout
+    rmssd = rmssd_by_time(result.stdout)
+    baseline = [v for t, v in rmssd.items() if 20 <= t < 60]
+    late_paced = [v for t, v in rmssd.items() if 180 <= t < 240]
+    assert len(baseline) >= 3 and len(late_paced) >= 5
+    assert min(late_paced) > 1.2 * max(baseline)
+
+
+def test_demo_without_a_display_runs_headless_and_says_so(tmp_path):
+    result = run_cli("demo", "--speed", "600", "--duration", "30", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no display found, running headless" in result.stderr
+    assert "Aborted" not in result.stderr and "qt.qpa" not in result.stderr
+    assert "session ended" in result.stdout
+
+
+def test_demo_screenshot_writes_a_non_blank_png_of_the_window(tmp_path):
+    png = tmp_path / "shots" / "coach.png"
+    result = run_cli("demo", "--screenshot", str(png), "--speed", "60", "--duration", "75",
+                     home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"screenshot saved: {png}" in result.stdout
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == (1100, 700)
+    colours = {image.pixel(x, y) for x in range(0, 1100, 7) for y in range(0, 700, 7)}
+    assert len(colours) > 100

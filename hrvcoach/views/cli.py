@@ -57,7 +57,7 @@ def _png_path(text: str) -> Path:
     return Path(text)
 
 
-def _add_coach_options(parser: argparse.ArgumentParser) -> None:
+def add_coach_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", default="demo", metavar="NAME_OR_FILE",
                         help="built-in protocol name or a .toml file (default: demo)")
     parser.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="coach session on a simulated chest strap",
                                description="Run a coach session on a simulated strap whose "
                                "simulated person breathes along with the pacer.")
-    _add_coach_options(demo)
+    add_coach_options(demo)
     demo.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
     demo.add_argument("--sim-resonance", type=_breaths_per_min, default=5.5,
                       metavar="BREATHS_PER_MIN",
@@ -98,10 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Replay an RR recording (one RR per line in ms or s, "
                                  "or a CSV with an rr_ms/rr/ibi column) through the coach.")
     replay.add_argument("file", type=Path, help="the RR recording")
-    _add_coach_options(replay)
+    add_coach_options(replay)
     replay.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
     replay.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")
     replay.set_defaults(run=_run_replay)
+
+    # Command modules add their own subcommands here, one line each (keep their imports light).
     return parser
 
 
@@ -132,7 +134,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         return SimulatedStrap(Pacer.for_protocol(protocol), clock, person, seed=args.seed,
                               artifacts_per_min=args.sim_artifacts)
 
-    return _coach(args, make_source)
+    return run_coach(args, make_source)
 
 
 def _run_replay(args: argparse.Namespace) -> int:
@@ -144,10 +146,10 @@ def _run_replay(args: argparse.Namespace) -> int:
     def make_source(protocol: Protocol, clock: Clock) -> Source:
         return ReplaySource(recording.rr_ms, clock, name=args.file.name)
 
-    return _coach(args, make_source)
+    return run_coach(args, make_source)
 
 
-def _coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
+def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
     """Run a session with the window, offscreen for a screenshot, or headless."""
     import asyncio
 
