@@ -68,7 +68,8 @@ class Pacer:
             rate = phase.breaths_per_min
             if rate is not None and not was_paced:
                 cycles = 0.0  # a paced stretch begins with an in-breath
-            segment = _Segment(t_s, t_s + phase.duration_s, rate, rate, phase.breath, cycles)
+            segment = _Segment(t_s, t_s + phase.duration_s, rate, phase.end_per_min, phase.breath,
+                               cycles)
             segments.append(segment)
             cycles = segment.cycles_at(segment.end_s)
             t_s, was_paced = segment.end_s, rate is not None

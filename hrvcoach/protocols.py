@@ -1,22 +1,36 @@
-"""Session protocols: protocols/*.toml (or a user's own file) -> frozen Protocol and Phase records."""
+"""Session protocols: protocols/*.toml (or a user's own file) -> frozen Protocol and Phase records.
+
+A phase is `baseline` (spontaneous breathing, measured), `paced` (the pacer leads), `recovery`
+(spontaneous, measured) or `free` (not measured). A paced rate may be "resonance": the user's
+assessed resonance rate, or DEFAULT_RESONANCE_PER_MIN when none is known.
+"""
 
 from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from hrvcoach.errors import InputError
 
 PhaseKind = Literal["baseline", "paced", "recovery", "free"]
-PHASE_KINDS: tuple[PhaseKind, ...] = ("baseline", "paced", "recovery", "free")
-_PROTOCOL_FIELDS = {"name", "description", "phase"}
-_PHASE_FIELDS = {
-    "name", "kind", "minutes", "seconds", "breaths_per_min", "inhale_s", "exhale_s",
-    "hold_in_s", "hold_out_s", "inhale_exhale_ratio", "guidance",
+Comparison = Literal["before", "after"]
+PHASE_KINDS: Final[tuple[PhaseKind, ...]] = ("baseline", "paced", "recovery", "free")
+DEFAULT_COMPARISON: Final[dict[str, Comparison | None]] = {
+    "baseline": "before", "recovery": "after", "paced": None, "free": None,
+}
+DEFAULT_RESONANCE_PER_MIN: Final = 6.0
+RESONANCE: Final = "resonance"
+MIN_BREATHS_PER_MIN: Final = 1.0
+MAX_BREATHS_PER_MIN: Final = 30.0
+_PROTOCOL_FIELDS: Final = {"name", "description", "phase"}
+_COMMON_FIELDS: Final = {"name", "kind", "minutes", "seconds", "guidance", "compare"}
+_PACED_FIELDS: Final = {
+    "breaths_per_min", "ramp_to_breaths_per_min", "inhale_s", "exhale_s", "hold_in_s",
+    "hold_out_s", "inhale_exhale_ratio",
 }
 
 
@@ -40,6 +54,35 @@ class Phase:
     breaths_per_min: float | None = None
     breath: Breath = Breath()
     guidance: str = ""
+    ramp_to_per_min: float | None = None  # the rate at the end of the phase, when it ramps
+    at_resonance: bool = False  # the rate is the user's resonance rate
+    compare: Comparison | None = None  # whether its markers count as "before" or "after"
+
+    @property
+    def paced(self) -> bool:
+        return self.breaths_per_min is not None
+
+    @property
+    def end_per_min(self) -> float | None:
+        return self.ramp_to_per_min if self.ramp_to_per_min is not None else self.breaths_per_min
+
+    def pacing_text(self) -> str:
+        """e.g. '6 breaths/min (4 s in, 6 s out)', '7→5 breaths/min', 'breathe freely'."""
+        if self.breaths_per_min is None:
+            return "breathe freely"
+        rate = f"{self.breaths_per_min:g}"
+        if self.ramp_to_per_min is not None:
+            rate += f"→{self.ramp_to_per_min:g}"
+        text = f"{rate} breaths/min"
+        if self.at_resonance:
+            text += ", your resonance rate"
+        if self.ramp_to_per_min is None:
+            period_s = 60.0 / self.breaths_per_min
+            parts = [("in", self.breath.inhale), ("hold", self.breath.hold_in),
+                     ("out", self.breath.exhale), ("hold", self.breath.hold_out)]
+            text += " (" + ", ".join(f"{fraction * period_s:.3g} s {word}"
+                                     for word, fraction in parts if fraction > 0) + ")"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +98,10 @@ class Protocol:
     def duration_s(self) -> float:
         return sum(phase.duration_s for phase in self.phases)
 
+    @property
+    def uses_resonance(self) -> bool:
+        return any(phase.at_resonance for phase in self.phases)
+
     def phase_at(self, t_s: float) -> tuple[int, Phase, float]:
         """Index, phase and phase start time at session time t (the last phase past the end)."""
         start_s = 0.0
@@ -64,8 +111,23 @@ class Protocol:
             start_s += phase.duration_s
         raise AssertionError("unreachable: a protocol has at least one phase")
 
+    def phase_starts_s(self) -> list[float]:
+        starts, t_s = [], 0.0
+        for phase in self.phases:
+            starts.append(t_s)
+            t_s += phase.duration_s
+        return starts
 
-def _bundled_dir(name: str) -> Path:
+    def at_resonance_rate(self, breaths_per_min: float) -> Protocol:
+        """This protocol with every "resonance" phase paced at the given rate."""
+        phases = tuple(
+            replace(phase, breaths_per_min=breaths_per_min) if phase.at_resonance else phase
+            for phase in self.phases
+        )
+        return replace(self, phases=phases)
+
+
+def bundled_dir(name: str) -> Path:
     """A data folder shipped in the wheel (hrvcoach/<name>) or at the top of a source checkout."""
     installed = Path(str(resources.files("hrvcoach"))) / name
     if installed.is_dir():
@@ -74,7 +136,7 @@ def _bundled_dir(name: str) -> Path:
 
 
 def bundled_protocol_dir() -> Path:
-    return _bundled_dir("protocols")
+    return bundled_dir("protocols")
 
 
 def list_protocols() -> list[Protocol]:
@@ -85,20 +147,24 @@ def list_protocols() -> list[Protocol]:
     )
 
 
-def load_protocol(name_or_path: str) -> Protocol:
-    """A built-in protocol by name, or a protocol file by path."""
+def load_protocol(name_or_path: str, *, resonance_per_min: float | None = None) -> Protocol:
+    """A built-in protocol by name, or a protocol file by path; "resonance" rates resolved."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
-        return load_protocol_file(path)
-    candidate = bundled_protocol_dir() / f"{name_or_path}.toml"
-    if candidate.exists():
-        return load_protocol_file(candidate)
-    known = ", ".join(protocol.name for protocol in list_protocols())
-    raise InputError("--protocol", f"unknown protocol {name_or_path!r} (built-in: {known})")
+        protocol = load_protocol_file(path)
+    else:
+        candidate = bundled_protocol_dir() / f"{name_or_path}.toml"
+        if not candidate.exists():
+            known = ", ".join(protocol.name for protocol in list_protocols())
+            raise InputError("--protocol", f"unknown protocol {name_or_path!r} (built-in: {known})")
+        protocol = load_protocol_file(candidate)
+    if resonance_per_min is not None and protocol.uses_resonance:
+        protocol = protocol.at_resonance_rate(resonance_per_min)
+    return protocol
 
 
 def load_protocol_file(path: Path) -> Protocol:
-    """Read and validate one protocol file; every error names the file and the field."""
+    """Read and validate one protocol file; every error names the file, the phase and the field."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -122,7 +188,7 @@ def load_protocol_file(path: Path) -> Protocol:
 def _phase(table: Any, where: str) -> Phase:
     if not isinstance(table, dict):
         raise InputError(where, "must be a table")
-    _reject_unknown(table, _PHASE_FIELDS, where)
+    _reject_unknown(table, _COMMON_FIELDS | _PACED_FIELDS, where)
     kind = table.get("kind")
     if kind not in PHASE_KINDS:
         raise InputError(f"{where}.kind", f"must be one of {', '.join(PHASE_KINDS)}, got {kind!r}")
@@ -136,21 +202,55 @@ def _phase(table: Any, where: str) -> Phase:
         else _positive(table, "seconds", where)
     )
     guidance = _text(table, "guidance", where, default="")
+    compare = table.get("compare", DEFAULT_COMPARISON[kind])
+    if compare not in ("before", "after", None):
+        raise InputError(f"{where}.compare", f"must be \"before\" or \"after\", got {compare!r}")
     if kind != "paced":
-        paced_fields = sorted(set(table) & (_PHASE_FIELDS - {"name", "kind", "minutes",
-                                                              "seconds", "guidance"}))
+        paced_fields = sorted(set(table) & _PACED_FIELDS)
         if paced_fields:
             raise InputError(f"{where}.{paced_fields[0]}", f"only a paced phase has it ({kind})")
-        return Phase(name, kind, duration_s, guidance=guidance)
-    rate = _positive(table, "breaths_per_min", where)
-    return Phase(name, kind, duration_s, rate, _breath(table, rate, where), guidance)
+        return Phase(name, kind, duration_s, guidance=guidance, compare=compare)
+    at_resonance = table.get("breaths_per_min") == RESONANCE
+    if at_resonance:
+        rate = DEFAULT_RESONANCE_PER_MIN
+        if "inhale_s" in table or "exhale_s" in table:
+            raise InputError(f"{where}.inhale_s", "a \"resonance\" rate is not known in advance: "
+                             "give inhale_exhale_ratio instead of seconds")
+    elif "breaths_per_min" not in table and "inhale_s" in table and "exhale_s" in table:
+        seconds = (_positive(table, "inhale_s", where) + _positive(table, "exhale_s", where)
+                   + _non_negative(table, "hold_in_s", where)
+                   + _non_negative(table, "hold_out_s", where))
+        rate = 60.0 / seconds
+        if not MIN_BREATHS_PER_MIN <= rate <= MAX_BREATHS_PER_MIN:
+            raise InputError(f"{where}.inhale_s", f"a {seconds:g} s breath is {rate:.3g} breaths/min"
+                             f", outside {MIN_BREATHS_PER_MIN:g}–{MAX_BREATHS_PER_MIN:g}")
+    else:
+        rate = _rate(table, "breaths_per_min", where)
+    ramp_to = _rate(table, "ramp_to_breaths_per_min", where) if (
+        "ramp_to_breaths_per_min" in table) else None
+    return Phase(name, kind, duration_s, rate, _breath(table, rate, where), guidance, ramp_to,
+                 at_resonance, compare)
+
+
+def _rate(table: dict[str, Any], key: str, where: str) -> float:
+    if key not in table:
+        raise InputError(f"{where}.{key}", "a paced phase needs a rate (breaths per minute, "
+                         "or \"resonance\")")
+    value = _number(table, key, where)
+    if not MIN_BREATHS_PER_MIN <= value <= MAX_BREATHS_PER_MIN:
+        raise InputError(f"{where}.{key}", f"must lie within {MIN_BREATHS_PER_MIN:g}–"
+                         f"{MAX_BREATHS_PER_MIN:g} breaths/min, got {value:g}")
+    return value
 
 
 def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
+    """Fractions of the breath at the phase's (starting) rate; kept through a ramp."""
     period_s = 60.0 / rate
     hold_in_s = _non_negative(table, "hold_in_s", where)
     hold_out_s = _non_negative(table, "hold_out_s", where)
     if "inhale_s" in table or "exhale_s" in table:
+        if "inhale_exhale_ratio" in table:
+            raise InputError(f"{where}.inhale_exhale_ratio", "give either seconds or a ratio")
         inhale_s = _positive(table, "inhale_s", where)
         exhale_s = _positive(table, "exhale_s", where)
         total_s = inhale_s + exhale_s + hold_in_s + hold_out_s
@@ -165,7 +265,8 @@ def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
             "inhale_exhale_ratio" in table) else 2 / 3
         breathing_s = period_s - hold_in_s - hold_out_s
         if breathing_s <= 0:
-            raise InputError(f"{where}.hold_in_s", f"holds leave no time to breathe in {period_s:g} s")
+            raise InputError(f"{where}.hold_in_s",
+                             f"holds leave no time to breathe in {period_s:g} s")
         inhale_s = breathing_s * ratio / (1 + ratio)
         exhale_s = breathing_s - inhale_s
     return Breath(inhale_s / period_s, hold_in_s / period_s, exhale_s / period_s,
@@ -175,7 +276,8 @@ def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
 def _reject_unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise InputError(f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(sorted(allowed))})")
+        raise InputError(f"{where}.{unknown[0]}",
+                         f"unknown field (known: {', '.join(sorted(allowed))})")
 
 
 def _text(table: dict[str, Any], key: str, where: str, *, default: str) -> str:

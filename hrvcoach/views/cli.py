@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from hrvcoach import __version__
 from hrvcoach.errors import HrvcoachError, InputError
+from hrvcoach.views import cli_protocols
 
 if TYPE_CHECKING:
     from hrvcoach.clock import Clock
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(run=_run_replay)
 
     # Command modules add their own subcommands here, one line each (keep their imports light).
+    cli_protocols.add_commands(commands)
     return parser
 
 
@@ -154,12 +156,14 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
     import asyncio
 
     from hrvcoach.clock import ScaledClock
+    from hrvcoach.profile import load_profile
     from hrvcoach.protocols import load_protocol
     from hrvcoach.recording import CsvRecorder
     from hrvcoach.session import Session
     from hrvcoach.views.headless import HeadlessPrinter
 
-    protocol = load_protocol(args.protocol)
+    home = data_dir(args)
+    protocol = load_protocol(args.protocol, resonance_per_min=load_profile(home).resonance_bpm)
     if args.headless and args.screenshot:
         raise InputError("--screenshot", "cannot be combined with --headless")
     window = args.screenshot is not None or not args.headless
@@ -171,7 +175,7 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
 
     clock = ScaledClock(args.speed)
-    with CsvRecorder.in_folder(data_dir(args) / "recordings", protocol.name) as recorder:
+    with CsvRecorder.in_folder(home / "recordings", protocol.name) as recorder:
         def make_session(on_event: Callable[[SessionEvent], None]) -> Session:
             return Session(protocol, make_source(protocol, clock), on_event, recorder,
                            args.duration)

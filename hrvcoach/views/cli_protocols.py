@@ -1,0 +1,124 @@
+"""`hrvcoach protocols [list|show|check]` and `hrvcoach profile`: protocol files and the profile."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from hrvcoach.views.text import clock_text
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    protocols = commands.add_parser("protocols", help="list, show or check session protocols",
+                                    description="Built-in protocols, or your own TOML file.")
+    protocols.add_argument("--json", action="store_true", help="machine-readable output")
+    protocols.set_defaults(run=_run_list)
+    actions = protocols.add_subparsers(dest="action", metavar="ACTION")
+    show = actions.add_parser("show", help="print a protocol's phases")
+    show.add_argument("protocol", metavar="NAME_OR_FILE")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(run=_run_show)
+    check = actions.add_parser("check", help="validate a protocol file (exit 2 with the error)")
+    check.add_argument("file", type=Path)
+    check.set_defaults(run=_run_check)
+
+    profile = commands.add_parser("profile", help="your stored resonance rate and its evidence")
+    profile.add_argument("--json", action="store_true", help="machine-readable output")
+    profile.set_defaults(run=_run_profile)
+
+
+def _phase_json(phase: Any) -> dict[str, Any]:
+    return {
+        "name": phase.name, "kind": phase.kind, "duration_s": phase.duration_s,
+        "breaths_per_min": phase.breaths_per_min, "ramp_to_breaths_per_min": phase.ramp_to_per_min,
+        "at_resonance": phase.at_resonance, "compare": phase.compare,
+        "breath": {"inhale": phase.breath.inhale, "hold_in": phase.breath.hold_in,
+                   "exhale": phase.breath.exhale, "hold_out": phase.breath.hold_out},
+        "guidance": phase.guidance,
+    }
+
+
+def _protocol_json(protocol: Any) -> dict[str, Any]:
+    return {"name": protocol.name, "description": protocol.description,
+            "duration_s": protocol.duration_s, "file": protocol.source,
+            "phases": [_phase_json(phase) for phase in protocol.phases]}
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from hrvcoach.protocols import list_protocols
+
+    protocols = list_protocols()
+    if args.json:
+        print(json.dumps([_protocol_json(protocol) for protocol in protocols], indent=2))
+        return 0
+    for protocol in protocols:
+        phases = " → ".join(phase.name for phase in protocol.phases)
+        print(f"{protocol.name:<22} {clock_text(protocol.duration_s):>6}  {phases}")
+    return 0
+
+
+def _print_protocol(protocol: Any) -> None:
+    print(f"{protocol.name}: {protocol.description}")
+    print(f"total {clock_text(protocol.duration_s)}  ({protocol.source})")
+    start_s = 0.0
+    for index, phase in enumerate(protocol.phases, start=1):
+        compare = f", counts as {phase.compare}" if phase.compare else ""
+        print(f"{index:>2}. {clock_text(start_s)}–{clock_text(start_s + phase.duration_s)}  "
+              f"{phase.name} [{phase.kind}{compare}]: {phase.pacing_text()}")
+        if phase.guidance:
+            print(f"      {phase.guidance}")
+        start_s += phase.duration_s
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    from hrvcoach.profile import load_profile
+    from hrvcoach.protocols import load_protocol
+    from hrvcoach.views.cli import data_dir
+
+    protocol = load_protocol(args.protocol,
+                             resonance_per_min=load_profile(data_dir(args)).resonance_bpm)
+    if args.json:
+        print(json.dumps(_protocol_json(protocol), indent=2))
+    else:
+        _print_protocol(protocol)
+    return 0
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from hrvcoach.protocols import load_protocol_file
+
+    protocol = load_protocol_file(args.file)
+    print(f"{args.file}: ok — {protocol.name}, {len(protocol.phases)} phases, "
+          f"{clock_text(protocol.duration_s)}")
+    return 0
+
+
+def _run_profile(args: argparse.Namespace) -> int:
+    from hrvcoach.profile import load_profile
+    from hrvcoach.views.cli import data_dir
+
+    profile = load_profile(data_dir(args))
+    if args.json:
+        print(json.dumps(profile.to_json(), indent=2))
+        return 0
+    if profile.resonance_bpm is None:
+        print("No resonance rate assessed yet: run `hrvcoach demo --protocol resonance-assessment` "
+              "(or `coach` with a strap). Protocols that say \"resonance\" use 6 breaths/min.")
+        return 0
+    print(f"resonance rate: {profile.resonance_bpm:g} breaths/min "
+          f"(assessed {profile.assessed_at}, session {profile.session})")
+    _print_scores(profile.scores, profile.resonance_bpm, sys.stdout)
+    return 0
+
+
+def _print_scores(scores: list[Any], chosen: float | None, out: Any) -> None:
+    print(f"{'rate/min':>9} {'p2t bpm':>8} {'LF peak':>10} {'power@rate':>11} {'coherence':>10}"
+          f" {'score':>6}", file=out)
+    for score in scores:
+        mark = "  ← chosen" if chosen is not None and score.rate_bpm == chosen else ""
+        print(f"{score.rate_bpm:>9.2f} {score.p2t_bpm:>8.1f} {score.lf_peak_ms2:>10.0f} "
+              f"{score.power_at_rate_ms2:>11.0f} {score.coherence:>10.2f} {score.score:>6.2f}{mark}",
+              file=out)
