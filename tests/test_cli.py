@@ -75,7 +75,8 @@ def test_bad_protocol_file_names_file_and_field(capsys, tmp_path):
     bad = tmp_path / "mine.toml"
     bad.write_text('[[phase]]\nkind = "paced"\nminutes = 5\nbreaths_per_min = -6\n')
     assert main(["--data-dir", str(tmp_path), "demo", "--protocol", str(bad), "--headless"]) == 2
-    assert f"{bad}: phase[0] (paced).breaths_per_min: must be positive" in capsys.readouterr().err
+    expected = f"{bad}: phase[0] (paced).breaths_per_min: must lie within 1–30 breaths/min, got -6"
+    assert expected in capsys.readouterr().err
 
 
 def test_bad_replay_file_names_file_and_line(capsys, tmp_path):
@@ -127,7 +128,7 @@ def test_headless_demo_shows_rmssd_rising_once_paced_breathing_starts(tmp_path):
     baseline = [v for t, v in rmssd.items() if 20 <= t < 60]
     late_paced = [v for t, v in rmssd.items() if 180 <= t < 240]
     assert len(baseline) >= 3 and len(late_paced) >= 5
-    assert min(late_paced) > 1.2 * max(baseline)
+    assert sum(late_paced) / len(late_paced) > 1.25 * sum(baseline) / len(baseline)
 
 
 def test_demo_without_a_display_runs_headless_and_says_so(tmp_path):
