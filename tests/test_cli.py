@@ -151,3 +151,24 @@ def test_demo_screenshot_writes_a_non_blank_png_of_the_window(tmp_path):
     assert (image.width(), image.height()) == (1100, 700)
     colours = {image.pixel(x, y) for x in range(0, 1100, 7) for y in range(0, 700, 7)}
     assert len(colours) > 100
+
+
+def test_ctrl_c_stops_the_session_keeps_the_recording_and_exits_130(tmp_path):
+    import signal
+
+    from hrvcoach.formats import read_rr_file
+
+    env = {**os.environ, "HRVCOACH_HOME": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "hrvcoach", "demo", "--headless", "--speed", "20"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until beats flow
+        if " HR " in line:
+            break
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "session ended (stopped)" in out
+    recording = next((tmp_path / "recordings").glob("*.csv"))
+    assert f"stopped; recording saved: {recording}" in out
+    assert read_rr_file(recording).rr_ms.size >= 10

@@ -180,15 +180,19 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
             return Session(protocol, make_source(protocol, clock), on_event, recorder,
                            args.duration)
 
-        if window:
-            from hrvcoach.views.window import run_window
+        try:
+            if window:
+                from hrvcoach.views.window import run_window
 
-            run_window(make_session, protocol, clock, screenshot=args.screenshot)
-            if args.screenshot is not None:
-                print(f"screenshot saved: {args.screenshot}")
-        else:
-            printer = HeadlessPrinter(sys.stdout)
-            asyncio.run(make_session(printer.handle).run())
+                run_window(make_session, protocol, clock, screenshot=args.screenshot)
+                if args.screenshot is not None:
+                    print(f"screenshot saved: {args.screenshot}")
+            else:
+                printer = HeadlessPrinter(sys.stdout)
+                asyncio.run(make_session(printer.handle).run())
+        except KeyboardInterrupt:
+            print(f"stopped; recording saved: {recorder.path}")
+            return EXIT_INTERRUPTED
         print(f"recording saved: {recorder.path}")
     return EXIT_OK
 
