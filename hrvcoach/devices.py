@@ -1,0 +1,219 @@
+"""Strap profiles: devices/*.toml -> frozen DeviceProfile records.
+
+A profile only adds knowledge about a strap (its name pattern, what it senses, its quirks). Any
+strap offering the standard Heart Rate Service (0x180D) is accepted: an unknown one gets the
+`generic` profile. A bad profile file raises InputError naming the file and the field.
+
+    name = "polar-h10"                       # defaults to the file name
+    description = "Polar H10 chest strap"
+    name_patterns = ["Polar H10 *"]          # shell-style, case-insensitive, on the advertised name
+    service_uuids = ["180d"]                 # 16-bit or 128-bit; what the strap offers
+    manufacturer_ids = [0x006B]              # Bluetooth SIG company identifiers (optional)
+    sensor = "ecg"                           # "ecg", "optical" or "unknown"
+    notes = "..."                            # shown to the user (optional)
+
+    [quirks]                                 # all optional
+    drop_first_rr_after_connect = false      # the first RR after (re)connecting is stale
+    rr_intervals = "yes"                     # "yes", "no" or "unknown": RR in the standard service
+    pmd_ecg = false                          # raw ECG over Polar's PMD service (not used yet)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from hrvcoach.errors import InputError
+from hrvcoach.protocols import bundled_dir
+
+__all__ = [
+    "GENERIC_PROFILE_NAME",
+    "HEART_RATE_SERVICE_UUID",
+    "DeviceProfile",
+    "Quirks",
+    "bundled_device_dir",
+    "list_device_profiles",
+    "load_device_profile_file",
+    "match_profile",
+    "normalize_uuid",
+]
+
+Sensor = Literal["ecg", "optical", "unknown"]
+RrIntervals = Literal["yes", "no", "unknown"]
+SENSORS: Final[tuple[Sensor, ...]] = ("ecg", "optical", "unknown")
+RR_INTERVALS: Final[tuple[RrIntervals, ...]] = ("yes", "no", "unknown")
+GENERIC_PROFILE_NAME: Final = "generic"
+HEART_RATE_SERVICE_UUID: Final = "0000180d-0000-1000-8000-00805f9b34fb"
+_BASE_UUID_SUFFIX: Final = "-0000-1000-8000-00805f9b34fb"
+_UUID_128: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_PROFILE_FIELDS: Final = {"name", "description", "name_patterns", "service_uuids",
+                          "manufacturer_ids", "sensor", "notes", "quirks"}
+_QUIRK_FIELDS: Final = {"drop_first_rr_after_connect", "rr_intervals", "pmd_ecg"}
+
+
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """What a strap does differently from the plain Heart Rate Service."""
+
+    drop_first_rr_after_connect: bool = False  # its first RR after (re)connecting is stale
+    rr_intervals: RrIntervals = "yes"  # whether its standard 0x2A37 packets carry RR intervals
+    pmd_ecg: bool = False  # offers raw ECG over Polar's PMD service (not used by hrvcoach yet)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceProfile:
+    """What hrvcoach knows about one kind of strap."""
+
+    name: str
+    description: str
+    name_patterns: tuple[str, ...]  # shell-style patterns on the advertised name, any case
+    service_uuids: tuple[str, ...]  # 128-bit, lower case
+    manufacturer_ids: tuple[int, ...] = ()
+    sensor: Sensor = "unknown"
+    quirks: Quirks = field(default_factory=Quirks)
+    notes: str = ""
+    source: str = ""  # the file it came from, for messages
+
+    @property
+    def is_generic(self) -> bool:
+        return not self.name_patterns
+
+    def match_length(self, device_name: str | None) -> int:
+        """Length of the longest pattern matching `device_name` (0: no match)."""
+        if not device_name:
+            return 0
+        name = device_name.casefold()
+        return max((len(pattern) for pattern in self.name_patterns
+                    if fnmatch.fnmatchcase(name, pattern.casefold())), default=0)
+
+
+def bundled_device_dir() -> Path:
+    return bundled_dir("devices")
+
+
+def list_device_profiles() -> list[DeviceProfile]:
+    """Every built-in profile, sorted by name."""
+    profiles = [load_device_profile_file(path) for path in bundled_device_dir().glob("*.toml")]
+    return sorted(profiles, key=lambda profile: profile.name)
+
+
+def match_profile(device_name: str | None,
+                  profiles: list[DeviceProfile] | None = None) -> DeviceProfile:
+    """The profile whose name pattern matches best (the longest pattern), else the generic one."""
+    candidates = list_device_profiles() if profiles is None else profiles
+    best = max(candidates, key=lambda profile: profile.match_length(device_name), default=None)
+    if best is not None and best.match_length(device_name) > 0:
+        return best
+    generic = next((profile for profile in candidates if profile.is_generic), None)
+    if generic is None:
+        return DeviceProfile(GENERIC_PROFILE_NAME, "Any Bluetooth LE heart-rate strap", (),
+                             (HEART_RATE_SERVICE_UUID,))
+    return generic
+
+
+def normalize_uuid(text: str) -> str:
+    """A 16-bit ("180d", "0x180D") or 128-bit UUID as 128-bit lower case; ValueError if neither."""
+    value = text.strip().lower().removeprefix("0x")
+    if re.fullmatch(r"[0-9a-f]{4}", value):
+        return f"0000{value}{_BASE_UUID_SUFFIX}"
+    if _UUID_128.match(value):
+        return value
+    raise ValueError(text)
+
+
+def load_device_profile_file(path: Path) -> DeviceProfile:
+    """Read and validate one profile file; every error names the file and the field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), "no such device profile file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(str(path), f"not valid TOML ({exc})") from None
+    where = str(path)
+    _reject_unknown(data, _PROFILE_FIELDS, where)
+    name = _text(data, "name", where, default=path.stem)
+    if not name.strip():
+        raise InputError(f"{where}: name", "must not be empty")
+    patterns = _texts(data, "name_patterns", where)
+    if any(not pattern.strip() for pattern in patterns):
+        raise InputError(f"{where}: name_patterns", "patterns must not be empty")
+    uuids = _texts(data, "service_uuids", where)
+    if not uuids:
+        raise InputError(f"{where}: service_uuids", "list at least the Heart Rate Service, \"180d\"")
+    normalized = []
+    for index, text in enumerate(uuids):
+        try:
+            normalized.append(normalize_uuid(text))
+        except ValueError:
+            raise InputError(f"{where}: service_uuids[{index}]",
+                             f"not a 16-bit or 128-bit UUID: {text!r}") from None
+    ids = data.get("manufacturer_ids", [])
+    if not isinstance(ids, list) or any(
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF
+            for value in ids):
+        raise InputError(f"{where}: manufacturer_ids",
+                         f"must be a list of company identifiers 0..0xFFFF, got {ids!r}")
+    sensor = data.get("sensor", "unknown")
+    if sensor not in SENSORS:
+        raise InputError(f"{where}: sensor", f"must be one of {', '.join(SENSORS)}, got {sensor!r}")
+    return DeviceProfile(
+        name=name,
+        description=_text(data, "description", where, default=""),
+        name_patterns=tuple(patterns),
+        service_uuids=tuple(normalized),
+        manufacturer_ids=tuple(ids),
+        sensor=sensor,
+        quirks=_quirks(data.get("quirks", {}), f"{where}: quirks"),
+        notes=_text(data, "notes", where, default=""),
+        source=where,
+    )
+
+
+def _quirks(table: Any, where: str) -> Quirks:
+    if not isinstance(table, dict):
+        raise InputError(where, "must be a table ([quirks])")
+    _reject_unknown(table, _QUIRK_FIELDS, where, separator=".")
+    rr_intervals = table.get("rr_intervals", "yes")
+    if rr_intervals not in RR_INTERVALS:
+        raise InputError(f"{where}.rr_intervals",
+                         f"must be one of {', '.join(RR_INTERVALS)}, got {rr_intervals!r}")
+    return Quirks(
+        drop_first_rr_after_connect=_flag(table, "drop_first_rr_after_connect", where),
+        rr_intervals=rr_intervals,
+        pmd_ecg=_flag(table, "pmd_ecg", where),
+    )
+
+
+def _reject_unknown(table: dict[str, Any], allowed: set[str], where: str, *,
+                    separator: str = ": ") -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InputError(f"{where}{separator}{unknown[0]}",
+                         f"unknown field (known: {', '.join(sorted(allowed))})")
+
+
+def _text(table: dict[str, Any], key: str, where: str, *, default: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise InputError(f"{where}: {key}", f"must be text, got {value!r}")
+    return value
+
+
+def _texts(table: dict[str, Any], key: str, where: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InputError(f"{where}: {key}", f"must be a list of text, got {value!r}")
+    return value
+
+
+def _flag(table: dict[str, Any], key: str, where: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise InputError(f"{where}.{key}", f"must be true or false, got {value!r}")
+    return value

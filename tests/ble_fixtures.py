@@ -1,0 +1,122 @@
+"""Fixtures for the Bluetooth tests: a fake BlueZ with a simulated strap, driven through bleak.
+
+fakebluez (../shared/tools/fakebluez, installed by `make test`) runs a private dbus-daemon posing
+as the system bus, a fake bluetoothd on it, and a strap on a virtual radio. bleak itself is
+never faked: it talks D-Bus to the fake exactly as to BlueZ. Without fakebluez (or without
+dbus-daemon) these fixtures skip the test and say why.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FAKEBLUEZ_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fakebluez"
+
+
+def _need_fakebluez() -> None:
+    try:
+        import fakebluez  # noqa: F401
+    except ImportError:
+        pytest.skip(f"fakebluez is not installed (pip install {FAKEBLUEZ_DIR}; needs ../shared "
+                    "beside the checkout): the Bluetooth tests need its fake BlueZ")
+    if shutil.which("dbus-daemon") is None:
+        pytest.skip("dbus-daemon is not installed (apt-get install dbus-daemon): the fake BlueZ "
+                    "needs a private D-Bus")
+
+
+@pytest.fixture(scope="session")
+def ble_bus() -> Iterator[Any]:
+    """A private dbus-daemon posing as the system bus, for the whole test session."""
+    _need_fakebluez()
+    from fakebluez import PrivateBus
+
+    with PrivateBus() as bus:
+        old = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address  # before bleak opens its bus
+        try:
+            yield bus
+        finally:
+            if old is None:
+                os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+            else:
+                os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = old
+
+
+@dataclass
+class StrapWorld:
+    """One virtual radio with a fake bluetoothd and one simulated Polar H10."""
+
+    bluez: Any  # fakebluez.FakeBlueZ
+    strap: Any  # fakebluez.HeartRateStrap
+    sent: list[bytes] = field(default_factory=list)  # every 0x2A37 payload a subscriber got
+
+    async def take_off(self) -> None:
+        """The strap is taken off and vanishes: no link, no advertising.
+
+        fakebluez's `take_off()` alone is not enough while a client is connected: bumble's
+        advertising set (auto_restart) is re-enabled when that link drops, and as it is not
+        `enabled` while connected, `take_off()` does not stop it, so the strap stays visible.
+        Its restart is made a no-op first; `put_on()` starts a new advertising set.
+        """
+        advertising = self.strap.device.legacy_advertising_set
+        if advertising is not None:
+            async def stay_quiet() -> None:
+                return None
+
+            advertising.start = stay_quiet
+        await self.strap.take_off()
+        await self.strap.device.stop_advertising()  # drop the set, so put_on() makes a new one
+
+    def sent_rr_1024(self) -> list[int]:
+        """The raw RR values of every payload sent to a subscriber (uint8 HR, no energy field)."""
+        values = []
+        for payload in self.sent:
+            if payload and payload[0] & 0x10 and not payload[0] & 0x09:
+                values += [int.from_bytes(payload[i:i + 2], "little")
+                           for i in range(2, len(payload) - 1, 2)]
+        return values
+
+
+@pytest.fixture
+async def ble_world(request: pytest.FixtureRequest, ble_bus: Any) -> AsyncIterator[StrapWorld]:
+    """Fake BlueZ plus strap, started in the test's own event loop (bleak: one manager per loop).
+
+    Parametrize indirectly with a dict of FakeBlueZ options, e.g. {"battery_plugin": False}.
+    """
+    from bumble.link import LocalLink
+    from fakebluez import FakeBlueZ, HeartRateStrap
+
+    link = LocalLink()
+    bluez = FakeBlueZ(link, **getattr(request, "param", {}))
+    strap = HeartRateStrap(link)
+    world = StrapWorld(bluez, strap)
+    send_raw = strap.send_raw
+
+    async def send_and_log(payload: bytes) -> None:
+        subscribed = strap.hrm_subscribed()
+        await send_raw(payload)
+        if subscribed:
+            world.sent.append(bytes(payload))
+
+    strap.send_raw = send_and_log
+    await bluez.start()
+    await strap.power_on()
+    try:
+        yield world
+    finally:
+        strap.stop_stream()
+        await bluez.stop()
+
+
+def read_rr_ms(path: Path) -> list[float]:
+    """The rr_ms column of a recording (../shared/data/.../rr.csv)."""
+    with path.open(encoding="utf-8") as file:
+        return [float(row["rr_ms"]) for row in csv.DictReader(file) if row.get("rr_ms")]
