@@ -10,3 +10,42 @@ HR_WINDOW_S: Final = 10.0  # live heart rate: mean over the last 10 s
 
 SPONTANEOUS_BREATHS_PER_MIN: Final = 13.0  # a typical resting adult, unpaced
 HF_VALID_MIN_BREATHS_PER_MIN: Final = 9.0  # below this, RSA moves from HF into LF
+
+# Frequency domain (Task Force 1996): bands in Hz, and the shortest window each band needs.
+RESAMPLE_HZ: Final = 4.0  # RR series resampled (cubic spline) at this rate before the spectrum
+VLF_BAND_HZ: Final = (0.0033, 0.04)
+LF_BAND_HZ: Final = (0.04, 0.15)
+HF_BAND_HZ: Final = (0.15, 0.40)
+VLF_MIN_WINDOW_S: Final = 240.0  # VLF is reported from 4-min windows on (5 min is the standard)
+LF_MIN_WINDOW_S: Final = 120.0  # Task Force: >= 2 min for LF
+HF_MIN_WINDOW_S: Final = 60.0  # Task Force: >= 1 min for HF
+WELCH_SEGMENT_MAX_S: Final = 150.0  # Welch segments: half the window, at most this long
+WELCH_MIN_FFT_POINTS: Final = 512  # zero padding: at 4 Hz, bins of <= 0.008 Hz (a 2-min window: 2x)
+
+# Time domain
+PNN_THRESHOLD_MS: Final = 50.0
+STRESS_INDEX_BIN_MS: Final = 50.0  # Baevsky's histogram bin width
+
+# Breathing: the respiratory sinus arrhythmia (RSA) peak of the RR spectrum
+BREATHING_BAND_HZ: Final = (0.05, 0.40)  # 3-24 breaths/min
+BREATHING_POWER_HALF_WIDTH_HZ: Final = 0.015  # power at the breathing frequency: +-0.015 Hz
+# A peak below the HF band counts as slow breathing (not a Mayer wave) only when it holds at least
+# this share of the 0.04-0.4 Hz power within +-BREATHING_POWER_HALF_WIDTH_HZ (see breathing.py).
+SLOW_BREATHING_MIN_PEAK_SHARE: Final = 0.5
+
+# Coherence (McCraty/HeartMath): peak in 0.04-0.26 Hz, 0.030 Hz wide, against 0.0033-0.4 Hz
+COHERENCE_BLOCK_S: Final = 64.0
+COHERENCE_PEAK_BAND_HZ: Final = (0.04, 0.26)
+COHERENCE_PEAK_WIDTH_HZ: Final = 0.030
+COHERENCE_TOTAL_BAND_HZ: Final = (0.0033, 0.40)
+COHERENCE_FFT_POINTS: Final = 1024  # 64 s at 4 Hz (256 samples) zero-padded to 1024
+
+# Live markers: window lengths a live display needs
+LIVE_SPECTRUM_WINDOW_S: Final = 120.0  # LF needs >= 2 min; HF (>= 1 min) comes from the same window
+
+# Artifact detection (Lipponen & Tarvainen 2019), their published constants
+ARTIFACT_C1: Final = 0.13
+ARTIFACT_C2: Final = 0.17
+ARTIFACT_ALPHA: Final = 5.2
+ARTIFACT_THRESHOLD_BEATS: Final = 91  # window of the quartile-deviation thresholds
+ARTIFACT_MEDIAN_BEATS: Final = 11  # window of the median RR

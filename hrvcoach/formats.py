@@ -1,4 +1,11 @@
-"""RR recordings on disk -> arrays of RR in ms: one value per line, or a CSV/TSV with a header.
+"""RR recordings on disk -> arrays of RR in ms.
+
+Formats, recognised from the content:
+
+- one RR per line, in ms or s (Kubios' own RR text export is this, with '#' header lines);
+- a CSV/TSV/semicolon table with a header naming the RR column (rr_ms, rr, rri, ibi, ...);
+- a Kubios HRV results text file: the "RR interval" column of its RR INTERVAL DATA section;
+- a Polar HRM file: the [HRData] section of an R-R recording ([Params] Interval=238).
 
 Units (ms or s) are detected from the values and can be forced. Every error names file and line.
 """
@@ -55,6 +62,11 @@ def read_rr_file(path: Path, *, units: RRUnits | None = None, column: str | None
         raise InputError(str(path), "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(str(path), f"cannot read ({exc})") from None
+    head = text[:4096]
+    if _POLAR_HRM_SECTION in head or "\n[HRData]" in text or text.startswith("[HRData]"):
+        return _read_polar_hrm(path, text, units)
+    if _KUBIOS_RR_SECTION in text.upper():
+        return _read_kubios_report(path, text, units)
     lines = [
         (number, line)
         for number, line in enumerate(text.splitlines(), start=1)
@@ -98,6 +110,94 @@ def read_rr_file(path: Path, *, units: RRUnits | None = None, column: str | None
     if found == "s":
         rr = rr * 1000.0
     return RRRecording(rr, np.asarray(line_numbers, dtype=np.int64), path, found)
+
+
+_POLAR_HRM_SECTION = "[Params]"
+_POLAR_RR_INTERVAL = 238  # [Params] Interval=238: [HRData] holds R-R intervals in ms
+_KUBIOS_RR_SECTION = "RR INTERVAL DATA"
+
+
+def _finish(path: Path, values: list[float], line_numbers: list[int], units: RRUnits | None,
+            default: RRUnits, where: str) -> RRRecording:
+    if not values:
+        raise InputError(where, "no RR values in file")
+    rr = np.asarray(values, dtype=np.float64)
+    found: RRUnits = units or default
+    if found == "s":
+        rr = rr * 1000.0
+    return RRRecording(rr, np.asarray(line_numbers, dtype=np.int64), path, found)
+
+
+def _read_polar_hrm(path: Path, text: str, units: RRUnits | None) -> RRRecording:
+    """Polar HRM: [Params] must say Interval=238 (R-R data); [HRData] holds one RR in ms per
+    line (further columns, e.g. speed or cadence, are ignored)."""
+    section = ""
+    interval: tuple[int, str] | None = None
+    values: list[float] = []
+    line_numbers: list[int] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip().lower()
+            if section == "hrdata" and (interval is None or interval[1] != str(_POLAR_RR_INTERVAL)):
+                where = f"{path}:{interval[0]}" if interval else f"{path}:{number}"
+                found = f"Interval={interval[1]}" if interval else "no Interval in [Params]"
+                raise InputError(where, f"{found}: this Polar HRM file holds heart rate samples, "
+                                 f"not R-R intervals (Interval={_POLAR_RR_INTERVAL})")
+            continue
+        if section == "params" and line.lower().startswith("interval="):
+            interval = (number, line.split("=", 1)[1].strip())
+        elif section == "hrdata":
+            cell = line.replace(",", "\t").split()[0]
+            try:
+                value = float(cell)
+            except ValueError:
+                raise InputError(f"{path}:{number}", f"RR is not a number: {cell!r}") from None
+            if not math.isfinite(value) or value < 0:
+                raise InputError(f"{path}:{number}", f"RR must be a finite number >= 0, got {cell!r}")
+            values.append(value)
+            line_numbers.append(number)
+    if not values:
+        raise InputError(str(path), "no RR values in the [HRData] section")
+    return _finish(path, values, line_numbers, units, "ms", str(path))
+
+
+def _read_kubios_report(path: Path, text: str, units: RRUnits | None) -> RRRecording:
+    """A Kubios HRV results text file: the "RR interval" column under "RR INTERVAL DATA", with its
+    unit from the line below the column names ("(s)" or "(ms)")."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if _KUBIOS_RR_SECTION in line.upper())
+    header = next((i for i in range(start + 1, min(start + 8, len(lines)))
+                   if "rr interval" in lines[i].lower()), None)
+    if header is None:
+        raise InputError(f"{path}:{start + 1}", "Kubios RR INTERVAL DATA without an "
+                         "'RR interval' column")
+    names = [cell.strip().lower() for cell in lines[header].split(",")]
+    index = next(i for i, name in enumerate(names) if name.startswith("rr interval"))
+    unit_cells = [cell.strip().lower() for cell in lines[header + 1].split(",")]
+    unit_cell = unit_cells[index] if index < len(unit_cells) else ""
+    default: RRUnits = "ms" if unit_cell == "(ms)" else "s"
+    values: list[float] = []
+    line_numbers: list[int] = []
+    for number in range(header + 3, len(lines) + 1):
+        line = lines[number - 1]
+        if not line.strip():
+            break
+        cells = line.split(",")
+        cell = cells[index].strip() if index < len(cells) else ""
+        if not cell:
+            continue  # past the end of the RR data (the spectrum columns run on)
+        try:
+            value = float(cell)
+        except ValueError:
+            raise InputError(f"{path}:{number}", f"RR is not a number: {cell!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise InputError(f"{path}:{number}", f"RR must be a finite number >= 0, got {cell!r}")
+        values.append(value)
+        line_numbers.append(number)
+    return _finish(path, values, line_numbers, units, default, f"{path}:{header + 1}")
 
 
 def _rr_column(header: list[str], column: str | None, where: str) -> int:

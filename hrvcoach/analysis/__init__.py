@@ -1,6 +1,97 @@
-"""The analysis core: pure numpy functions and small per-beat accumulators (no Qt, bleak, SQLite)."""
+"""The analysis core: pure numpy/scipy functions and small per-beat accumulators (no Qt, bleak,
+SQLite; neurokit2 only inside analysis.reference, imported when called).
 
-from hrvcoach.analysis.live import LiveMarkers, Markers
-from hrvcoach.analysis.time_domain import mean_hr_bpm, rmssd_ms, successive_differences_ms
+Batch: `analyze` a whole recording; live: `LiveMarkers.update` per beat; both use the same
+window functions, so they agree on the same beats.
+"""
 
-__all__ = ["LiveMarkers", "Markers", "mean_hr_bpm", "rmssd_ms", "successive_differences_ms"]
+from hrvcoach.analysis.artifacts import (
+    ARTIFACT_KINDS,
+    Artifact,
+    ArtifactKind,
+    Correction,
+    Detection,
+    StreamingArtifactDetector,
+    correct_artifacts,
+    detect_artifacts,
+)
+from hrvcoach.analysis.batch import Analysis, WindowAnalysis, WindowMarkers, analyze, window_markers
+from hrvcoach.analysis.breathing import (
+    Breathing,
+    breathing_markers,
+    breathing_rate_per_min,
+    hf_is_valid,
+)
+from hrvcoach.analysis.coherence import Coherence, coherence_markers
+from hrvcoach.analysis.live import EMPTY_MARKERS, LiveMarkers, Markers
+from hrvcoach.analysis.spectral import (
+    FrequencyDomain,
+    Resampled,
+    Spectrum,
+    band_power_ms2,
+    frequency_markers,
+    peak_frequency_hz,
+    resample_rr,
+    rr_spectrum,
+    spectrum_of,
+    welch_psd,
+)
+from hrvcoach.analysis.time_domain import (
+    TimeDomain,
+    baevsky_stress_index,
+    ln_rmssd,
+    mean_hr_bpm,
+    mean_rr_ms,
+    pnn50_pct,
+    poincare_sd_ms,
+    rmssd_ms,
+    sdnn_ms,
+    successive_differences_ms,
+    time_markers,
+)
+
+__all__ = [
+    "ARTIFACT_KINDS",
+    "EMPTY_MARKERS",
+    "Analysis",
+    "Artifact",
+    "ArtifactKind",
+    "Breathing",
+    "Coherence",
+    "Correction",
+    "Detection",
+    "FrequencyDomain",
+    "LiveMarkers",
+    "Markers",
+    "Resampled",
+    "Spectrum",
+    "StreamingArtifactDetector",
+    "TimeDomain",
+    "WindowAnalysis",
+    "WindowMarkers",
+    "analyze",
+    "baevsky_stress_index",
+    "band_power_ms2",
+    "breathing_markers",
+    "breathing_rate_per_min",
+    "coherence_markers",
+    "correct_artifacts",
+    "detect_artifacts",
+    "frequency_markers",
+    "hf_is_valid",
+    "ln_rmssd",
+    "mean_hr_bpm",
+    "mean_rr_ms",
+    "peak_frequency_hz",
+    "pnn50_pct",
+    "poincare_sd_ms",
+    "resample_rr",
+    "rmssd_ms",
+    "rr_spectrum",
+    "sdnn_ms",
+    "spectrum_of",
+    "successive_differences_ms",
+    "time_markers",
+    "welch_psd",
+    "window_markers",
+]

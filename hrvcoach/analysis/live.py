@@ -1,16 +1,61 @@
-"""Live markers updated on every beat, with the same functions as the batch analysis."""
+"""Live markers updated on every beat, with the same functions as the batch analysis.
+
+Windows (ending at the newest beat): heart rate over the last 10 s; RMSSD and the other time-
+domain markers over the last 60 s; the spectrum (LF, HF, breathing) over the last 120 s, which
+gives HF from 1 min and LF from 2 min of data; coherence over the last 64 s of that spectrum's
+resampled series. Each window's numbers equal the batch functions on the same beats
+(`window_markers`, `time_markers`, ...): the live face only chooses the windows.
+
+Artifacts are handled as they arrive (StreamingArtifactDetector): a beat that looks wrong is held
+back at once; after two more beats it is classified and corrected like in batch (moved, split or
+merged); the decision becomes final ~51 beats later. Beats without skin contact, and intervals
+outside MIN_RR_MS..MAX_RR_MS, are left out and start a new stretch: no successive difference and
+no spectrum spans them.
+"""
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from hrvcoach.analysis.time_domain import mean_hr_bpm, rmssd_ms
+from hrvcoach.analysis.artifacts import (
+    _PLAN_KIND,
+    ARTIFACT_KINDS,
+    ArtifactKind,
+    Fix,
+    IntArray,
+    StreamingArtifactDetector,
+    apply_corrections,
+    plan_fixes,
+    rolling_median,
+)
+from hrvcoach.analysis.breathing import breathing_markers
+from hrvcoach.analysis.coherence import coherence_markers
+from hrvcoach.analysis.spectral import FloatArray, frequency_markers, resample_rr, spectrum_of
+from hrvcoach.analysis.time_domain import (
+    BoolArray,
+    baevsky_stress_index,
+    mean_hr_bpm,
+    pnn50_pct,
+    poincare_sd_ms,
+    rmssd_ms,
+    sdnn_ms,
+)
 from hrvcoach.beats import Beat
-from hrvcoach.constants import HR_WINDOW_S, RMSSD_WINDOW_S
+from hrvcoach.constants import (
+    ARTIFACT_MEDIAN_BEATS,
+    HR_WINDOW_S,
+    LIVE_SPECTRUM_WINDOW_S,
+    MAX_RR_MS,
+    MIN_RR_MS,
+    RMSSD_WINDOW_S,
+)
+
+Engine = Literal["hrvcoach", "neurokit2"]
+NAN = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,37 +65,252 @@ class Markers:
     hr_bpm: float  # mean over the last HR_WINDOW_S
     rmssd_ms: float  # over the last RMSSD_WINDOW_S, never across a gap
     beats_in_window: int  # usable beats in the RMSSD window
+    # time domain, same window as RMSSD
+    ln_rmssd: float = NAN
+    sdnn_ms: float = NAN
+    pnn50_pct: float = NAN
+    sd1_ms: float = NAN
+    sd2_ms: float = NAN
+    stress_index: float = NAN
+    # spectrum of the last LIVE_SPECTRUM_WINDOW_S (HF from 1 min on, LF from 2 min on)
+    lf_ms2: float = NAN
+    hf_ms2: float = NAN
+    lf_hf: float = NAN
+    lf_peak_hz: float = NAN
+    hf_peak_hz: float = NAN
+    hf_valid: bool = True  # False when breathing at or below 9/min: HF misses the RSA then
+    breaths_per_min: float = NAN  # the pacer's rate when pacing, else from the RSA peak
+    breathing_power_ms2: float = NAN  # RR power within +-0.015 Hz of the breathing frequency
+    p2t_ms: float = NAN  # mean per-breath peak-to-trough RR swing
+    p2t_bpm: float = NAN  # the same in heart rate
+    coherence_ratio: float = NAN  # over the last 64 s
+    coherence_peak_hz: float = NAN
+    artifacts_in_window: int = 0  # corrected or held-back beats in the RMSSD window
 
 
 EMPTY_MARKERS = Markers(math.nan, math.nan, 0)
 
+_GROW = 512
+_MARGIN_S = 10.0
+
 
 class LiveMarkers:
-    """Sliding-window HR and RMSSD; O(window) per beat. Beats without skin contact are left out
-    and the difference that would span them is not used."""
+    """Sliding-window markers; O(window) work per beat.
+
+    correct_artifacts=True runs the streaming artifact detector and computes every marker on the
+    corrected beats (the coach session does); False takes the beats as they come.
+
+    engine="neurokit2" computes the time- and frequency-domain numbers with neurokit2 itself
+    (hrv_time, hrv_frequency with normalize=False, interpolation_rate=4) on the same windows,
+    for users who want its exact numbers; breathing, coherence, the stress index and the peak
+    frequencies (which neurokit2 does not give) stay ours. It costs milliseconds per beat.
+    """
 
     def __init__(self, rmssd_window_s: float = RMSSD_WINDOW_S,
-                 hr_window_s: float = HR_WINDOW_S) -> None:
+                 hr_window_s: float = HR_WINDOW_S, *,
+                 spectrum_window_s: float = LIVE_SPECTRUM_WINDOW_S,
+                 correct_artifacts: bool = False, engine: Engine = "hrvcoach") -> None:
+        if engine not in ("hrvcoach", "neurokit2"):
+            raise ValueError(f"engine must be 'hrvcoach' or 'neurokit2', got {engine!r}")
         self.rmssd_window_s = rmssd_window_s
         self.hr_window_s = hr_window_s
-        self._beats: deque[Beat] = deque()
+        self.spectrum_window_s = spectrum_window_s
+        self.correct_artifacts = correct_artifacts
+        self.engine = engine
+        # a margin, so that an artifact at the oldest edge of a window can still be corrected
+        self._keep_s = max(rmssd_window_s, hr_window_s, spectrum_window_s) + _MARGIN_S
+        self._rr = np.empty(_GROW)
+        self._time = np.empty(_GROW)
+        self._gap = np.zeros(_GROW, dtype=bool)
+        self._seq = np.empty(_GROW, dtype=np.int64)
+        self._start = 0  # oldest kept beat
+        self._end = 0  # one past the newest
+        self._count = 0  # usable beats so far (the detector's stream index)
         self._pending_gap = False
+        self._detector = StreamingArtifactDetector()
+        self._planned_flags: dict[int, ArtifactKind] = {}
+        self._fixes: dict[int, Fix] = {}  # flagged beat -> its event's fix (stream indices)
         self.latest = EMPTY_MARKERS
 
-    def update(self, beat: Beat) -> Markers:
-        if not beat.usable:
+    # -- the buffer of usable beats -------------------------------------------------------
+
+    def _append(self, rr_ms: float, time_s: float, after_gap: bool) -> None:
+        if self._end == self._rr.size:
+            live = slice(self._start, self._end)
+            size = self._end - self._start
+            capacity = max(_GROW, 2 * size)
+            for name in ("_rr", "_time", "_gap", "_seq"):
+                old = getattr(self, name)
+                new = np.empty(capacity, dtype=old.dtype)
+                new[:size] = old[live]
+                setattr(self, name, new)
+            self._start, self._end = 0, size
+        i = self._end
+        self._rr[i], self._time[i], self._gap[i], self._seq[i] = rr_ms, time_s, after_gap, self._count
+        self._end += 1
+        self._count += 1
+        oldest_s = time_s - self._keep_s
+        times = self._time
+        while self._start < self._end and times[self._start] <= oldest_s:
+            self._start += 1
+
+    def window(self, window_s: float) -> tuple[FloatArray, BoolArray, int]:
+        """The corrected beats of the last window_s: (rr_ms, after_gap, artifacts among them)."""
+        rr, times, gaps, flagged = self._corrected()
+        if rr.size == 0:
+            return rr, gaps, 0
+        first = int(np.searchsorted(times, times[-1] - window_s, side="right"))
+        return rr[first:], gaps[first:], int(np.count_nonzero(flagged[first:]))
+
+    def _corrected(self) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
+        """Kept beats after correction: (rr_ms, time_s, after_gap, touched by an artifact)."""
+        part = slice(self._start, self._end)
+        rr, times, gaps, seq = self._rr[part], self._time[part], self._gap[part], self._seq[part]
+        if not self.correct_artifacts or rr.size == 0:
+            return rr, times, gaps, np.zeros(rr.size, dtype=bool)
+        first_seq, last_seq = int(seq[0]), int(seq[-1])
+        flags = {i: kind for i, kind in self._detector.flags().items()
+                 if first_seq <= i <= last_seq}
+        held = [i for i in self._detector.suspects() if first_seq <= i <= last_seq]
+        if not flags and not held:
+            return rr, times, gaps, np.zeros(rr.size, dtype=bool)
+        if held:  # the newest beats wait until they can be classified
+            keep = int(np.searchsorted(seq, min(held), side="left"))
+            rr, times, gaps, seq = rr[:keep], times[:keep], gaps[:keep], seq[:keep]
+        if flags != self._planned_flags:
+            self._plan(flags, rr, gaps, seq)
+        out_rr: list[FloatArray] = []
+        out_time: list[FloatArray] = []
+        out_gap: list[BoolArray] = []
+        out_flag: list[BoolArray] = []
+        starts = [0, *(np.flatnonzero(gaps[1:]) + 1).tolist()]
+        for a, b in zip(starts, [*starts[1:], rr.size], strict=True):
+            if b <= a:
+                continue
+            base = int(seq[a])
+            plan: dict[ArtifactKind, list[int]] = {kind: [] for kind in ARTIFACT_KINDS}
+            for what, peak in {fix for i, fix in self._fixes.items() if base <= i < base + b - a}:
+                if base <= peak < base + b - a:
+                    plan[_PLAN_KIND[what]].append(peak - base + 1)
+            touched = np.zeros(b - a, dtype=bool)
+            for i in flags:
+                if base <= i < base + b - a:
+                    touched[i - base] = True
+            if not any(plan.values()):
+                out_rr.append(rr[a:b])
+                out_time.append(times[a:b])
+                out_gap.append(gaps[a:b])
+                out_flag.append(touched)
+                continue
+            peaks = np.concatenate(([0.0], np.cumsum(rr[a:b])))
+            sources = np.arange(-1, b - a, dtype=np.int64)
+            peaks, sources = apply_corrections(plan, peaks, sources)
+            origin = np.maximum(sources[1:], 0)
+            out_rr.append(np.diff(peaks))
+            out_time.append(times[a:b][origin])
+            gap_part = np.zeros(origin.size, dtype=bool)
+            gap_part[0] = bool(gaps[a])
+            out_gap.append(gap_part)
+            out_flag.append(touched[origin])
+        return (np.concatenate(out_rr), np.concatenate(out_time), np.concatenate(out_gap),
+                np.concatenate(out_flag))
+
+    def _plan(self, flags: dict[int, ArtifactKind], rr: FloatArray, gaps: BoolArray,
+              seq: IntArray) -> None:
+        """Decide how to fix each flagged event (plan_fixes), once per change of the flags."""
+        self._planned_flags = dict(flags)
+        self._fixes = {}
+        threshold = self._detector.mrr_threshold_ms
+        starts = [0, *(np.flatnonzero(gaps[1:]) + 1).tolist()]
+        for a, b in zip(starts, [*starts[1:], rr.size], strict=True):
+            base = int(seq[a]) if b > a else 0
+            local = {i - base + 1: kind for i, kind in flags.items() if base <= i < base + b - a}
+            if not local:
+                continue
+            peaks_rr = np.concatenate((rr[a:a + 1], rr[a:b]))  # rr[j] ends at peak j
+            medrr = rolling_median(peaks_rr, ARTIFACT_MEDIAN_BEATS)
+            th2 = np.full(peaks_rr.size, threshold if math.isfinite(threshold) else np.inf)
+            _, fixes = plan_fixes(local, peaks_rr, medrr, th2)
+            for j, (what, peak) in fixes.items():
+                self._fixes[base + j - 1] = (what, base + peak - 1)
+
+    # -- per beat -----------------------------------------------------------------------
+
+    def update(self, beat: Beat, pacer_breaths_per_min: float | None = None) -> Markers:
+        """Take one beat (from any source) and return the markers after it.
+
+        pacer_breaths_per_min: the pacer's rate while it paces (None when breathing freely).
+        """
+        if not beat.usable or not MIN_RR_MS <= beat.rr_ms <= MAX_RR_MS:
+            if not self._pending_gap and self._count:
+                self._detector.restart()
             self._pending_gap = True
             return self.latest
-        if self._pending_gap:
-            beat = Beat(beat.rr_ms, beat.time_s, beat.contact, after_gap=True)
-            self._pending_gap = False
-        self._beats.append(beat)
-        oldest_s = beat.time_s - self.rmssd_window_s
-        while self._beats and self._beats[0].time_s <= oldest_s:
-            self._beats.popleft()
-        rr = np.fromiter((b.rr_ms for b in self._beats), np.float64, len(self._beats))
-        gaps = np.fromiter((b.after_gap for b in self._beats), np.bool_, len(self._beats))
-        times = np.fromiter((b.time_s for b in self._beats), np.float64, len(self._beats))
-        recent = times > beat.time_s - self.hr_window_s
-        self.latest = Markers(mean_hr_bpm(rr[recent]), rmssd_ms(rr, gaps), len(self._beats))
+        after_gap = beat.after_gap or self._pending_gap
+        if after_gap and not self._pending_gap and self._count:
+            self._detector.restart()
+        self._pending_gap = False
+        self._append(beat.rr_ms, beat.time_s, after_gap)
+        if self.correct_artifacts:
+            self._detector.add(beat.rr_ms)
+        self.latest = self._markers(beat.time_s, pacer_breaths_per_min)
         return self.latest
+
+    def _markers(self, now_s: float, pacer_breaths_per_min: float | None) -> Markers:
+        rr, times, gaps, flagged = self._corrected()
+        if rr.size == 0:
+            return EMPTY_MARKERS
+        hr_first = int(np.searchsorted(times, now_s - self.hr_window_s, side="right"))
+        first = int(np.searchsorted(times, now_s - self.rmssd_window_s, side="right"))
+        window, window_gaps = rr[first:], gaps[first:]
+        spectral_first = int(np.searchsorted(times, now_s - self.spectrum_window_s, side="right"))
+        after_gap = np.flatnonzero(gaps[spectral_first + 1:])
+        if after_gap.size:
+            spectral_first += int(after_gap[-1]) + 1
+        spectral_rr = rr[spectral_first:]
+        hr = mean_hr_bpm(rr[hr_first:])
+        if self.engine == "neurokit2":
+            from hrvcoach.analysis.reference import neurokit_live_markers
+
+            return neurokit_live_markers(window, spectral_rr, hr_bpm=hr,
+                                         artifacts=int(np.count_nonzero(flagged[first:])),
+                                         pacer_breaths_per_min=pacer_breaths_per_min)
+        return _hrvcoach_markers(window, window_gaps, spectral_rr, hr_bpm=hr,
+                                 artifacts=int(np.count_nonzero(flagged[first:])),
+                                 pacer_breaths_per_min=pacer_breaths_per_min)
+
+
+def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: FloatArray, *,
+                      hr_bpm: float, artifacts: int,
+                      pacer_breaths_per_min: float | None) -> Markers:
+    rmssd = rmssd_ms(window, window_gaps)
+    sd1, sd2 = poincare_sd_ms(window, window_gaps)
+    resampled = resample_rr(spectral_rr)
+    spectrum = spectrum_of(resampled)
+    frequency = frequency_markers(spectrum)
+    breath = breathing_markers(spectrum, resampled, paced_breaths_per_min=pacer_breaths_per_min)
+    coherent = coherence_markers(resampled, max_blocks=1)
+    return Markers(
+        hr_bpm=hr_bpm,
+        rmssd_ms=rmssd,
+        beats_in_window=int(window.size),
+        ln_rmssd=math.log(rmssd) if rmssd > 0 else NAN,
+        sdnn_ms=sdnn_ms(window),
+        pnn50_pct=pnn50_pct(window, window_gaps),
+        sd1_ms=sd1,
+        sd2_ms=sd2,
+        stress_index=baevsky_stress_index(window),
+        lf_ms2=frequency.lf_ms2,
+        hf_ms2=frequency.hf_ms2,
+        lf_hf=frequency.lf_hf,
+        lf_peak_hz=frequency.lf_peak_hz,
+        hf_peak_hz=frequency.hf_peak_hz,
+        hf_valid=breath.hf_valid,
+        breaths_per_min=breath.breaths_per_min,
+        breathing_power_ms2=breath.power_ms2,
+        p2t_ms=breath.p2t_ms,
+        p2t_bpm=breath.p2t_bpm,
+        coherence_ratio=coherent.ratio,
+        coherence_peak_hz=coherent.peak_hz,
+        artifacts_in_window=artifacts,
+    )

@@ -1,0 +1,141 @@
+"""Batch analysis of a whole RR recording: correction, then every marker on the whole recording
+and, optionally, on consecutive windows of it.
+
+The live markers (live.py) call the same `window_markers` on their windows, so live and batch
+give the same numbers on the same beats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from hrvcoach.analysis.artifacts import Artifact, Correction, correct_artifacts
+from hrvcoach.analysis.breathing import Breathing, breathing_markers
+from hrvcoach.analysis.coherence import Coherence, coherence_markers
+from hrvcoach.analysis.spectral import (
+    FloatArray,
+    FrequencyDomain,
+    frequency_markers,
+    resample_rr,
+    spectrum_of,
+)
+from hrvcoach.analysis.time_domain import BoolArray, TimeDomain, time_markers
+
+__all__ = ["Analysis", "WindowAnalysis", "WindowMarkers", "analyze", "window_markers"]
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowMarkers:
+    """Every marker of one window of beats."""
+
+    time: TimeDomain
+    frequency: FrequencyDomain
+    breathing: Breathing
+    coherence: Coherence
+
+
+@dataclass(frozen=True, slots=True)
+class WindowAnalysis:
+    """One analysed stretch of a recording (the whole of it, or one window)."""
+
+    start_s: float  # from the beat before the first interval of the recording
+    end_s: float
+    n_beats: int  # intervals analysed (after correction)
+    artifacts: tuple[Artifact, ...]  # flagged input intervals that fall in this stretch
+    markers: WindowMarkers
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A whole recording: the input, its correction, the whole and the windows."""
+
+    n_beats: int  # RR intervals in the input
+    duration_s: float  # sum of the input RR
+    corrected: bool  # markers computed on the corrected series (False: --no-correct)
+    correction: Correction  # detection result; its rr_ms is the corrected series
+    whole: WindowAnalysis
+    windows: tuple[WindowAnalysis, ...]  # empty unless window_s was given
+
+
+def window_markers(rr_ms: FloatArray, *, after_gap: BoolArray | None = None,
+                   paced_breaths_per_min: float | None = None,
+                   coherence_blocks: int | None = None) -> WindowMarkers:
+    """Time, frequency, breathing and coherence markers of one window of RR intervals.
+
+    The spectrum treats the window as continuous (beat times are the cumulative RR); `after_gap`
+    only keeps successive differences across gaps out of the time domain.
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    resampled = resample_rr(rr)
+    spectrum = spectrum_of(resampled)
+    return WindowMarkers(
+        time=time_markers(rr, after_gap),
+        frequency=frequency_markers(spectrum),
+        breathing=breathing_markers(spectrum, resampled, paced_breaths_per_min=paced_breaths_per_min),
+        coherence=coherence_markers(resampled, max_blocks=coherence_blocks),
+    )
+
+
+def _artifact_times_s(correction: Correction, beat_time_s: FloatArray) -> FloatArray:
+    """For each reported artifact, the time of the corrected beat at (or right after) it."""
+    indices = np.asarray([artifact.index for artifact in correction.artifacts], dtype=np.int64)
+    if indices.size == 0 or beat_time_s.size == 0:
+        return np.empty(0)
+    position = np.searchsorted(correction.source_index, indices, side="left")
+    return beat_time_s[np.minimum(position, beat_time_s.size - 1)]
+
+
+def analyze(rr_ms: FloatArray, *, correct: bool = True, window_s: float | None = None,
+            paced_breaths_per_min: float | None = None,
+            on_progress: ProgressCallback | None = None) -> Analysis:
+    """Detect and correct artifacts, then analyse the whole recording and each window.
+
+    Windows are consecutive, [k·window_s, (k+1)·window_s) on the analysed series' own clock
+    (the cumulative RR); the last one may be shorter. With correct=False artifacts are still
+    detected and reported, but the markers use the input as it is.
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.ndim != 1:
+        raise ValueError(f"rr_ms must be 1-D, got shape {rr.shape}")
+    if window_s is not None and not (math.isfinite(window_s) and window_s > 0):
+        raise ValueError(f"window_s must be a positive number of seconds, got {window_s!r}")
+    correction = correct_artifacts(rr)
+    series = correction.rr_ms if correct else rr
+    source = correction.source_index if correct else np.arange(rr.size, dtype=np.int64)
+    placed = Correction(series, source, correction.artifacts)
+    times = np.cumsum(series) / 1000.0
+    artifact_times = _artifact_times_s(placed, times)
+    total = 1 + (math.ceil(times[-1] / window_s) if window_s is not None and times.size else 0)
+
+    def stretch(start_s: float, end_s: float, rr_part: FloatArray) -> WindowAnalysis:
+        inside = (artifact_times >= start_s) & (artifact_times < end_s)
+        flagged = tuple(a for a, keep in zip(correction.artifacts, inside.tolist(), strict=True)
+                        if keep)
+        markers = window_markers(rr_part, paced_breaths_per_min=paced_breaths_per_min)
+        return WindowAnalysis(start_s, end_s, int(rr_part.size), flagged, markers)
+
+    end_s = float(times[-1]) if times.size else 0.0
+    whole = stretch(0.0, math.inf, series)
+    whole = WindowAnalysis(0.0, end_s, whole.n_beats, whole.artifacts, whole.markers)
+    if on_progress is not None:
+        on_progress(1, total)
+    windows: list[WindowAnalysis] = []
+    if window_s is not None and times.size:
+        edges = np.arange(total) * window_s
+        first = np.searchsorted(times, edges[:-1], side="left")
+        last = np.searchsorted(times, edges[1:], side="left")
+        last[-1] = times.size  # the last window also takes a beat right on its end
+        for k, (i, j) in enumerate(zip(first.tolist(), last.tolist(), strict=True)):
+            window = stretch(float(edges[k]), float(edges[k + 1]), series[i:j])
+            windows.append(WindowAnalysis(window.start_s, min(window.end_s, end_s),
+                                          window.n_beats, window.artifacts, window.markers))
+            if on_progress is not None:
+                on_progress(k + 2, total)
+    return Analysis(int(rr.size), float(rr.sum()) / 1000.0, correct, correction, whole,
+                    tuple(windows))

@@ -1,0 +1,150 @@
+"""neurokit2 as an engine: the only module of the package that imports it, and only when called.
+
+For users who want neurokit2's exact numbers (`--engine neurokit2`) and for checking ours.
+neurokit2 0.2.13 facts this module works with:
+
+- hrv_frequency defaults to normalize=True (power divided by the PSD maximum, not ms²) and to
+  interpolation_rate=100; we call it with normalize=False, interpolation_rate=4 (Kubios' rate).
+  Its Welch segments are left-aligned, so in some windows the newest ~75 s are not used.
+- its pNN50 divides by the number of intervals (ours: by the number of differences).
+- SD1/SD2 come from hrv_nonlinear's Poincaré part (ddof=1, like ours).
+- `import neurokit2` takes ~1.7 s, hence the lazy import.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hrvcoach.analysis.artifacts import Detection
+from hrvcoach.analysis.breathing import breathing_markers
+from hrvcoach.analysis.coherence import coherence_markers
+from hrvcoach.analysis.spectral import FloatArray, FrequencyDomain, resample_rr, spectrum_of
+from hrvcoach.analysis.time_domain import TimeDomain, baevsky_stress_index, mean_hr_bpm
+from hrvcoach.constants import HF_MIN_WINDOW_S, LF_MIN_WINDOW_S, VLF_MIN_WINDOW_S
+
+if TYPE_CHECKING:
+    from hrvcoach.analysis.live import Markers
+
+__all__ = [
+    "neurokit_detect_artifacts",
+    "neurokit_frequency_domain",
+    "neurokit_live_markers",
+    "neurokit_time_domain",
+]
+
+
+def _neurokit() -> ModuleType:
+    import neurokit2  # ~1.7 s: only here, only when asked for
+
+    return neurokit2
+
+
+def _rri(rr_ms: FloatArray) -> dict[str, FloatArray]:
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    return {"RRI": rr, "RRI_Time": np.cumsum(rr) / 1000.0}
+
+
+def neurokit_time_domain(rr_ms: FloatArray) -> TimeDomain:
+    """neurokit2's time-domain numbers (pNN50 with its own denominator, see the module note);
+    mean HR and the stress index, which neurokit2 does not give, are ours."""
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.size < 3:
+        return TimeDomain(*([math.nan] * 9))
+    nk = _neurokit()
+    from neurokit2.hrv.hrv_nonlinear import _hrv_nonlinear_poincare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        time = nk.hrv_time(_rri(rr))
+        poincare = _hrv_nonlinear_poincare(rr, out={})
+    rmssd = float(time["HRV_RMSSD"].iloc[0])
+    return TimeDomain(
+        mean_rr_ms=float(time["HRV_MeanNN"].iloc[0]),
+        mean_hr_bpm=mean_hr_bpm(rr),
+        sdnn_ms=float(time["HRV_SDNN"].iloc[0]),
+        rmssd_ms=rmssd,
+        ln_rmssd=math.log(rmssd) if rmssd > 0 else math.nan,
+        pnn50_pct=float(time["HRV_pNN50"].iloc[0]),
+        sd1_ms=float(poincare["SD1"]),
+        sd2_ms=float(poincare["SD2"]),
+        stress_index=baevsky_stress_index(rr),
+    )
+
+
+def neurokit_frequency_domain(rr_ms: FloatArray) -> FrequencyDomain:
+    """neurokit2's VLF/LF/HF in ms² (normalize=False, interpolation_rate=4), NaN where the window
+    is too short for a band (as ours); neurokit2 reports no peak frequencies (NaN here)."""
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    duration = float(rr.sum()) / 1000.0
+    if rr.size < 4 or duration < HF_MIN_WINDOW_S:
+        return FrequencyDomain(*([math.nan] * 7))
+    nk = _neurokit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = nk.hrv_frequency(_rri(rr), normalize=False, interpolation_rate=4)
+
+    def band(name: str, min_s: float) -> float:
+        value = float(out[f"HRV_{name}"].iloc[0])
+        return value if duration >= min_s and math.isfinite(value) else math.nan
+
+    vlf, lf, hf = band("VLF", VLF_MIN_WINDOW_S), band("LF", LF_MIN_WINDOW_S), band("HF", 0.0)
+    return FrequencyDomain(vlf, lf, hf, lf / hf if hf > 0 else math.nan, vlf + lf + hf,
+                           math.nan, math.nan)
+
+
+def neurokit_detect_artifacts(rr_ms: FloatArray, *, iterative: bool = False) -> Detection:
+    """neurokit2's signal_fixpeaks(method="Kubios") flags, as indices into the RR list (the
+    flags of its last correction pass when iterative)."""
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    nk = _neurokit()
+    peaks = nk.intervals_to_peaks(rr, sampling_rate=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info, _ = nk.signal_fixpeaks(peaks, sampling_rate=1000, iterative=iterative,
+                                     method="Kubios")
+
+    def indices(key: str) -> tuple[int, ...]:
+        return tuple(sorted(int(j) - 1 for j in info[key] if int(j) >= 1))
+
+    return Detection(indices("ectopic"), indices("missed"), indices("extra"),
+                     indices("longshort"))
+
+
+def neurokit_live_markers(window: FloatArray, spectral_rr: FloatArray, *, hr_bpm: float,
+                          artifacts: int, pacer_breaths_per_min: float | None) -> Markers:
+    """LiveMarkers' numbers with neurokit2 computing the time and frequency domains."""
+    from hrvcoach.analysis.live import Markers
+
+    time = neurokit_time_domain(window)
+    frequency = neurokit_frequency_domain(spectral_rr)
+    resampled = resample_rr(spectral_rr)
+    spectrum = spectrum_of(resampled)
+    ours = breathing_markers(spectrum, resampled, paced_breaths_per_min=pacer_breaths_per_min)
+    coherent = coherence_markers(resampled, max_blocks=1)
+    return Markers(
+        hr_bpm=hr_bpm,
+        rmssd_ms=time.rmssd_ms,
+        beats_in_window=int(window.size),
+        ln_rmssd=time.ln_rmssd,
+        sdnn_ms=time.sdnn_ms,
+        pnn50_pct=time.pnn50_pct,
+        sd1_ms=time.sd1_ms,
+        sd2_ms=time.sd2_ms,
+        stress_index=time.stress_index,
+        lf_ms2=frequency.lf_ms2,
+        hf_ms2=frequency.hf_ms2,
+        lf_hf=frequency.lf_hf,
+        hf_valid=ours.hf_valid,
+        breaths_per_min=ours.breaths_per_min,
+        breathing_power_ms2=ours.power_ms2,
+        p2t_ms=ours.p2t_ms,
+        p2t_bpm=ours.p2t_bpm,
+        coherence_ratio=coherent.ratio,
+        coherence_peak_hz=coherent.peak_hz,
+        artifacts_in_window=artifacts,
+    )
