@@ -1,6 +1,10 @@
 """The user's profile: their assessed resonance breathing rate and the evidence behind it.
 
-Kept as a small JSON file in the data folder, written atomically (a crash leaves the old one).
+Kept in the session store's `profile` table (hrvcoach.db), which is authoritative once it holds
+a profile, and mirrored to a small JSON file in the data folder (written atomically, readable
+by the user; it is what hrvcoach before the store kept). A profile.json from before the store
+is copied into the store the first time it is read with a store present. Reading never creates
+the store: without one, the JSON file is read as before.
 """
 
 from __future__ import annotations
@@ -13,21 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hrvcoach.analysis.resonance import RateScore
 from hrvcoach.errors import InputError
 
 PROFILE_FILE = "profile.json"
-
-
-@dataclass(frozen=True, slots=True)
-class RateScore:
-    """How strongly heart rate oscillated while breathing at one rate."""
-
-    rate_bpm: float  # breaths per minute of the block
-    p2t_bpm: float  # mean per-breath peak-to-trough heart rate (bpm)
-    lf_peak_ms2: float  # peak power in the LF band (ms²/Hz, spectral density at the peak)
-    power_at_rate_ms2: float  # power within ±0.015 Hz of the breathing frequency (ms²)
-    coherence: float  # HeartMath-style coherence ratio
-    score: float  # combined rank score (higher = closer to resonance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +38,32 @@ class Profile:
 
 def load_profile(data_dir: Path) -> Profile:
     """The stored profile, or an empty one when none was saved yet."""
+    from hrvcoach.store import DB_FILE, Store
+
+    if (data_dir / DB_FILE).exists():
+        with Store.open(data_dir, recover=False) as store:
+            stored = store.profile()
+            if stored is not None:
+                try:
+                    scores = [RateScore(**score) for score in stored.scores]
+                except TypeError as exc:
+                    raise InputError(f"{store.path}: profile", f"unexpected scores ({exc})") from None
+                return Profile(stored.resonance_bpm, stored.assessed_at, stored.session, scores)
+            profile = _load_json(data_dir)
+            if profile != Profile():
+                _save_to_store(store, profile)  # migrate the pre-store profile.json
+            return profile
+    return _load_json(data_dir)
+
+
+def _save_to_store(store: Any, profile: Profile) -> None:
+    from hrvcoach.store import StoredProfile
+
+    store.save_profile(StoredProfile(profile.resonance_bpm, profile.assessed_at, profile.session,
+                                     [asdict(score) for score in profile.scores]))
+
+
+def _load_json(data_dir: Path) -> Profile:
     path = data_dir / PROFILE_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -63,8 +82,12 @@ def load_profile(data_dir: Path) -> Profile:
 
 
 def save_profile(data_dir: Path, profile: Profile) -> Path:
-    """Write the profile atomically, readable by the user only."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Save the profile in the store and mirror it to profile.json (atomically, user-only);
+    returns the JSON file's path."""
+    from hrvcoach.store import Store
+
+    with Store.open(data_dir, recover=False) as store:
+        _save_to_store(store, profile)
     path = data_dir / PROFILE_FILE
     handle, temporary = tempfile.mkstemp(dir=data_dir, prefix=".profile-", suffix=".json")
     try:

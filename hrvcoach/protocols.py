@@ -26,7 +26,7 @@ DEFAULT_RESONANCE_PER_MIN: Final = 6.0
 RESONANCE: Final = "resonance"
 MIN_BREATHS_PER_MIN: Final = 1.0
 MAX_BREATHS_PER_MIN: Final = 30.0
-_PROTOCOL_FIELDS: Final = {"name", "description", "phase"}
+_PROTOCOL_FIELDS: Final = {"name", "description", "phase", "assess_resonance"}
 _COMMON_FIELDS: Final = {"name", "kind", "minutes", "seconds", "guidance", "compare"}
 _PACED_FIELDS: Final = {
     "breaths_per_min", "ramp_to_breaths_per_min", "inhale_s", "exhale_s", "hold_in_s",
@@ -93,6 +93,7 @@ class Protocol:
     description: str
     phases: tuple[Phase, ...]
     source: str = ""  # the file it came from, for messages
+    assess_resonance: bool = False  # score its paced blocks and store the user's resonance rate
 
     @property
     def duration_s(self) -> float:
@@ -182,7 +183,13 @@ def load_protocol_file(path: Path) -> Protocol:
     phases = tuple(
         _phase(table, f"{where}: phase[{index}]") for index, table in enumerate(phases_data)
     )
-    return Protocol(name, _text(data, "description", where, default=""), phases, where)
+    assess = data.get("assess_resonance", False)
+    if not isinstance(assess, bool):
+        raise InputError(f"{where}: assess_resonance", f"must be true or false, got {assess!r}")
+    if assess and len({p.breaths_per_min for p in phases if p.paced and p.ramp_to_per_min is None}) < 2:
+        raise InputError(f"{where}: assess_resonance",
+                         "needs paced phases at two or more constant rates to compare")
+    return Protocol(name, _text(data, "description", where, default=""), phases, where, assess)
 
 
 def _phase(table: Any, where: str) -> Phase:

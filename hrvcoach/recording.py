@@ -6,11 +6,13 @@ The file reads back with hrvcoach.formats.read_rr_file (its RR column is `rr_ms`
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TextIO
 
 from hrvcoach.beats import Beat
+from hrvcoach.errors import InputError
 
 HEADER = "time_s,rr_ms,contact,after_gap\n"
 
@@ -50,3 +52,34 @@ class CsvRecorder:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedBeats:
+    """A recording read back: one entry per beat, in the order recorded."""
+
+    time_s: list[float]
+    rr_ms: list[float]
+    usable: list[bool]  # False where the strap reported no skin contact
+
+
+def read_recording(path: Path) -> RecordedBeats:
+    """Read a file written by CsvRecorder (its times, RR and contact flags)."""
+    times: list[float] = []
+    rrs: list[float] = []
+    usable: list[bool] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read recording ({exc})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line or line.startswith("#") or line == HEADER.strip():
+            continue
+        try:
+            time_text, rr_text, contact, _gap = line.split(",")
+            times.append(float(time_text))
+            rrs.append(float(rr_text))
+        except ValueError:
+            raise InputError(f"{path}:{number}", f"not a recording line: {line!r}") from None
+        usable.append(contact != "0")
+    return RecordedBeats(times, rrs, usable)

@@ -26,7 +26,8 @@ def test_the_issue_s_built_in_protocols_exist():
     assert [(p.kind, p.duration_s, p.breaths_per_min) for p in qigong.phases] == [
         ("baseline", 300.0, None), ("paced", 900.0, 6.0), ("recovery", 300.0, None)]
     assessment = load_protocol("resonance-assessment")
-    paced = [p for p in assessment.phases if p.kind == "paced"]
+    assert assessment.assess_resonance
+    paced = [p for p in assessment.phases if p.paced and p.ramp_to_per_min is None]
     assert [p.breaths_per_min for p in paced] == [6.5, 6.0, 5.5, 5.0, 4.5]
     assert all(p.duration_s == 120.0 for p in paced)
 
@@ -132,6 +133,9 @@ BROKEN = {
                        'inhale_s = 4\nexhale_s = 6\n',
                        "phase[0] (paced).inhale_s: a \"resonance\" rate is not known in advance: "
                        "give inhale_exhale_ratio instead of seconds"),
+    "assess.toml": ('assess_resonance = true\n[[phase]]\nkind = "paced"\nminutes = 2\n'
+                    'breaths_per_min = 6\n',
+                    "assess_resonance: needs paced phases at two or more constant rates"),
     "duration.toml": ('[[phase]]\nkind = "free"\n', "phase[0] (free): give exactly one of minutes"),
 }
 

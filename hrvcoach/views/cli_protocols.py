@@ -27,6 +27,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     profile = commands.add_parser("profile", help="your stored resonance rate and its evidence")
     profile.add_argument("--json", action="store_true", help="machine-readable output")
+    profile.add_argument("--plot", type=Path, metavar="FILE.png",
+                         help="also draw the assessment's scores against breathing rate")
     profile.set_defaults(run=_run_profile)
 
 
@@ -101,24 +103,32 @@ def _run_profile(args: argparse.Namespace) -> int:
     from hrvcoach.views.cli import data_dir
 
     profile = load_profile(data_dir(args))
+    if args.plot is not None:
+        from hrvcoach.views.report import plot_resonance
+
+        plot_resonance(profile, args.plot)
     if args.json:
         print(json.dumps(profile.to_json(), indent=2))
         return 0
+    if args.plot is not None:
+        print(f"plot saved: {args.plot}")
     if profile.resonance_bpm is None:
         print("No resonance rate assessed yet: run `hrvcoach demo --protocol resonance-assessment` "
               "(or `coach` with a strap). Protocols that say \"resonance\" use 6 breaths/min.")
         return 0
     print(f"resonance rate: {profile.resonance_bpm:g} breaths/min "
           f"(assessed {profile.assessed_at}, session {profile.session})")
-    _print_scores(profile.scores, profile.resonance_bpm, sys.stdout)
+    print_scores(profile.scores, sys.stdout)
     return 0
 
 
-def _print_scores(scores: list[Any], chosen: float | None, out: Any) -> None:
+def print_scores(scores: list[Any], out: Any) -> None:
     print(f"{'rate/min':>9} {'p2t bpm':>8} {'LF peak':>10} {'power@rate':>11} {'coherence':>10}"
           f" {'score':>6}", file=out)
+    print(f"{'':>9} {'median':>8} {'ms²/Hz':>10} {'ms²':>11} {'ratio':>10} {'0–1':>6}", file=out)
+    best = max((score.score for score in scores), default=None)
     for score in scores:
-        mark = "  ← chosen" if chosen is not None and score.rate_bpm == chosen else ""
-        print(f"{score.rate_bpm:>9.2f} {score.p2t_bpm:>8.1f} {score.lf_peak_ms2:>10.0f} "
+        mark = "  ← best" if score.score == best else ""
+        print(f"{score.rate_bpm:>9.2f} {score.p2t_bpm:>8.1f} {score.lf_peak_ms2_per_hz:>10.0f} "
               f"{score.power_at_rate_ms2:>11.0f} {score.coherence:>10.2f} {score.score:>6.2f}{mark}",
               file=out)

@@ -1,0 +1,50 @@
+"""Resonance assessment of a finished session: score its paced blocks, choose and store the rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hrvcoach.analysis.resonance import RateBlock, RateScore, choose_resonance, score_rates
+from hrvcoach.profile import Profile, save_profile
+from hrvcoach.protocols import Protocol
+from hrvcoach.recording import read_recording
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The scores of each rate block and the chosen resonance rate (None: nothing scorable)."""
+
+    scores: list[RateScore]
+    resonance_bpm: float | None
+
+
+def rate_blocks(protocol: Protocol) -> list[RateBlock]:
+    """The protocol's paced phases at a constant rate, with their session times."""
+    return [
+        RateBlock(phase.breaths_per_min, start_s, start_s + phase.duration_s)
+        for phase, start_s in zip(protocol.phases, protocol.phase_starts_s(), strict=True)
+        if phase.breaths_per_min is not None and phase.ramp_to_per_min is None
+    ]
+
+
+def assess_recording(recording: Path, protocol: Protocol) -> Assessment:
+    """Score the paced blocks of a recorded session (beats without skin contact left out)."""
+    beats = read_recording(recording)
+    usable = np.asarray(beats.usable, dtype=bool)
+    rr_ms = np.asarray(beats.rr_ms, dtype=np.float64)[usable]
+    time_s = np.asarray(beats.time_s, dtype=np.float64)[usable]
+    scores = score_rates(rr_ms, time_s, rate_blocks(protocol))
+    return Assessment(scores, choose_resonance(scores))
+
+
+def store_assessment(data_dir: Path, assessment: Assessment, recording: Path) -> Path | None:
+    """Save the chosen rate and its evidence as the user's profile; None when nothing was chosen."""
+    if assessment.resonance_bpm is None:
+        return None
+    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    profile = Profile(assessment.resonance_bpm, now, recording.name, assessment.scores)
+    return save_profile(data_dir, profile)

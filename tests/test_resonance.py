@@ -1,0 +1,149 @@
+"""Resonance-frequency assessment: block scores, the choice, and the CLI round trip to the profile."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hrvcoach.analysis.resonance import (
+    RateBlock,
+    RateScore,
+    choose_resonance,
+    per_breath_p2t_bpm,
+    score_rates,
+)
+
+
+def sinus_beats(blocks: list[tuple[float, float, float]], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Beats whose heart rate swings at each block's breathing rate with the given p2t (bpm)."""
+    rng = np.random.default_rng(seed)
+    times, rrs, t = [], [], 0.0
+    for rate_bpm, duration_s, p2t_bpm in blocks:
+        end = t + duration_s
+        while t < end:
+            hr = 65.0 + 0.5 * p2t_bpm * np.sin(2 * np.pi * rate_bpm / 60.0 * t) + rng.normal(0, 0.3)
+            rr = 60_000.0 / hr
+            t += rr / 1000.0
+            times.append(t)
+            rrs.append(rr)
+    return np.array(rrs), np.array(times)
+
+
+def test_per_breath_peak_to_trough_measures_the_swing():
+    rr, t = sinus_beats([(6.0, 120.0, 10.0)])
+    swings = per_breath_p2t_bpm(rr, t, 20.0, 120.0, 10.0)
+    assert swings.size == 10
+    assert np.median(swings) == pytest.approx(10.0, abs=1.2)  # beat sampling + noise
+
+
+def test_the_block_with_the_largest_oscillation_wins():
+    spec = [(6.5, 120.0, 6.0), (6.0, 120.0, 9.0), (5.5, 120.0, 16.0), (5.0, 120.0, 10.0)]
+    rr, t = sinus_beats(spec)
+    blocks = [RateBlock(rate, 120.0 * i, 120.0 * (i + 1)) for i, (rate, _, _) in enumerate(spec)]
+    scores = score_rates(rr, t, blocks)
+    assert [score.rate_bpm for score in scores] == [6.5, 6.0, 5.5, 5.0]
+    assert max(scores, key=lambda s: s.score).rate_bpm == 5.5
+    assert scores[2].score == pytest.approx(1.0)
+    p2t = [score.p2t_bpm for score in scores]
+    assert max(p2t) == p2t[2]
+    assert choose_resonance(scores) == 5.5
+
+
+def test_a_block_too_short_to_judge_is_left_out():
+    rr, t = sinus_beats([(6.0, 120.0, 10.0), (5.0, 30.0, 10.0)])
+    blocks = [RateBlock(6.0, 0.0, 120.0), RateBlock(5.0, 120.0, 150.0)]
+    assert [score.rate_bpm for score in score_rates(rr, t, blocks)] == [6.0]
+
+
+def score(rate: float, value: float) -> RateScore:
+    return RateScore(rate, 0.0, 0.0, 0.0, float("nan"), value)
+
+
+def test_a_near_tie_with_a_neighbour_moves_the_choice_between_them():
+    assert choose_resonance([score(6.5, 0.99), score(6.0, 1.0), score(5.5, 0.6)]) == 6.25
+    assert choose_resonance([score(6.5, 0.5), score(6.0, 1.0), score(5.5, 0.6)]) == 6.0
+    assert choose_resonance([score(6.0, 0.95), score(5.0, 1.0)]) == 5.0  # not neighbours
+    assert choose_resonance([]) is None
+
+
+def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HRVCOACH_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(("resonance", "seed"), [(4.5, 1), (5.5, 2), (6.5, 3)])
+def test_assessment_on_the_simulator_finds_its_resonance_rate_and_stores_it(tmp_path, resonance, seed):
+    result = run_cli(tmp_path, "demo", "--headless", "--speed", "2000", "--protocol",
+                     "resonance-assessment", "--sim-resonance", str(resonance), "--seed", str(seed))
+    assert result.returncode == 0, result.stderr
+    assert "resonance assessment" in result.stdout and "← best" in result.stdout
+    profile = run_cli(tmp_path, "profile", "--json")
+    stored = json.loads(profile.stdout)
+    assert stored["resonance_bpm"] == pytest.approx(resonance, abs=0.25)
+    assert [row["rate_bpm"] for row in stored["scores"]] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    assert stored["session"].endswith("-resonance-assessment.csv")
+    assert stored["assessed_at"][:4].isdigit()
+    assert (tmp_path / "profile.json").stat().st_mode & 0o077 == 0  # the user's only
+
+
+def test_a_resonance_protocol_uses_the_assessed_rate(tmp_path):
+    assert run_cli(tmp_path, "demo", "--headless", "--speed", "2000", "--protocol",
+                   "resonance-assessment", "--sim-resonance", "4.5", "--seed", "1").returncode == 0
+    result = run_cli(tmp_path, "demo", "--headless", "--speed", "2000", "--protocol",
+                     "resonance-practice", "--duration", "240")
+    assert result.returncode == 0, result.stderr
+    assert "pacer 4.5 breaths/min" in result.stdout
+    assert "pacer  4.5/min" in result.stdout
+    shown = run_cli(tmp_path, "protocols", "show", "resonance-practice")
+    assert "4.5 breaths/min, your resonance rate" in shown.stdout
+
+
+def test_profile_without_an_assessment_says_so(tmp_path):
+    assert json.loads(run_cli(tmp_path, "profile", "--json").stdout)["resonance_bpm"] is None
+    assert "No resonance rate assessed yet" in run_cli(tmp_path, "profile").stdout
+
+
+def test_a_corrupt_profile_is_a_one_line_error(tmp_path):
+    (tmp_path / "profile.json").write_text("{not json")
+    result = run_cli(tmp_path, "profile")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"hrvcoach: error: {tmp_path / 'profile.json'}: unreadable profile")
+
+
+def test_profile_plot_draws_every_scored_rate(tmp_path):
+    from hrvcoach.analysis.resonance import RateScore
+    from hrvcoach.profile import Profile, save_profile
+    from hrvcoach.views.report import plot_resonance, resonance_figure
+
+    scores = [RateScore(rate, 10.0 + i, 1e5, 3e3, float("nan"), 0.5 + 0.1 * i)
+              for i, rate in enumerate([6.5, 6.0, 5.5])]
+    save_profile(tmp_path, Profile(5.5, "2026-11-25T08:00:00+00:00", "x.csv", scores))
+    result = run_cli(tmp_path, "profile", "--plot", str(tmp_path / "res.png"))
+    assert result.returncode == 0, result.stderr
+    png = (tmp_path / "res.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = resonance_figure(Profile(5.5, None, None, scores))
+    panels = figure.axes
+    assert panels[0].get_title().startswith("peak-to-trough")
+    assert len(panels) == 4  # p2t, LF peak, power at rate, score (coherence all NaN: left out)
+    line = panels[0].lines[0]
+    assert list(line.get_xdata()) == [5.5, 6.0, 6.5]
+    assert list(line.get_ydata()) == [12.0, 11.0, 10.0]
+    assert list(panels[-1].lines[0].get_ydata()) == pytest.approx([0.7, 0.6, 0.5])
+    plt.close(figure)
+    plot_resonance(Profile(5.5, None, None, scores), tmp_path / "again.png")
+    assert not plt.get_fignums()  # the figure was closed
+    with pytest.raises(Exception, match="no resonance assessment to plot yet"):
+        plot_resonance(Profile(), tmp_path / "none.png")
