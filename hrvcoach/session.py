@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol as TypingProtocol
 
-from hrvcoach.analysis.live import EMPTY_MARKERS, LiveMarkers, Markers
+from hrvcoach.analysis.live import EMPTY_MARKERS, Engine, LiveMarkers, Markers
 from hrvcoach.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.pacer import Pacer, PacerState
 from hrvcoach.protocols import Phase, Protocol
@@ -69,12 +69,13 @@ class Session:
     on_event: Callable[[SessionEvent], None]
     recorder: BeatRecorder | None = None
     duration_s: float | None = None
+    markers_engine: Engine = "hrvcoach"  # "neurokit2": its own numbers (slow; see LiveMarkers)
     pacer: Pacer = field(init=False)
     beats: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.pacer = Pacer.for_protocol(self.protocol)
-        self._markers = LiveMarkers()
+        self._markers = LiveMarkers(correct_artifacts=True, engine=self.markers_engine)
         self._phase_index = -1
         self._phase_end_markers: dict[int, Markers] = {}
 
@@ -118,7 +119,7 @@ class Session:
                 self._phase_end_markers[self._phase_index] = self._markers.latest
             self._phase_index = index
             self.on_event(PhaseStarted(start_s, index, phase))
-        markers = self._markers.update(beat)
+        pacer = self.pacer.state_at(beat.time_s)
+        markers = self._markers.update(beat, pacer.breaths_per_min if pacer.paced else None)
         instant_hr = 60_000.0 / beat.rr_ms if beat.rr_ms > 0 else math.nan
-        self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase,
-                               self.pacer.state_at(beat.time_s), markers))
+        self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase, pacer, markers))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hrvcoach import __version__
 from hrvcoach.errors import HrvcoachError, InputError
-from hrvcoach.views import cli_protocols
+from hrvcoach.views import cli_analyze, cli_ble, cli_protocols, cli_store
 
 if TYPE_CHECKING:
     from hrvcoach.clock import Clock
@@ -69,6 +69,9 @@ def add_coach_options(parser: argparse.ArgumentParser) -> None:
                         help="no window: print progress lines (automatic when there is no display)")
     parser.add_argument("--screenshot", type=_png_path, metavar="FILE.png",
                         help="run the window offscreen and save a PNG of it at the end")
+    parser.add_argument("--engine", choices=("hrvcoach", "neurokit2"), default="hrvcoach",
+                        help="compute the live markers with hrvcoach (default) or with neurokit2 "
+                        "itself (its exact numbers; slower, loads neurokit2)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.set_defaults(run=_run_replay)
 
     # Command modules add their own subcommands here, one line each (keep their imports light).
+    cli_analyze.add_commands(commands)
+    cli_ble.add_commands(commands, parser)
     cli_protocols.add_commands(commands)
+    cli_store.add_commands(commands)
     return parser
 
 
@@ -158,8 +164,8 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
     from hrvcoach.clock import ScaledClock
     from hrvcoach.profile import load_profile
     from hrvcoach.protocols import load_protocol
-    from hrvcoach.recording import CsvRecorder
     from hrvcoach.session import Session
+    from hrvcoach.views.cli_store import SessionLog, source_name
     from hrvcoach.views.headless import HeadlessPrinter
 
     home = data_dir(args)
@@ -174,27 +180,50 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
     if args.screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
 
-    clock = ScaledClock(args.speed)
-    with CsvRecorder.in_folder(home / "recordings", protocol.name) as recorder:
+    with SessionLog(home, protocol.name, source_name(args.command)) as log:
+        recorder = log.journal  # the CSV journal; the store is written beside it
+        clock = ScaledClock(args.speed)
+
         def make_session(on_event: Callable[[SessionEvent], None]) -> Session:
-            return Session(protocol, make_source(protocol, clock), on_event, recorder,
-                           args.duration)
+            # each beat goes to the CSV journal and the store first; events to the store too
+            return Session(protocol, make_source(protocol, clock), log.tee(on_event), log,
+                           args.duration, markers_engine=args.engine)
 
         try:
             if window:
                 from hrvcoach.views.window import run_window
 
-                run_window(make_session, protocol, clock, screenshot=args.screenshot)
+                ended = run_window(make_session, protocol, clock, screenshot=args.screenshot)
                 if args.screenshot is not None:
                     print(f"screenshot saved: {args.screenshot}")
             else:
                 printer = HeadlessPrinter(sys.stdout)
-                asyncio.run(make_session(printer.handle).run())
+                ended = asyncio.run(make_session(printer.handle).run())
         except KeyboardInterrupt:
+            log.finish(None, stopped=True)
             print(f"stopped; recording saved: {recorder.path}")
             return EXIT_INTERRUPTED
+        log.finish(ended)
         print(f"recording saved: {recorder.path}")
+    if protocol.assess_resonance and ended is not None and ended.reason != "stopped":
+        _assess_resonance(home, recorder.path, protocol)
     return EXIT_OK
+
+
+def _assess_resonance(home: Path, recording: Path, protocol: Protocol) -> None:
+    """Score the session's rate blocks, print the evidence and store the chosen rate."""
+    from hrvcoach.assessment import assess_recording, store_assessment
+    from hrvcoach.views.cli_protocols import print_scores
+
+    assessment = assess_recording(recording, protocol)
+    print("resonance assessment (heart-rate oscillation at each breathing rate):")
+    print_scores(assessment.scores, sys.stdout)
+    saved = store_assessment(home, assessment, recording)
+    if saved is None:
+        print("no rate block was long enough to score: the profile is unchanged")
+    else:
+        print(f"your resonance rate: {assessment.resonance_bpm:g} breaths/min (saved to {saved}; "
+              f"protocols that say \"resonance\" now use it)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,402 @@
+"""`hrvcoach sessions | compare | trends | report | import | export`, and the store side of a live
+session (`SessionLog`). Imports stay light here: numpy, sqlite3 and matplotlib load in commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+from hrvcoach.views.text import clock_text
+
+if TYPE_CHECKING:
+    from hrvcoach.beats import Beat
+    from hrvcoach.comparison import Comparison
+    from hrvcoach.recording import CsvRecorder
+    from hrvcoach.session import SessionEnded, SessionEvent
+    from hrvcoach.store import Store, StoreRecorder
+
+FORMATS = ("rr", "csv", "json", "edf")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return value
+
+
+def _report_path(text: str) -> Path:
+    if not text.lower().endswith((".pdf", ".png")):
+        raise argparse.ArgumentTypeError(f"the report is a PDF or PNG file: name it *.pdf or *.png, "
+                                         f"got {text!r}")
+    return Path(text)
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sessions = commands.add_parser("sessions", help="the session log: every recorded session",
+                                   description="List stored sessions (id, date, protocol, "
+                                   "duration, status, beats, RMSSD and HR before → after).")
+    sessions.add_argument("--json", action="store_true", help="machine-readable output")
+    sessions.set_defaults(run=_run_sessions)
+
+    compare = commands.add_parser(
+        "compare", help="did it calm you down? before vs after, with 95 %% intervals",
+        description="Compare a session's baseline (before) with its recovery (after), or the "
+        "baselines of two sessions, or any two phases (--before/--after: number or name).")
+    compare.add_argument("session", metavar="SESSION", help="session id (see `sessions`) or 'last'")
+    compare.add_argument("other", metavar="OTHER", nargs="?",
+                         help="a second session: compare the baselines of the two")
+    compare.add_argument("--before", metavar="PHASE", help="the phase of SESSION to compare from")
+    compare.add_argument("--after", metavar="PHASE",
+                         help="the phase (of OTHER, if given) to compare with")
+    compare.add_argument("--json", action="store_true", help="machine-readable output")
+    compare.set_defaults(run=_run_compare)
+
+    trends = commands.add_parser("trends", help="your resting HRV over days and weeks",
+                                 description="Daily baseline ln RMSSD (morning-check sessions "
+                                 "preferred), its 7-day average, the 60-day normal band and flags; "
+                                 "practice minutes and time at high coherence per week.")
+    trends.add_argument("--days", type=_positive_int, default=60, metavar="N",
+                        help="show the last N days up to the latest measurement (default 60)")
+    trends.add_argument("--json", action="store_true", help="machine-readable output")
+    trends.add_argument("-o", "--output", type=Path, metavar="FILE.png",
+                        help="also draw the trend chart (PNG, PDF or SVG)")
+    trends.set_defaults(run=_run_trends)
+
+    report = commands.add_parser("report", help="a session report (PDF or PNG)",
+                                 description="Tachogram with phases and artifacts, markers per "
+                                 "phase, spectra, before/after with intervals, Poincaré plot.")
+    report.add_argument("session", metavar="SESSION", help="session id or 'last'")
+    report.add_argument("-o", "--output", type=_report_path, required=True, metavar="FILE.pdf|png")
+    report.set_defaults(run=_run_report)
+
+    imported = commands.add_parser("import", help="turn a recording file into a session",
+                                   description="Import an RR recording (one RR per line, a CSV "
+                                   "with an RR column, an hrvcoach journal or export).")
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--date", metavar="ISO", help="when it was recorded (default: from the "
+                          "file, else its modification time)")
+    imported.add_argument("--protocol", metavar="NAME_OR_FILE",
+                          help="lay this protocol's phases over the recording")
+    imported.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
+    imported.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")
+    imported.set_defaults(run=_run_import)
+
+    export = commands.add_parser("export", help="write a session to a file",
+                                 description="rr: Kubios-compatible RR text; csv: beat time, RR, "
+                                 "flags, phase; json: everything; edf: EDF+ (RR tachogram, beats "
+                                 "and phases as annotations).")
+    export.add_argument("session", metavar="SESSION", help="session id or 'last'")
+    export.add_argument("--format", choices=FORMATS, required=True)
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    export.set_defaults(run=_run_export)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening the store (recovering interrupted sessions) and the live session's log
+
+
+def open_store(home: Path) -> Store:
+    """Open the store; sessions found interrupted are reported, and markers missing from any
+    session (interrupted, or stopped before they were computed) are computed now."""
+    from hrvcoach.comparison import compute_markers
+    from hrvcoach.store import Store
+
+    store = Store.open(home)
+    for session_id in store.recovered:
+        info = store.session(session_id)
+        print(f"hrvcoach: session {session_id} ({info.protocol}, started {info.started_at}) was "
+              f"interrupted; its {info.n_beats} beats are kept", file=sys.stderr)
+    for session_id in store.sessions_without_markers():
+        try:
+            compute_markers(store, session_id)
+        except (ValueError, ArithmeticError) as exc:  # the beats stay; retried at the next start
+            print(f"hrvcoach: markers of session {session_id} could not be computed ({exc})",
+                  file=sys.stderr)
+    return store
+
+
+class SessionLog:
+    """The store side of a live session: each beat to the CSV journal and the store (in that
+    order, before the session does anything else with it), phases and status events to the store,
+    and at the end the session's status and markers."""
+
+    def __init__(self, home: Path, protocol: str, source: str) -> None:
+        from hrvcoach.store import StoreRecorder
+
+        self.store = open_store(home)  # creates the data folder user-only
+        try:
+            self.journal = open_journal(home / "recordings", protocol)
+            self.recorder: StoreRecorder = StoreRecorder(self.store, protocol=protocol,
+                                                         source=source, origin=str(self.journal.path))
+        except BaseException:
+            self.store.close()
+            raise
+        self.session_id = self.recorder.session_id
+        self._closed = False
+
+    def append(self, beat: Beat) -> None:
+        self.journal.append(beat)
+        self.recorder.append(beat)
+
+    def tee(self, on_event: Callable[[SessionEvent], None]) -> Callable[[SessionEvent], None]:
+        def both(event: SessionEvent) -> None:
+            self.recorder.on_event(event)
+            on_event(event)
+        return both
+
+    def finish(self, ended: SessionEnded | None, *, stopped: bool = False, reason: str = "") -> None:
+        """Close the session in the store and compute its markers."""
+        if self._closed:
+            return
+        self._closed = True
+        if stopped or ended is None or ended.reason == "stopped":
+            status, why = "stopped", reason or "stopped by the user"
+        else:
+            status, why = "completed", ended.reason
+        self.recorder.close(status, why)  # type: ignore[arg-type]
+        from hrvcoach.comparison import compute_markers
+
+        compute_markers(self.store, self.session_id)
+        info = self.store.session(self.session_id)
+        print(f"session {self.session_id} saved ({status}, {info.n_beats} beats): "
+              f"`hrvcoach compare {self.session_id}`, `hrvcoach report {self.session_id} -o "
+              f"report.pdf`")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if not self._closed:
+                reason = "stopped by the user" if exc_type in (None, KeyboardInterrupt) else \
+                    f"stopped by an error: {exc}"
+                self.finish(None, stopped=True, reason=reason)
+        finally:
+            self.journal.__exit__(exc_type, exc, tb)
+            self.store.close()
+
+
+def open_journal(folder: Path, label: str) -> CsvRecorder:
+    """A new CSV journal (opened), user-only; two sessions starting in the same second get
+    different files (the second gets a "-2" suffix) instead of one failing."""
+    import os
+
+    from hrvcoach.recording import CsvRecorder
+
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    first = CsvRecorder.in_folder(folder, label)
+    for attempt in range(1, 100):
+        path = first.path if attempt == 1 else first.path.with_name(
+            f"{first.path.stem}-{attempt}{first.path.suffix}")
+        journal = CsvRecorder(path, comment=label)
+        try:
+            journal.__enter__()
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o600)
+        return journal
+    raise FileExistsError(f"{first.path}: no free journal file name")
+
+
+def source_name(command: str | None) -> str:
+    return {"demo": "simulator", "replay": "replay"}.get(command or "", "ble")
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def _store(args: argparse.Namespace) -> Store:
+    from hrvcoach.views.cli import data_dir
+
+    return open_store(data_dir(args))
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def _json_number(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _headline(store: Store, session_id: int) -> dict[str, dict[str, float | None]]:
+    markers = store.markers(session_id)
+    phases = store.phases(session_id)
+    picked: dict[str, dict[str, float | None]] = {}
+    for role in ("before", "after"):
+        marked = [p.index for p in phases if p.compare == role]
+        if not marked:
+            continue
+        values = markers.get(marked[-1] if role == "before" else marked[0], {})
+        picked[role] = {name: _json_number(values.get(name))
+                        for name in ("rmssd_ms", "ln_rmssd", "mean_hr_bpm")}
+    return picked
+
+
+def _run_sessions(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        rows = [(info, _headline(store, info.id)) for info in store.sessions()]
+    if args.json:
+        print(json.dumps([{"id": info.id, "date": info.date, "started_at": info.started_at,
+                           "protocol": info.protocol, "duration_s": info.duration_s,
+                           "status": info.status, "n_beats": info.n_beats, "source": info.source,
+                           "device": info.device, "markers": headline}
+                          for info, headline in rows], indent=2))
+        return 0
+    if not rows:
+        print("No sessions yet: run `hrvcoach demo` or `hrvcoach import FILE`.")
+        return 0
+    print(f"{'id':>4}  {'started':<16}  {'protocol':<20} {'length':>6}  {'status':<11} {'beats':>6}"
+          f"  {'RMSSD before→after':>19}  {'HR before→after':>16}")
+    for info, headline in rows:
+        before, after = headline.get("before", {}), headline.get("after", {})
+        rmssd = f"{_num(before.get('rmssd_ms'))}→{_num(after.get('rmssd_ms'))} ms" if after else \
+            f"{_num(before.get('rmssd_ms'))} ms"
+        hr = f"{_num(before.get('mean_hr_bpm'))}→{_num(after.get('mean_hr_bpm'))}" if after else \
+            f"{_num(before.get('mean_hr_bpm'))}"
+        length = clock_text(info.duration_s) if info.duration_s is not None else "—"
+        print(f"{info.id:>4}  {info.started_at[:16].replace('T', ' '):<16}  {info.protocol[:20]:<20} "
+              f"{length:>6}  {info.status:<11} {info.n_beats:>6}  {rmssd:>19}  {hr + ' bpm':>16}")
+    return 0
+
+
+def comparison_json(result: Comparison) -> dict[str, Any]:
+    """The issue's shape: for each marker {before, after, delta, ci_low, ci_high}, and a verdict."""
+    def side(s: Any) -> dict[str, Any]:
+        return {"session": s.session_id, "started_at": s.started_at, "protocol": s.protocol,
+                "phase": s.phase_index + 1, "phase_name": s.phase_name, "kind": s.phase_kind,
+                "duration_s": round(s.duration_s, 3), "n_beats": s.n_beats,
+                "artifact_pct": _json_number(round(s.flagged_pct, 2)), "unreliable": s.unreliable}
+
+    return {
+        "before": side(result.before),
+        "after": side(result.after),
+        "markers": {c.spec.name: {"before": _json_number(c.before), "after": _json_number(c.after),
+                                  "delta": _json_number(c.delta), "ci_low": _json_number(c.ci_low),
+                                  "ci_high": _json_number(c.ci_high)}
+                    for c in result.changes},
+        "verdict": result.verdict(),
+        "marker_verdicts": {c.spec.name: c.verdict() for c in result.changes},
+    }
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from hrvcoach.comparison import compare
+
+    with _store(args) as store:
+        first = store.resolve(args.session)
+        other = store.resolve(args.other) if args.other is not None else None
+        result = compare(store, first.id, None if other is None else other.id,
+                         before_phase=args.before, after_phase=args.after)
+    if args.json:
+        print(json.dumps(comparison_json(result), indent=2))
+        return 0
+    for role, s in (("before", result.before), ("after", result.after)):
+        flag = f"  ⚠ unreliable: {'; '.join(s.unreliable)}" if s.unreliable else ""
+        print(f"{role:<6} session {s.session_id} ({s.protocol}, {s.started_at[:16].replace('T', ' ')})"
+              f" phase {s.phase_index + 1} {s.phase_name} [{s.phase_kind}]: "
+              f"{clock_text(s.duration_s)}, {s.n_beats} beats, {s.flagged_pct:.1f} % corrected{flag}")
+    print(f"{'marker':<13} {'before':>9} {'after':>9} {'change':>9}  95 % interval")
+    for c in result.changes:
+        digits = 2 if c.spec.name == "ln_rmssd" else 1
+        unit = f" {c.spec.unit}" if c.spec.unit else ""
+        interval = (f"{_num(c.ci_low, digits)} … {_num(c.ci_high, digits)}{unit}"
+                    if math.isfinite(c.ci_low) else (c.note or "—"))
+        print(f"{c.spec.label:<13} {_num(c.before, digits):>9} {_num(c.after, digits):>9} "
+              f"{_num(c.delta, digits):>9}  {interval}")
+    print(f"verdict: {result.verdict()}")
+    for c in result.changes:
+        if c.spec.name not in ("ln_rmssd", "rmssd_ms"):  # the headline says those
+            print(f"         {c.verdict()}")
+    return 0
+
+
+def _run_trends(args: argparse.Namespace) -> int:
+    from hrvcoach.trends import load_trends
+
+    with _store(args) as store:
+        trends = load_trends(store, days=args.days)
+    if args.output is not None:
+        from hrvcoach.views.report import write_trends_chart
+
+        write_trends_chart(trends, args.output)
+    if args.json:
+        print(json.dumps({"days": [day.to_json() for day in trends.days],
+                          "cv_7d_pct": [{"date": d.date.isoformat(), "cv_pct": d.cv_7d_pct}
+                                        for d in trends.days],
+                          "weeks": [week.to_json() for week in trends.weeks]}, indent=2))
+        return 0
+    if args.output is not None:
+        print(f"trend chart saved: {args.output}")
+    if not trends.days:
+        print("No baseline measurements yet: a morning-check session each morning "
+              "(`hrvcoach demo --protocol morning-check`, or import recordings) builds the trend.")
+    else:
+        print(f"{'date':<10}  {'ln RMSSD':>8}  {'7-day':>6}  {'band (60 days)':>15}  {'CV 7d':>6}  flag")
+        for d in trends.days:
+            band = f"{_num(d.band_low, 2)}–{_num(d.band_high, 2)}" if d.band_low is not None else "—"
+            flag = {"below": "↓ below the normal band", "above": "↑ above the normal band"}.get(
+                d.flag or "", "")
+            print(f"{d.date.isoformat():<10}  {d.ln_rmssd:>8.2f}  {_num(d.baseline_7d, 2):>6}  "
+                  f"{band:>15}  {_num(d.cv_7d_pct):>5}%  {flag}")
+    if trends.weeks:
+        print(f"\n{'week':<9}  {'sessions':>8}  {'practice':>9}  {'high coherence':>14}")
+        for w in trends.weeks:
+            print(f"{w.week:<9}  {w.sessions:>8}  {w.practice_min:>5.0f} min  "
+                  f"{w.high_coherence_min:>10.0f} min")
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from hrvcoach.views.report import write_session_report
+
+    with _store(args) as store:
+        info = store.resolve(args.session)
+        write_session_report(store, info.id, args.output)
+    print(f"report saved: {args.output}")
+    return 0
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from hrvcoach.comparison import compute_markers
+    from hrvcoach.exports import import_recording, import_start, read_recording_file
+
+    recording = read_recording_file(args.file, units=args.units, column=args.column)
+    started_at = import_start(recording, args.date)
+    if args.protocol is not None:  # a bad protocol is an error before anything is written
+        from hrvcoach.protocols import load_protocol
+
+        load_protocol(args.protocol)
+    with _store(args) as store:
+        session_id = import_recording(store, recording, started_at=started_at,
+                                      protocol=args.protocol)
+        compute_markers(store, session_id)
+        info = store.session(session_id)
+    print(f"imported {args.file} as session {session_id}: {info.n_beats} beats, "
+          f"{info.protocol}, started {info.started_at}")
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from hrvcoach.exports import export_session
+
+    with _store(args) as store:
+        info = store.resolve(args.session)
+        export_session(store, info.id, args.format, args.output)
+    print(f"session {info.id} exported ({args.format}): {args.output}")
+    return 0
