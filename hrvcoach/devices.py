@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from hrvcoach.errors import InputError
 from hrvcoach.protocols import bundled_dir
+from hrvcoach.tomlfields import flag, read_toml, reject_unknown, text, texts
 
 __all__ = [
     "GENERIC_PROFILE_NAME",
@@ -127,32 +127,25 @@ def normalize_uuid(text: str) -> str:
 
 def load_device_profile_file(path: Path) -> DeviceProfile:
     """Read and validate one profile file; every error names the file and the field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(path), "no such device profile file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), f"not valid TOML ({exc})") from None
+    data = read_toml(path, "device profile")
     where = str(path)
-    _reject_unknown(data, _PROFILE_FIELDS, where)
-    name = _text(data, "name", where, default=path.stem)
+    reject_unknown(data, _PROFILE_FIELDS, where)
+    name = text(data, "name", where, default=path.stem)
     if not name.strip():
         raise InputError(f"{where}: name", "must not be empty")
-    patterns = _texts(data, "name_patterns", where)
+    patterns = texts(data, "name_patterns", where)
     if any(not pattern.strip() for pattern in patterns):
         raise InputError(f"{where}: name_patterns", "patterns must not be empty")
-    uuids = _texts(data, "service_uuids", where)
+    uuids = texts(data, "service_uuids", where)
     if not uuids:
         raise InputError(f"{where}: service_uuids", "list at least the Heart Rate Service, \"180d\"")
     normalized = []
-    for index, text in enumerate(uuids):
+    for index, uuid_text in enumerate(uuids):
         try:
-            normalized.append(normalize_uuid(text))
+            normalized.append(normalize_uuid(uuid_text))
         except ValueError:
             raise InputError(f"{where}: service_uuids[{index}]",
-                             f"not a 16-bit or 128-bit UUID: {text!r}") from None
+                             f"not a 16-bit or 128-bit UUID: {uuid_text!r}") from None
     ids = data.get("manufacturer_ids", [])
     if not isinstance(ids, list) or any(
             isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF
@@ -164,13 +157,13 @@ def load_device_profile_file(path: Path) -> DeviceProfile:
         raise InputError(f"{where}: sensor", f"must be one of {', '.join(SENSORS)}, got {sensor!r}")
     return DeviceProfile(
         name=name,
-        description=_text(data, "description", where, default=""),
+        description=text(data, "description", where, default=""),
         name_patterns=tuple(patterns),
         service_uuids=tuple(normalized),
         manufacturer_ids=tuple(ids),
         sensor=sensor,
         quirks=_quirks(data.get("quirks", {}), f"{where}: quirks"),
-        notes=_text(data, "notes", where, default=""),
+        notes=text(data, "notes", where, default=""),
         source=where,
     )
 
@@ -178,42 +171,13 @@ def load_device_profile_file(path: Path) -> DeviceProfile:
 def _quirks(table: Any, where: str) -> Quirks:
     if not isinstance(table, dict):
         raise InputError(where, "must be a table ([quirks])")
-    _reject_unknown(table, _QUIRK_FIELDS, where, separator=".")
+    reject_unknown(table, _QUIRK_FIELDS, where)
     rr_intervals = table.get("rr_intervals", "yes")
     if rr_intervals not in RR_INTERVALS:
         raise InputError(f"{where}.rr_intervals",
                          f"must be one of {', '.join(RR_INTERVALS)}, got {rr_intervals!r}")
     return Quirks(
-        drop_first_rr_after_connect=_flag(table, "drop_first_rr_after_connect", where),
+        drop_first_rr_after_connect=flag(table, "drop_first_rr_after_connect", where),
         rr_intervals=rr_intervals,
-        pmd_ecg=_flag(table, "pmd_ecg", where),
+        pmd_ecg=flag(table, "pmd_ecg", where),
     )
-
-
-def _reject_unknown(table: dict[str, Any], allowed: set[str], where: str, *,
-                    separator: str = ": ") -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise InputError(f"{where}{separator}{unknown[0]}",
-                         f"unknown field (known: {', '.join(sorted(allowed))})")
-
-
-def _text(table: dict[str, Any], key: str, where: str, *, default: str) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str):
-        raise InputError(f"{where}: {key}", f"must be text, got {value!r}")
-    return value
-
-
-def _texts(table: dict[str, Any], key: str, where: str) -> list[str]:
-    value = table.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InputError(f"{where}: {key}", f"must be a list of text, got {value!r}")
-    return value
-
-
-def _flag(table: dict[str, Any], key: str, where: str) -> bool:
-    value = table.get(key, False)
-    if not isinstance(value, bool):
-        raise InputError(f"{where}.{key}", f"must be true or false, got {value!r}")
-    return value

@@ -8,13 +8,13 @@ assessed resonance rate, or DEFAULT_RESONANCE_PER_MIN when none is known.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from hrvcoach.errors import InputError
+from hrvcoach.tomlfields import field_path, non_negative, number, positive, read_toml, reject_unknown, text
 
 PhaseKind = Literal["baseline", "paced", "recovery", "free"]
 Comparison = Literal["before", "after"]
@@ -166,17 +166,10 @@ def load_protocol(name_or_path: str, *, resonance_per_min: float | None = None) 
 
 def load_protocol_file(path: Path) -> Protocol:
     """Read and validate one protocol file; every error names the file, the phase and the field."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(path), "no such protocol file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), f"not valid TOML ({exc})") from None
+    data = read_toml(path, "protocol")
     where = str(path)
-    _reject_unknown(data, _PROTOCOL_FIELDS, where)
-    name = _text(data, "name", where, default=path.stem)
+    reject_unknown(data, _PROTOCOL_FIELDS, where)
+    name = text(data, "name", where, default=path.stem)
     phases_data = data.get("phase")
     if not isinstance(phases_data, list) or not phases_data:
         raise InputError(f"{where}: phase", "a protocol needs at least one [[phase]] table")
@@ -189,26 +182,26 @@ def load_protocol_file(path: Path) -> Protocol:
     if assess and len({p.breaths_per_min for p in phases if p.paced and p.ramp_to_per_min is None}) < 2:
         raise InputError(f"{where}: assess_resonance",
                          "needs paced phases at two or more constant rates to compare")
-    return Protocol(name, _text(data, "description", where, default=""), phases, where, assess)
+    return Protocol(name, text(data, "description", where, default=""), phases, where, assess)
 
 
 def _phase(table: Any, where: str) -> Phase:
     if not isinstance(table, dict):
         raise InputError(where, "must be a table")
-    _reject_unknown(table, _COMMON_FIELDS | _PACED_FIELDS, where)
+    reject_unknown(table, _COMMON_FIELDS | _PACED_FIELDS, where)
     kind = table.get("kind")
     if kind not in PHASE_KINDS:
-        raise InputError(f"{where}.kind", f"must be one of {', '.join(PHASE_KINDS)}, got {kind!r}")
-    name = _text(table, "name", where, default=kind)
+        raise InputError(field_path(where, "kind"), f"must be one of {', '.join(PHASE_KINDS)}, got {kind!r}")
+    name = text(table, "name", where, default=kind)
     where = f"{where} ({name})"
     if ("minutes" in table) == ("seconds" in table):
         raise InputError(where, "give exactly one of minutes or seconds")
     duration_s = (
-        _positive(table, "minutes", where) * 60.0
+        positive(table, "minutes", where) * 60.0
         if "minutes" in table
-        else _positive(table, "seconds", where)
+        else positive(table, "seconds", where)
     )
-    guidance = _text(table, "guidance", where, default="")
+    guidance = text(table, "guidance", where, default="")
     compare = table.get("compare", DEFAULT_COMPARISON[kind])
     if compare not in ("before", "after", None):
         raise InputError(f"{where}.compare", f"must be \"before\" or \"after\", got {compare!r}")
@@ -224,9 +217,9 @@ def _phase(table: Any, where: str) -> Phase:
             raise InputError(f"{where}.inhale_s", "a \"resonance\" rate is not known in advance: "
                              "give inhale_exhale_ratio instead of seconds")
     elif "breaths_per_min" not in table and "inhale_s" in table and "exhale_s" in table:
-        seconds = (_positive(table, "inhale_s", where) + _positive(table, "exhale_s", where)
-                   + _non_negative(table, "hold_in_s", where)
-                   + _non_negative(table, "hold_out_s", where))
+        seconds = (positive(table, "inhale_s", where) + positive(table, "exhale_s", where)
+                   + non_negative(table, "hold_in_s", where)
+                   + non_negative(table, "hold_out_s", where))
         rate = 60.0 / seconds
         if not MIN_BREATHS_PER_MIN <= rate <= MAX_BREATHS_PER_MIN:
             raise InputError(f"{where}.inhale_s", f"a {seconds:g} s breath is {rate:.3g} breaths/min"
@@ -243,7 +236,7 @@ def _rate(table: dict[str, Any], key: str, where: str) -> float:
     if key not in table:
         raise InputError(f"{where}.{key}", "a paced phase needs a rate (breaths per minute, "
                          "or \"resonance\")")
-    value = _number(table, key, where)
+    value = number(table, key, where)
     if not MIN_BREATHS_PER_MIN <= value <= MAX_BREATHS_PER_MIN:
         raise InputError(f"{where}.{key}", f"must lie within {MIN_BREATHS_PER_MIN:g}–"
                          f"{MAX_BREATHS_PER_MIN:g} breaths/min, got {value:g}")
@@ -253,13 +246,13 @@ def _rate(table: dict[str, Any], key: str, where: str) -> float:
 def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
     """Fractions of the breath at the phase's (starting) rate; kept through a ramp."""
     period_s = 60.0 / rate
-    hold_in_s = _non_negative(table, "hold_in_s", where)
-    hold_out_s = _non_negative(table, "hold_out_s", where)
+    hold_in_s = non_negative(table, "hold_in_s", where)
+    hold_out_s = non_negative(table, "hold_out_s", where)
     if "inhale_s" in table or "exhale_s" in table:
         if "inhale_exhale_ratio" in table:
             raise InputError(f"{where}.inhale_exhale_ratio", "give either seconds or a ratio")
-        inhale_s = _positive(table, "inhale_s", where)
-        exhale_s = _positive(table, "exhale_s", where)
+        inhale_s = positive(table, "inhale_s", where)
+        exhale_s = positive(table, "exhale_s", where)
         total_s = inhale_s + exhale_s + hold_in_s + hold_out_s
         if not math.isclose(total_s, period_s, rel_tol=1e-3):
             raise InputError(
@@ -268,7 +261,7 @@ def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
                 f"is {period_s:g} s per breath",
             )
     else:
-        ratio = _positive(table, "inhale_exhale_ratio", where) if (
+        ratio = positive(table, "inhale_exhale_ratio", where) if (
             "inhale_exhale_ratio" in table) else 2 / 3
         breathing_s = period_s - hold_in_s - hold_out_s
         if breathing_s <= 0:
@@ -278,40 +271,3 @@ def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
         exhale_s = breathing_s - inhale_s
     return Breath(inhale_s / period_s, hold_in_s / period_s, exhale_s / period_s,
                   hold_out_s / period_s)
-
-
-def _reject_unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise InputError(f"{where}.{unknown[0]}",
-                         f"unknown field (known: {', '.join(sorted(allowed))})")
-
-
-def _text(table: dict[str, Any], key: str, where: str, *, default: str) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str):
-        raise InputError(f"{where}.{key}", f"must be text, got {value!r}")
-    return value
-
-
-def _number(table: dict[str, Any], key: str, where: str) -> float:
-    value = table.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{where}.{key}", f"must be a number, got {value!r}")
-    return float(value)
-
-
-def _positive(table: dict[str, Any], key: str, where: str) -> float:
-    value = _number(table, key, where)
-    if value <= 0:
-        raise InputError(f"{where}.{key}", f"must be positive, got {value:g}")
-    return value
-
-
-def _non_negative(table: dict[str, Any], key: str, where: str) -> float:
-    if key not in table:
-        return 0.0
-    value = _number(table, key, where)
-    if value < 0:
-        raise InputError(f"{where}.{key}", f"must not be negative, got {value:g}")
-    return value
