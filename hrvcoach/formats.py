@@ -67,6 +67,10 @@ def read_rr_file(path: Path, *, units: RRUnits | None = None, column: str | None
         return _read_polar_hrm(path, text, units)
     if _KUBIOS_RR_SECTION in text.upper():
         return _read_kubios_report(path, text, units)
+    if column is None:
+        plain = _plain_column(path, text, units)
+        if plain is not None:
+            return plain
     lines = [
         (number, line)
         for number, line in enumerate(text.splitlines(), start=1)
@@ -110,6 +114,28 @@ def read_rr_file(path: Path, *, units: RRUnits | None = None, column: str | None
     if found == "s":
         rr = rr * 1000.0
     return RRRecording(rr, np.asarray(line_numbers, dtype=np.int64), path, found)
+
+
+def _plain_column(path: Path, text: str, units: RRUnits | None) -> RRRecording | None:
+    """The fast path for one number per line (a day holds ~100k): None unless every non-blank
+    line is exactly one finite number >= 0 (then the general reader says what is wrong)."""
+    if "#" in text:
+        return None
+    rows = text.splitlines()
+    tokens = text.split()
+    numbered = [i for i, row in enumerate(rows, start=1) if row.strip()]
+    if len(tokens) != len(numbered) or not tokens:
+        return None
+    try:
+        rr = np.array(tokens, dtype=np.float64)
+    except ValueError:
+        return None
+    if not np.all(np.isfinite(rr)) or bool(np.any(rr < 0)):
+        return None
+    found: RRUnits = units or ("s" if float(np.median(rr)) < _SECONDS_IF_MEDIAN_BELOW else "ms")
+    if found == "s":
+        rr = rr * 1000.0
+    return RRRecording(rr, np.asarray(numbered, dtype=np.int64), path, found)
 
 
 _POLAR_HRM_SECTION = "[Params]"

@@ -4,6 +4,7 @@ from plain sine waves."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from hrvcoach.analysis import LiveMarkers, hf_is_valid, window_markers
 from hrvcoach.analysis.breathing import peak_to_trough
 from hrvcoach.analysis.coherence import coherence_markers
 from hrvcoach.analysis.spectral import Resampled, resample_rr
+from hrvcoach.beats import Beat
 from hrvcoach.formats import read_rr_file
 from hrvcoach.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
@@ -20,10 +22,9 @@ from tests.helpers import shared_recording
 
 
 def paced_rr(breaths_per_min: float, *, seconds: float = 420.0, seed: int = 1) -> np.ndarray:
-    rr = [sim.beat.rr_ms for sim in simulate_beats(Pacer.constant(breaths_per_min),
-                                                   SimulatedPerson(), seed=seed)
-          if sim.beat.time_s <= seconds]
-    return np.asarray(rr)
+    beats = simulate_beats(Pacer.constant(breaths_per_min), SimulatedPerson(), seed=seed)
+    return np.asarray([sim.beat.rr_ms
+                       for sim in itertools.takewhile(lambda s: s.beat.time_s <= seconds, beats)])
 
 
 def last_seconds(rr: np.ndarray, seconds: float) -> np.ndarray:
@@ -42,14 +43,8 @@ def test_breathing_rate_is_recovered_from_the_rsa_peak(rate):
     assert not batch.paced
     live = LiveMarkers()  # 2-min spectral window
     for value, time_s in zip(rr, np.cumsum(rr) / 1000.0, strict=True):
-        markers = live.update(_beat(value, time_s))
+        markers = live.update(Beat(float(value), float(time_s)))
     assert markers.breaths_per_min == pytest.approx(rate, abs=0.3)  # measured within 0.05
-
-
-def _beat(rr_ms: float, time_s: float):  # noqa: ANN202
-    from hrvcoach.beats import Beat
-
-    return Beat(float(rr_ms), float(time_s))
 
 
 def test_hf_is_flagged_not_valid_at_6_breaths_per_min_and_valid_at_15():

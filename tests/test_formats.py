@@ -74,3 +74,76 @@ def test_real_files_in_ms_and_in_seconds_read_the_same_values():
     seconds = read_rr_file(shared_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt"))
     assert seconds.units_read == "s"
     assert 300.0 < float(np.median(seconds.rr_ms)) < 2000.0
+
+
+def test_kubios_rr_export_with_hash_header_lines(tmp_path):
+    # the layout of Kubios' "SIGNAL/SERIES EXPORT" RR text: '#' header lines, one RR per line
+    text = ("# SIGNAL/SERIES EXPORT - KUBIOS\n# File:\t\t\t\tsample\n# Sampling rate: \tn/a\n"
+            "766.000\n727.000\n789.000\n")
+    recording = read_rr_file(write(tmp_path, text, "export.txt"))
+    assert recording.rr_ms.tolist() == [766.0, 727.0, 789.0]
+    assert recording.line_numbers.tolist() == [4, 5, 6]
+
+
+KUBIOS_REPORT = """HRV ANALYSIS RESULTS - 13-Sep-2018 13:15:19
+Kubios HRV Standard
+3.1.0.1
+
+RESULTS FOR A SINGLE SAMPLE
+
+Results Overview              ,
+  Stress index:               ,      7.7198,            ,
+
+RR INTERVAL DATA and SPECTRUM ESTIMATES,
+                              ,    SAMPLE 1,            ,            ,            ,
+                              ,     RR Data,            ,FFT spectrum,            ,
+                              ,        Time, RR interval,   Frequency,         PSD,
+                              ,         (s),         (s),        (Hz),   (ms^2/Hz),
+                              ,       0.766,       0.766,       0.000,   5942.2394,
+                              ,       1.532,       0.766,       0.003,  44995.6734,
+                              ,       2.259,       0.727,       0.007, 123127.9213,
+                              ,            ,            ,       0.010, 383079.1304,
+
+"""
+
+
+def test_kubios_results_text_gives_its_rr_interval_column(tmp_path):
+    recording = read_rr_file(write(tmp_path, KUBIOS_REPORT, "report.txt"))
+    assert recording.rr_ms.tolist() == pytest.approx([766.0, 766.0, 727.0])
+    assert recording.units_read == "s"
+    assert recording.line_numbers.tolist() == [15, 16, 17]
+    broken = KUBIOS_REPORT.replace("       0.727,", "       0.7x7,")
+    with pytest.raises(InputError, match=r"report.txt:17: RR is not a number: '0.7x7'"):
+        read_rr_file(write(tmp_path, broken, "report.txt"))
+
+
+def test_polar_hrm_rr_data_reads_the_same_as_its_csv_conversion():
+    hrm = read_rr_file(shared_recording("polar_rri_bartels_hrv/original/exercise_rri.hrm"))
+    table = read_rr_file(shared_recording("polar_rri_bartels_hrv/exercise_rri_rr.csv"))
+    assert hrm.rr_ms.size == 4117 and hrm.units_read == "ms"
+    np.testing.assert_array_equal(hrm.rr_ms, table.rr_ms)
+    assert hrm.line_numbers[0] == 83  # the first line after [HRData] (line 82)
+
+
+HRM = "[Params]\nVersion=106\nInterval={interval}\n\n[Note]\n\n[HRData]\n{data}\n"
+
+
+@pytest.mark.parametrize(
+    ("interval", "data", "where", "problem"),
+    [
+        ("5", "62\n63\n", ":3", "Interval=5: this Polar HRM file holds heart rate samples"),
+        ("238", "800\n8x0\n", ":9", "RR is not a number: '8x0'"),
+        ("238", "", "", "no RR values in the [HRData] section"),
+    ],
+)
+def test_bad_polar_hrm_files_name_file_line_and_problem(tmp_path, interval, data, where, problem):
+    path = write(tmp_path, HRM.format(interval=interval, data=data), "session.hrm")
+    with pytest.raises(InputError) as caught:
+        read_rr_file(path)
+    assert str(caught.value).startswith(f"{path}{where}")
+    assert problem in str(caught.value)
+
+
+def test_polar_hrm_extra_columns_are_ignored(tmp_path):
+    path = write(tmp_path, HRM.format(interval="238", data="800\t120\t85\n810\t121\t86"), "x.hrm")
+    assert read_rr_file(path).rr_ms.tolist() == [800.0, 810.0]

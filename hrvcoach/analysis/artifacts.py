@@ -125,13 +125,20 @@ def _quantile_sorted(values: FloatArray, q: float) -> float:
     return float(values[low] + (values[low + 1] - values[low]) * (position - low))
 
 
-def _rolling_quantiles(values: FloatArray, window: int, q_low: float,
-                       q_high: float) -> tuple[FloatArray, FloatArray]:
+def _edges(n: int, half: int, ends: tuple[bool, bool]) -> list[int]:
+    """The positions whose centred window is truncated, at the ends asked for."""
+    left = list(range(min(half, n))) if ends[0] else []
+    right = list(range(max(n - half, half), n)) if ends[1] else []
+    return left + right
+
+
+def _rolling_quantiles(values: FloatArray, window: int, q_low: float, q_high: float,
+                       ends: tuple[bool, bool] = (True, True)) -> tuple[FloatArray, FloatArray]:
     n = values.size
     half = window // 2
     low = np.empty(n)
     high = np.empty(n)
-    edge = list(range(min(half, n))) + list(range(max(n - half, half), n))
+    edge = _edges(n, half, ends) if n > 2 * half else list(range(n))
     if n > 2 * half:
         for q, out in ((q_low, low), (q_high, high)):
             position = q * (window - 1)
@@ -150,19 +157,21 @@ def _rolling_quantiles(values: FloatArray, window: int, q_low: float,
     return low, high
 
 
-def rolling_median(values: FloatArray, window: int) -> FloatArray:
+def rolling_median(values: FloatArray, window: int,
+                   ends: tuple[bool, bool] = (True, True)) -> FloatArray:
     """Centred running median, truncated at the ends (pandas rolling(window, center=True,
-    min_periods=1).median())."""
+    min_periods=1).median()); `ends` False leaves that end's truncated windows approximate."""
     n = values.size
     half = window // 2
     out = median_filter(values, size=window, mode="nearest") if n > 2 * half else np.empty(n)
-    for i in list(range(min(half, n))) + list(range(max(n - half, half), n)):
+    for i in _edges(n, half, ends) if n > 2 * half else range(n):
         out[i] = float(np.median(values[max(i - half, 0):i + half + 1]))
     return out
 
 
-def _threshold(values: FloatArray, alpha: float, window: int) -> FloatArray:
-    q1, q3 = _rolling_quantiles(np.abs(values), window, 0.25, 0.75)
+def _threshold(values: FloatArray, alpha: float, window: int,
+               ends: tuple[bool, bool] = (True, True)) -> FloatArray:
+    q1, q3 = _rolling_quantiles(np.abs(values), window, 0.25, 0.75, ends)
     return alpha * ((q3 - q1) / 2.0)
 
 
@@ -188,14 +197,17 @@ class _Series:
     s22: FloatArray
 
 
-def _series(rr_ms: FloatArray, *, alpha: float, window: int, median_window: int) -> _Series:
+def _series(rr_ms: FloatArray, *, alpha: float, window: int, median_window: int,
+            ends: tuple[bool, bool] = (True, True)) -> _Series:
+    """The classifier's series; `ends` False skips the exact (truncated-window) values at that
+    end, for a slice whose end values are not used."""
     rr = np.empty(rr_ms.size + 1)
     rr[1:] = rr_ms
     rr[0] = rr_ms.mean()
     drrs = np.empty_like(rr)
     drrs[1:] = np.diff(rr)
     drrs[0] = drrs[1:].mean() if rr.size > 1 else 0.0
-    drrs = _normalised(drrs, _threshold(drrs, alpha, window))
+    drrs = _normalised(drrs, _threshold(drrs, alpha, window, ends))
     padded = np.pad(drrs, 2, mode="reflect") if drrs.size > 2 else np.pad(drrs, 2, mode="edge")
     before, after, after2 = padded[1:-3], padded[3:-1], padded[4:]
     with np.errstate(invalid="ignore"):
@@ -203,10 +215,10 @@ def _series(rr_ms: FloatArray, *, alpha: float, window: int, median_window: int)
                        np.where(drrs < 0, np.minimum(before, after), 0.0))
         s22 = np.where(drrs >= 0, np.minimum(after, after2),
                        np.where(drrs < 0, np.maximum(after, after2), 0.0))
-    medrr = rolling_median(rr, median_window)
+    medrr = rolling_median(rr, median_window, ends)
     mrrs = rr - medrr
     mrrs[mrrs < 0] *= 2.0
-    th2 = _threshold(mrrs, alpha, window)
+    th2 = _threshold(mrrs, alpha, window, ends)
     return _Series(rr, drrs, _normalised(mrrs, th2), medrr, th2, s12, s22)
 
 
@@ -324,7 +336,7 @@ def apply_corrections(flags: dict[ArtifactKind, list[int]], peaks: FloatArray,
 
 
 Fix = tuple[Literal["remove", "insert", "move"], int]  # (what, peak index)
-_PLAN_KIND: Final[dict[str, ArtifactKind]] = {"remove": "extra", "insert": "missed",
+FIX_KIND: Final[dict[str, ArtifactKind]] = {"remove": "extra", "insert": "missed",
                                               "move": "ectopic"}
 
 
@@ -358,7 +370,7 @@ def plan_fixes(flags: dict[int, ArtifactKind], rr: FloatArray, medrr: FloatArray
 
     def record(fix: Fix, beats: list[int]) -> None:
         what, peak = fix
-        plan[_PLAN_KIND[what]].append(peak)
+        plan[FIX_KIND[what]].append(peak)
         for j in beats:
             by_beat[j] = fix
 
@@ -444,14 +456,11 @@ def correct_artifacts(rr_ms: FloatArray, *, iterative: bool = True, c1: float = 
     sources = np.concatenate(([-1], np.flatnonzero(possible))).astype(np.int64)
     peaks = np.concatenate(([0.0], np.cumsum(kept)))
     settings = {"alpha": alpha, "window": window_beats, "median_window": median_beats}
+    reach = 2 * (window_beats // 2) + median_beats  # how far a change moves other flags
+    dirty: list[tuple[int, int]] | None = None  # None: judge every beat
     previous_count: int | None = None
     while peaks.size >= 4:
-        series = _series(np.diff(peaks), **settings)
-        classified, _ = _classify(series, c1=c1, c2=c2)
-        flags = {j: kind for kind in reversed(ARTIFACT_KINDS) for j in classified[kind] if j >= 1}
-        for j in (series.rr.size - 2, series.rr.size - 1):  # never classified: no look-ahead
-            if j >= 1 and j not in flags and abs(series.drrs[j]) > 1 and abs(series.mrrs[j]) > 3:
-                flags[j] = "long_short"
+        flags, series = _flags_in(np.diff(peaks), dirty, reach, settings, c1, c2)
         if not flags or (previous_count is not None and len(flags) >= previous_count):
             break
         plan, fixes = plan_fixes(flags, series.rr, series.medrr, series.th2)
@@ -460,13 +469,84 @@ def correct_artifacts(rr_ms: FloatArray, *, iterative: bool = True, c1: float = 
             if source >= 0 and source not in found:
                 fix = fixes[j]
                 found[source] = Artifact(source, kind, _describe(fix, int(sources[fix[1]])))
-        peaks, sources = apply_corrections(plan, peaks, sources)
+        before = peaks
+        peaks, ids = apply_corrections(plan, peaks, np.arange(peaks.size, dtype=np.int64))
+        sources = sources[ids]
+        dirty = _changed_regions(before, peaks, ids, reach)
         previous_count = len(flags)
         if not iterative:
             break
     corrected = np.diff(peaks)
     artifacts = tuple(found[index] for index in sorted(found))
     return Correction(corrected, sources[1:].copy(), artifacts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """The parts of a _Series that plan_fixes needs, for the whole series (NaN where unjudged)."""
+
+    rr: FloatArray
+    medrr: FloatArray
+    th2: FloatArray
+
+
+def _flags_in(rr: FloatArray, regions: list[tuple[int, int]] | None, reach: int,
+              settings: dict[str, float | int], c1: float,
+              c2: float) -> tuple[dict[int, ArtifactKind], _Judged]:
+    """Classifier flags (peak indices) over the whole series, or only within `regions` (peak
+    index ranges) after a correction pass: there every flag, threshold and median equals the
+    whole series' because each slice reaches `reach` beats beyond its region."""
+    n = rr.size + 1
+    spans = [(0, n)] if regions is None else regions
+    flags: dict[int, ArtifactKind] = {}
+    medrr = np.full(n, np.nan)
+    th2 = np.full(n, np.nan)
+    for low, high in spans:
+        start, stop = max(low - reach, 0), min(high + reach, n)
+        if start > 0:
+            start += 1  # slice rr from interval `start`: peak `start` becomes the slice's peak 1
+        part = _series(rr[max(start - 1, 0): stop - 1], ends=(start == 0, stop == n),
+                       **settings)  # type: ignore[arg-type]
+        offset = max(start - 1, 0)
+        classified, _ = _classify(part, c1=c1, c2=c2)
+        for kind in reversed(ARTIFACT_KINDS):
+            for j in classified[kind]:
+                if j >= 1 and low <= j + offset < high:
+                    flags[j + offset] = kind
+        inside = slice(max(low, offset + 1), min(high, offset + part.rr.size))
+        medrr[inside] = part.medrr[inside.start - offset: inside.stop - offset]
+        th2[inside] = part.th2[inside.start - offset: inside.stop - offset]
+        if stop == n:  # the classifier never judges the last two intervals (no look-ahead)
+            for j in (part.rr.size - 2, part.rr.size - 1):
+                if (j >= 1 and j + offset not in flags and abs(part.drrs[j]) > 1
+                        and abs(part.mrrs[j]) > 3):
+                    flags[j + offset] = "long_short"
+    full_rr = np.empty(n)
+    full_rr[1:] = rr
+    full_rr[0] = rr.mean()
+    return flags, _Judged(full_rr, medrr, th2)
+
+
+_MERGE_GAP_BEATS: Final = 1000  # slices closer than this are judged as one (per-call overhead)
+
+
+def _changed_regions(before: FloatArray, after: FloatArray, ids: IntArray,
+                     reach: int) -> list[tuple[int, int]]:
+    """Peak index ranges of `after` within `reach` beats of a moved, inserted or removed beat."""
+    moved = after != before[ids]
+    inserted = np.zeros(after.size, dtype=bool)
+    inserted[1:] = ids[1:] == ids[:-1]
+    removed = np.zeros(after.size, dtype=bool)
+    removed[1:] = ids[1:] - ids[:-1] > 1
+    changed = np.flatnonzero(moved | inserted | removed)
+    regions: list[tuple[int, int]] = []
+    for index in changed.tolist():
+        low, high = max(index - reach, 0), min(index + reach + 1, after.size)
+        if regions and low <= regions[-1][1] + _MERGE_GAP_BEATS:  # fewer, longer slices
+            regions[-1] = (regions[-1][0], max(regions[-1][1], high))
+        else:
+            regions.append((low, high))
+    return regions
 
 
 # --------------------------------------------------------------------------------------------
@@ -546,6 +626,9 @@ def _s22(centre: float, after: float, after2: float) -> float:
     if math.isnan(after) or math.isnan(after2):
         return math.nan
     return min(after, after2) if centre >= 0 else max(after, after2)
+
+
+_REJUDGE_BEATS: Final = 6  # provisional judgement covers the newest beats only
 
 
 class StreamingArtifactDetector:
@@ -694,36 +777,38 @@ class StreamingArtifactDetector:
         recent = self._stream_index(k) - 3
         if not (newest_odd or self._suspect or any(i >= recent for i in self._provisional)):
             return
-        rr = self._rr.data[: k + 1]
-        drrs = self._drrs.data[: k + 1].copy()
+        # Only the newest beats are judged again: older provisional flags stand until final.
+        judge_from = max(start, k - _REJUDGE_BEATS)
+        base = max(judge_from - 3, 0)
+        rr = self._rr.data[base: k + 1]
+        drrs = self._drrs.data[base: k + 1].copy()
         unknown = np.isnan(drrs)
-        unknown[:start] = False
-        drrs[unknown] = self._drr.data[: k + 1][unknown] / th1 if th1 > 0 else np.nan
+        if th1 > 0:
+            drrs[unknown] = self._drr.data[base: k + 1][unknown] / th1
         mh = self._median_half
-        medrr = self._medrr.data[: k + 1].copy()
-        for c in range(max(k - mh + 1, 0), k + 1):
-            medrr[c] = _median_of(rr[max(c - mh, 0):])
+        medrr = self._medrr.data[base: k + 1].copy()
+        whole = self._rr.data[: k + 1]
+        for c in range(max(k - mh + 1, base), k + 1):
+            medrr[c - base] = _median_of(whole[max(c - mh, 0):])
         mrr = rr - medrr
         mrr[mrr < 0] *= 2.0
         th2_last = self._th2_last
         if not math.isfinite(th2_last):
-            th2_last = _threshold_of(mrr[max(k - 2 * self._half, 0):], self._alpha)
-        th2 = self._th2.data[: k + 1].copy()
+            deviations = self._rr.data[max(k - 2 * self._half, 0): k + 1]
+            th2_last = _threshold_of(deviations - _median_of(deviations), self._alpha)
+        th2 = self._th2.data[base: k + 1].copy()
         th2[np.isnan(th2)] = th2_last
-        mrrs = np.full(k + 1, np.nan)
+        mrrs = np.full(rr.size, np.nan)
         np.divide(mrr, th2, out=mrrs, where=th2 != 0)
-        s12 = self._s12.data[: k + 1].copy()
-        s22 = self._s22.data[: k + 1].copy()
-        first = max(start - 2, 0)
-        s12[first:], s22[first:] = _subspaces(drrs, first)
+        s12, s22 = _subspaces(drrs, 0)
         series = _Series(rr, drrs, mrrs, medrr, th2, s12, s22)
-        flags, _ = _classify(series, c1=self._c1, c2=self._c2, start=start)
-        settled = self._stream_index(start)
+        flags, _ = _classify(series, c1=self._c1, c2=self._c2, start=judge_from - base)
+        settled = self._stream_index(judge_from)
         self._provisional = {i: kind for i, kind in self._provisional.items()
                              if not self._offset <= i or i < settled}
         for kind in ARTIFACT_KINDS:
             for j in flags[kind]:
-                if j >= 1:
-                    self._provisional[self._stream_index(j)] = kind
+                if j + base >= 1:
+                    self._provisional[self._stream_index(j + base)] = kind
         classified_through = self._stream_index(k - 2)  # two beats of look-ahead needed
         self._suspect = {i for i in self._suspect if i > classified_through}

@@ -113,10 +113,13 @@ def analyze(rr_ms: FloatArray, *, correct: bool = True, window_s: float | None =
     artifact_times = _artifact_times_s(placed, times)
     total = 1 + (math.ceil(times[-1] / window_s) if window_s is not None and times.size else 0)
 
+    order = np.argsort(artifact_times, kind="stable")
+    sorted_times = artifact_times[order]
+
     def stretch(start_s: float, end_s: float, rr_part: FloatArray) -> WindowAnalysis:
-        inside = (artifact_times >= start_s) & (artifact_times < end_s)
-        flagged = tuple(a for a, keep in zip(correction.artifacts, inside.tolist(), strict=True)
-                        if keep)
+        first, last = np.searchsorted(sorted_times, (start_s, end_s), side="left").tolist()
+        flagged = tuple(sorted((correction.artifacts[k] for k in order[first:last].tolist()),
+                               key=lambda artifact: artifact.index))
         markers = window_markers(rr_part, paced_breaths_per_min=paced_breaths_per_min)
         return WindowAnalysis(start_s, end_s, int(rr_part.size), flagged, markers)
 

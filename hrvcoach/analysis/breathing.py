@@ -106,7 +106,7 @@ def _swings(series: FloatArray, period: int) -> FloatArray:
     if n < 2 * period or period < 2:
         return np.full(series.shape[0], np.nan)
     cumulative = np.zeros((series.shape[0], n + 1))
-    np.cumsum(series, axis=1, out=cumulative[:, 1:])
+    series.cumsum(axis=1, out=cumulative[:, 1:])
     trend = cumulative[:, period:] - cumulative[:, :-period]
     trend *= 1.0 / period
     offset = period // 2
@@ -114,7 +114,7 @@ def _swings(series: FloatArray, period: int) -> FloatArray:
     start = trend.shape[1] - chunks * period
     centred = series[:, offset + start: offset + trend.shape[1]] - trend[:, start:]
     blocks = centred.reshape(series.shape[0], chunks, period)
-    return np.ptp(blocks, axis=2).mean(axis=1)
+    return (blocks.max(axis=2) - blocks.min(axis=2)).sum(axis=1) / chunks
 
 
 def peak_to_trough(resampled: Resampled, breathing_hz: float) -> tuple[float, float]:
@@ -126,7 +126,10 @@ def peak_to_trough(resampled: Resampled, breathing_hz: float) -> tuple[float, fl
         return math.nan, math.nan
     period = round(resampled.sample_hz / breathing_hz)
     rr = resampled.rr_ms
-    swing_ms, swing_bpm = _swings(np.stack((rr, 60_000.0 / rr)), period).tolist()
+    both = np.empty((2, rr.size))
+    both[0] = rr
+    np.divide(60_000.0, rr, out=both[1])
+    swing_ms, swing_bpm = _swings(both, period).tolist()
     return swing_ms, swing_bpm
 
 

@@ -22,8 +22,8 @@ from typing import Literal
 import numpy as np
 
 from hrvcoach.analysis.artifacts import (
-    _PLAN_KIND,
     ARTIFACT_KINDS,
+    FIX_KIND,
     ArtifactKind,
     Fix,
     IntArray,
@@ -34,7 +34,13 @@ from hrvcoach.analysis.artifacts import (
 )
 from hrvcoach.analysis.breathing import breathing_markers
 from hrvcoach.analysis.coherence import coherence_markers
-from hrvcoach.analysis.spectral import FloatArray, frequency_markers, resample_rr, spectrum_of
+from hrvcoach.analysis.spectral import (
+    FloatArray,
+    Spectrum,
+    frequency_markers,
+    resample_rr,
+    spectrum_of,
+)
 from hrvcoach.analysis.time_domain import (
     BoolArray,
     baevsky_stress_index,
@@ -131,6 +137,7 @@ class LiveMarkers:
         self._planned_flags: dict[int, ArtifactKind] = {}
         self._fixes: dict[int, Fix] = {}  # flagged beat -> its event's fix (stream indices)
         self.latest = EMPTY_MARKERS
+        self.latest_spectrum: Spectrum | None = None  # behind `latest` (None with neurokit2)
 
     # -- the buffer of usable beats -------------------------------------------------------
 
@@ -155,11 +162,13 @@ class LiveMarkers:
             self._start += 1
 
     def window(self, window_s: float) -> tuple[FloatArray, BoolArray, int]:
-        """The corrected beats of the last window_s: (rr_ms, after_gap, artifacts among them)."""
+        """The beats the markers use for the last window_s seconds, after correction and without
+        the newest beats while they are held back: (rr_ms, after_gap, flagged among them)."""
         rr, times, gaps, flagged = self._corrected()
         if rr.size == 0:
             return rr, gaps, 0
-        first = int(np.searchsorted(times, times[-1] - window_s, side="right"))
+        now_s = float(self._time[self._end - 1])  # the newest beat, even while it is held back
+        first = int(np.searchsorted(times, now_s - window_s, side="right"))
         return rr[first:], gaps[first:], int(np.count_nonzero(flagged[first:]))
 
     def _corrected(self) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
@@ -191,7 +200,7 @@ class LiveMarkers:
             plan: dict[ArtifactKind, list[int]] = {kind: [] for kind in ARTIFACT_KINDS}
             for what, peak in {fix for i, fix in self._fixes.items() if base <= i < base + b - a}:
                 if base <= peak < base + b - a:
-                    plan[_PLAN_KIND[what]].append(peak - base + 1)
+                    plan[FIX_KIND[what]].append(peak - base + 1)
             touched = np.zeros(b - a, dtype=bool)
             for i in flags:
                 if base <= i < base + b - a:
@@ -272,17 +281,21 @@ class LiveMarkers:
         if self.engine == "neurokit2":
             from hrvcoach.analysis.reference import neurokit_live_markers
 
+            self.latest_spectrum = None
+
             return neurokit_live_markers(window, spectral_rr, hr_bpm=hr,
                                          artifacts=int(np.count_nonzero(flagged[first:])),
                                          pacer_breaths_per_min=pacer_breaths_per_min)
-        return _hrvcoach_markers(window, window_gaps, spectral_rr, hr_bpm=hr,
-                                 artifacts=int(np.count_nonzero(flagged[first:])),
-                                 pacer_breaths_per_min=pacer_breaths_per_min)
+        markers, self.latest_spectrum = _hrvcoach_markers(
+            window, window_gaps, spectral_rr, hr_bpm=hr,
+            artifacts=int(np.count_nonzero(flagged[first:])),
+            pacer_breaths_per_min=pacer_breaths_per_min)
+        return markers
 
 
 def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: FloatArray, *,
                       hr_bpm: float, artifacts: int,
-                      pacer_breaths_per_min: float | None) -> Markers:
+                      pacer_breaths_per_min: float | None) -> tuple[Markers, Spectrum]:
     rmssd = rmssd_ms(window, window_gaps)
     sd1, sd2 = poincare_sd_ms(window, window_gaps)
     resampled = resample_rr(spectral_rr)
@@ -313,4 +326,4 @@ def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: F
         coherence_ratio=coherent.ratio,
         coherence_peak_hz=coherent.peak_hz,
         artifacts_in_window=artifacts,
-    )
+    ), spectrum

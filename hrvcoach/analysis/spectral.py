@@ -90,7 +90,7 @@ def make_spectrum(psd_ms2_per_hz: FloatArray, bin_hz: float, *, segments: int, s
     cumulative = np.empty_like(psd_ms2_per_hz)
     if cumulative.size:
         cumulative[0] = 0.0
-        np.cumsum((psd_ms2_per_hz[1:] + psd_ms2_per_hz[:-1]) * (0.5 * bin_hz), out=cumulative[1:])
+        ((psd_ms2_per_hz[1:] + psd_ms2_per_hz[:-1]) * (0.5 * bin_hz)).cumsum(out=cumulative[1:])
     return Spectrum(frequency_grid(psd_ms2_per_hz.size, bin_hz), psd_ms2_per_hz, segments,
                     segment_s, duration_s, cumulative)
 
@@ -118,7 +118,7 @@ class FrequencyDomain:
 
 def beat_times_s(rr_ms: FloatArray) -> FloatArray:
     """Time of the beat that ends each interval, from the beat before the first (at 0 s)."""
-    return np.cumsum(rr_ms) / 1000.0
+    return np.asarray(rr_ms, dtype=np.float64).cumsum() / 1000.0
 
 
 def cubic_spline(x: FloatArray, y: FloatArray, at: FloatArray) -> FloatArray:
@@ -130,8 +130,8 @@ def cubic_spline(x: FloatArray, y: FloatArray, at: FloatArray) -> FloatArray:
     n = x.size
     if n < 2:
         raise ValueError(f"a spline needs at least 2 knots, got {n}")
-    dx = np.diff(x)
-    slope = np.diff(y) / dx
+    dx = x[1:] - x[:-1]
+    slope = (y[1:] - y[:-1]) / dx
     if n == 2:
         s = np.array([slope[0], slope[0]])
     elif n == 3:  # not-a-knot on three points: the parabola through them
@@ -226,8 +226,8 @@ def _centred_ramp(n: int) -> tuple[FloatArray, float]:
 
 def detrended(samples: FloatArray, detrend: Detrend) -> FloatArray:
     """Samples minus their mean ("constant") or least-squares line ("linear"), along the last axis."""
-    centred = samples - samples.mean(axis=-1, keepdims=True)
     n = samples.shape[-1]
+    centred = samples - samples.sum(axis=-1, keepdims=True) / max(n, 1)
     if detrend == "constant" or n < 2:
         return centred
     x, xx = _centred_ramp(n)
@@ -257,7 +257,7 @@ def welch_psd(samples: FloatArray, *, sample_hz: float, segment_samples: int,
     segments = samples[_segment_index(first, count, step, length)]
     taper = window_values(window, length)
     points = max(nfft or length, length)
-    segments -= segments.mean(axis=1, keepdims=True)
+    segments -= segments.sum(axis=1, keepdims=True) / length
     segments *= taper
     spectrum = np.fft.rfft(segments, n=points)
     power = np.einsum("ij,ij->j", spectrum.real, spectrum.real)
@@ -391,7 +391,7 @@ def peak_frequency_hz(spectrum: Spectrum, low_hz: float, high_hz: float, *,
     j = min(math.floor(high_hz / bin_hz + 1e-9) + 1, p.size)
     if j <= i:
         return math.nan
-    k = i + int(np.argmax(p[i:j]))
+    k = i + int(p[i:j].argmax())
     if refine and i < k < j - 1:
         left, centre, right = float(p[k - 1]), float(p[k]), float(p[k + 1])
         curvature = left - 2.0 * centre + right

@@ -78,7 +78,7 @@ def _pair_mask(rr: FloatArray, after_gap: BoolArray | None) -> BoolArray | None:
 def successive_differences_ms(rr_ms: FloatArray, after_gap: BoolArray | None = None) -> FloatArray:
     """RR[i] - RR[i-1], leaving out differences that span a gap (after_gap[i] True)."""
     rr = _one_d(rr_ms)
-    diffs = np.diff(rr)
+    diffs = rr[1:] - rr[:-1]
     keep = _pair_mask(rr, after_gap)
     return diffs if keep is None else diffs[keep]
 
@@ -100,17 +100,17 @@ def ln_rmssd(rr_ms: FloatArray, after_gap: BoolArray | None = None) -> float:
 def mean_hr_bpm(rr_ms: FloatArray) -> float:
     """Mean of the beat-by-beat heart rate 60000/RR (as pyhrv); NaN for no beats."""
     rr = _one_d(rr_ms)
-    return float(np.mean(60_000.0 / rr)) if rr.size else math.nan
+    return float((60_000.0 / rr).sum()) / rr.size if rr.size else math.nan
 
 
 def mean_rr_ms(rr_ms: FloatArray) -> float:
     """Mean RR interval; NaN for no beats."""
     rr = _one_d(rr_ms)
-    return float(rr.mean()) if rr.size else math.nan
+    return float(rr.sum()) / rr.size if rr.size else math.nan
 
 
 def _sd(values: FloatArray, ddof: int) -> float:
-    centred = values - values.mean()
+    centred = values - values.sum() / values.size
     return math.sqrt(float(np.dot(centred, centred)) / (values.size - ddof))
 
 

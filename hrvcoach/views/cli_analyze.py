@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from hrvcoach.formats import RRRecording
 
 PROGRESS_MIN_STEPS = 24  # show a progress bar for at least this many windows (on a terminal)
+ARTIFACTS_LISTED = 8  # the text report names this many flagged intervals
 
 
 def _positive_seconds(text: str) -> float:
@@ -188,6 +189,12 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
         f"{' (pacer)' if b.paced else ' (RSA peak)'}   power at it {_fmt(b.power_ms2, 0, 'ms²')}"
         f"   peak-to-trough {_fmt(b.p2t_ms, 0, 'ms')} / {_fmt(b.p2t_bpm, 1, 'bpm')}",
     ]
+    listed = [f"    interval {a.index}: {a.kind.replace('_', '/')} - {a.correction}"
+              for a in whole.artifacts[:ARTIFACTS_LISTED]]
+    if len(whole.artifacts) > ARTIFACTS_LISTED:
+        listed.append(f"    ... and {len(whole.artifacts) - ARTIFACTS_LISTED} more "
+                      "(--json lists every index)")
+    lines[2:2] = listed
     if not b.hf_valid:
         lines.append(f"             HF NOT VALID: breathing at {_fmt(b.breaths_per_min, 1)}/min "
                      "(9/min or slower) puts the respiratory sinus arrhythmia into LF, so HF "
