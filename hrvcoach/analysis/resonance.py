@@ -9,20 +9,19 @@ block's score; the best-scoring rate is the user's resonance rate.
 
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hrvcoach.analysis.spectral import band_power_ms2, rr_spectrum
+from hrvcoach.analysis.breathing import breathing_markers
+from hrvcoach.analysis.coherence import coherence_markers
+from hrvcoach.analysis.spectral import resample_rr, spectrum_of
 from hrvcoach.constants import LF_BAND_HZ
 
 FloatArray = NDArray[np.float64]
 
 SETTLE_S = 20.0  # the first seconds of a block are left out: the new rhythm is still building
-BREATH_BAND_HALF_WIDTH_HZ = 0.015  # power "at" the breathing frequency: ±0.015 Hz
 MIN_BLOCK_BREATHS = 4  # fewer complete breaths than this cannot be scored
 NEIGHBOUR_BPM = 0.5  # blocks this close in rate are neighbours
 NEAR_TIE = 0.9  # a neighbour scoring at least this fraction of the best pulls the choice
@@ -43,46 +42,29 @@ class RateScore:
     """How strongly heart rate oscillated while breathing at one rate."""
 
     rate_bpm: float  # breaths per minute of the block
-    p2t_bpm: float  # median per-breath peak-to-trough heart rate
+    p2t_bpm: float  # mean per-breath peak-to-trough heart rate
     lf_peak_ms2_per_hz: float  # largest spectral density in the LF band
     power_at_rate_ms2: float  # power within ±0.015 Hz of the breathing frequency
-    coherence: float  # coherence ratio of the block (NaN when not computed)
+    coherence: float  # coherence ratio of the block's newest 64 s
     score: float  # mean of the above, each scaled by its best block (1.0 = best in all)
 
 
-def per_breath_p2t_bpm(rr_ms: FloatArray, time_s: FloatArray, start_s: float, end_s: float,
-                       breath_s: float) -> FloatArray:
-    """Heart-rate peak-to-trough (bpm) in each whole breath-long window from start_s to end_s.
-
-    A window one breath long holds one crest and one trough whatever its phase, so the windows
-    need no alignment with the breathing itself.
-    """
-    hr = 60_000.0 / np.asarray(rr_ms, dtype=np.float64)
-    times = np.asarray(time_s, dtype=np.float64)
-    count = int((end_s - start_s) // breath_s)
-    edges = start_s + breath_s * np.arange(count + 1)
-    index = np.searchsorted(times, edges)
-    swings = [float(np.ptp(hr[a:b])) for a, b in itertools.pairwise(index) if b - a >= 2]
-    return np.asarray(swings, dtype=np.float64)
-
-
 def _block_metrics(rr_ms: FloatArray, time_s: FloatArray, block: RateBlock,
-                   settle_s: float) -> tuple[float, float, float] | None:
+                   settle_s: float) -> tuple[float, float, float, float] | None:
+    """(p2t bpm, LF peak density, power at the breathing rate, coherence) of one block."""
     start_s = block.start_s + settle_s
-    breath_s = 60.0 / block.rate_bpm
-    if (block.end_s - start_s) < MIN_BLOCK_BREATHS * breath_s:
+    if (block.end_s - start_s) < MIN_BLOCK_BREATHS * 60.0 / block.rate_bpm:
         return None
     inside = (time_s > start_s) & (time_s <= block.end_s)
     if np.count_nonzero(inside) < 2 * MIN_BLOCK_BREATHS:
         return None
-    swings = per_breath_p2t_bpm(rr_ms[inside], time_s[inside], start_s, block.end_s, breath_s)
-    spectrum = rr_spectrum(rr_ms[inside], time_s[inside] - start_s)
+    resampled = resample_rr(rr_ms[inside], time_s[inside])
+    spectrum = spectrum_of(resampled)
+    breath = breathing_markers(spectrum, resampled, paced_breaths_per_min=block.rate_bpm)
     f, psd = spectrum.frequency_hz, spectrum.psd_ms2_per_hz
     in_lf = (f >= LF_BAND_HZ[0]) & (f <= LF_BAND_HZ[1])
-    breathing_hz = block.rate_bpm / 60.0
-    at_rate = band_power_ms2(spectrum, breathing_hz - BREATH_BAND_HALF_WIDTH_HZ,
-                             breathing_hz + BREATH_BAND_HALF_WIDTH_HZ)
-    return float(np.median(swings)) if swings.size else math.nan, float(psd[in_lf].max()), at_rate
+    return (breath.p2t_bpm, float(psd[in_lf].max()), breath.power_ms2,
+            coherence_markers(resampled).ratio)
 
 
 def score_rates(rr_ms: FloatArray, time_s: FloatArray, blocks: list[RateBlock], *,
@@ -96,11 +78,12 @@ def score_rates(rr_ms: FloatArray, time_s: FloatArray, blocks: list[RateBlock], 
         return []
     table = np.array([metrics for _, metrics in rows], dtype=np.float64)
     best = np.nanmax(table, axis=0)
-    scaled = np.where(best > 0, table / np.where(best > 0, best, 1.0), 0.0)
-    scores = np.nanmean(scaled, axis=1)
+    usable = np.isfinite(best) & (best > 0)
+    scaled = table[:, usable] / best[usable]
+    scores = np.nanmean(scaled, axis=1) if scaled.size else np.zeros(len(rows))
     return [
-        RateScore(block.rate_bpm, p2t, lf_peak, at_rate, math.nan, float(score))
-        for (block, (p2t, lf_peak, at_rate)), score in zip(rows, scores, strict=True)
+        RateScore(block.rate_bpm, p2t, lf_peak, at_rate, coherence, float(score))
+        for (block, (p2t, lf_peak, at_rate, coherence)), score in zip(rows, scores, strict=True)
     ]
 
 

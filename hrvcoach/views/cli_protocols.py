@@ -125,7 +125,7 @@ def _run_profile(args: argparse.Namespace) -> int:
 def print_scores(scores: list[Any], out: Any) -> None:
     print(f"{'rate/min':>9} {'p2t bpm':>8} {'LF peak':>10} {'power@rate':>11} {'coherence':>10}"
           f" {'score':>6}", file=out)
-    print(f"{'':>9} {'median':>8} {'ms²/Hz':>10} {'ms²':>11} {'ratio':>10} {'0–1':>6}", file=out)
+    print(f"{'':>9} {'mean':>8} {'ms²/Hz':>10} {'ms²':>11} {'ratio':>10} {'0–1':>6}", file=out)
     best = max((score.score for score in scores), default=None)
     for score in scores:
         mark = "  ← best" if score.score == best else ""

@@ -18,7 +18,7 @@ from hrvcoach.errors import InputError
 from hrvcoach.profile import Profile
 
 _METRICS = (
-    ("p2t_bpm", "peak-to-trough HR (bpm, median per breath)"),
+    ("p2t_bpm", "peak-to-trough HR (bpm, mean per breath)"),
     ("lf_peak_ms2_per_hz", "LF spectral peak (ms²/Hz)"),
     ("power_at_rate_ms2", "power at the breathing rate (ms²)"),
     ("coherence", "coherence ratio"),
