@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 from hrvcoach import __version__
 from hrvcoach.errors import HrvcoachError, InputError
 from hrvcoach.views import cli_analyze, cli_ble, cli_protocols, cli_store
+from hrvcoach.views.arg_types import non_negative_float, positive_float
 
 if TYPE_CHECKING:
     from hrvcoach.clock import Clock
@@ -25,28 +25,8 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
-
-
 def _breaths_per_min(text: str) -> float:
-    value = _positive_float(text)
+    value = positive_float(text)
     if not 3.0 <= value <= 10.0:
         raise argparse.ArgumentTypeError(f"resonance rates lie within 3–10 breaths/min, got {text}")
     return value
@@ -61,9 +41,9 @@ def _png_path(text: str) -> Path:
 def add_coach_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", default="demo", metavar="NAME_OR_FILE",
                         help="built-in protocol name or a .toml file (default: demo)")
-    parser.add_argument("--speed", type=_positive_float, default=1.0, metavar="X",
+    parser.add_argument("--speed", type=positive_float, default=1.0, metavar="X",
                         help="session seconds per real second (default 1: real time)")
-    parser.add_argument("--duration", type=_positive_float, metavar="SECONDS",
+    parser.add_argument("--duration", type=positive_float, metavar="SECONDS",
                         help="stop after this much session time (default: the protocol's length)")
     parser.add_argument("--headless", action="store_true",
                         help="no window: print progress lines (automatic when there is no display)")
@@ -94,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sim-resonance", type=_breaths_per_min, default=5.5,
                       metavar="BREATHS_PER_MIN",
                       help="the simulated person's resonance breathing rate (default 5.5)")
-    demo.add_argument("--sim-artifacts", type=_non_negative_float, default=0.0, metavar="PER_MIN",
+    demo.add_argument("--sim-artifacts", type=non_negative_float, default=0.0, metavar="PER_MIN",
                       help="ectopic, missed and extra beats per minute (default 0)")
     demo.set_defaults(run=_run_demo)
 

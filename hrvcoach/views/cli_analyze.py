@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from hrvcoach.views.arg_types import positive_seconds
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
@@ -21,16 +22,6 @@ if TYPE_CHECKING:
 
 PROGRESS_MIN_STEPS = 24  # show a progress bar for at least this many windows (on a terminal)
 ARTIFACTS_LISTED = 8  # the text report names this many flagged intervals
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +37,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                          help="one JSON object per file (a list for several files)")
     analyze.add_argument("--no-correct", action="store_true",
                          help="report artifacts but compute the markers on the RR as recorded")
-    analyze.add_argument("--window", type=_positive_seconds, metavar="SECONDS",
+    analyze.add_argument("--window", type=positive_seconds, metavar="SECONDS",
                          help="also analyse consecutive windows of this length (e.g. 300)")
     analyze.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
     analyze.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import TYPE_CHECKING, Any
 
 from hrvcoach.errors import DeviceError, InputError
+from hrvcoach.views.arg_types import positive_seconds
 
 if TYPE_CHECKING:
     from hrvcoach.clock import Clock
@@ -20,16 +20,6 @@ if TYPE_CHECKING:
     from hrvcoach.sources.ble import FoundStrap
 
 PICK_SCAN_S = 5.0  # at most this long `coach` without --device scans for the only strap in range
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
 
 
 def add_commands(commands: Any, parser: argparse.ArgumentParser) -> None:
@@ -41,7 +31,7 @@ def add_commands(commands: Any, parser: argparse.ArgumentParser) -> None:
         description="Listen for Bluetooth LE heart-rate straps (those advertising the Heart Rate "
         "Service 0x180D, or named like a known strap) and list name, address, signal strength "
         "and the matching strap profile, strongest signal first.")
-    scan.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS",
+    scan.add_argument("--timeout", type=positive_seconds, default=5.0, metavar="SECONDS",
                       help="how long to listen (default 5)")
     scan.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     scan.set_defaults(run=_run_scan)
@@ -56,10 +46,10 @@ def add_commands(commands: Any, parser: argparse.ArgumentParser) -> None:
                        "'hrvcoach scan'). Without it: a picker in the window; headless, the only "
                        "strap in range")
     add_coach_options(coach)
-    coach.add_argument("--scan-timeout", type=_seconds, default=20.0, metavar="SECONDS",
+    coach.add_argument("--scan-timeout", type=positive_seconds, default=20.0, metavar="SECONDS",
                        help="how long to look for the strap at the start (default 20; without "
                        f"--device, headless, at most {PICK_SCAN_S:g})")
-    coach.add_argument("--give-up-after", type=_seconds, default=300.0, metavar="SECONDS",
+    coach.add_argument("--give-up-after", type=positive_seconds, default=300.0, metavar="SECONDS",
                        help="end the session when a lost strap stays away this long (default 300)")
     coach.set_defaults(run=_run_coach)
 
