@@ -6,6 +6,7 @@ The file reads back with hrvcoach.formats.read_rr_file (its RR column is `rr_ms`
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -33,8 +34,18 @@ class CsvRecorder:
         return cls(folder / f"{stamp}-{safe}.csv", comment=label)
 
     def __enter__(self) -> Self:
+        """Create the file (user-only); a name already taken gets a "-2", "-3", … suffix."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("x", encoding="utf-8", newline="")
+        first = self.path
+        for attempt in range(2, 1000):
+            try:
+                self._file = self.path.open("x", encoding="utf-8", newline="")
+                break
+            except FileExistsError:
+                self.path = first.with_name(f"{first.stem}-{attempt}{first.suffix}")
+        else:
+            raise FileExistsError(f"{first}: no free recording file name")
+        os.chmod(self.path, 0o600)
         started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         self._file.write(f"# hrvcoach recording {self._comment} started {started}\n{HEADER}")
         self._file.flush()

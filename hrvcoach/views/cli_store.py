@@ -188,26 +188,13 @@ class SessionLog:
 
 
 def open_journal(folder: Path, label: str) -> CsvRecorder:
-    """A new CSV journal (opened), user-only; two sessions starting in the same second get
-    different files (the second gets a "-2" suffix) instead of one failing."""
-    import os
-
+    """A new CSV journal (opened) in a user-only folder; a name taken by a session that started
+    in the same second gets a suffix instead of failing."""
     from hrvcoach.recording import CsvRecorder
 
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    first = CsvRecorder.in_folder(folder, label)
-    for attempt in range(1, 100):
-        path = first.path if attempt == 1 else first.path.with_name(
-            f"{first.path.stem}-{attempt}{first.path.suffix}")
-        journal = CsvRecorder(path, comment=label)
-        try:
-            journal.__enter__()
-        except FileExistsError:
-            continue
-        os.chmod(path, 0o600)
-        return journal
-    raise FileExistsError(f"{first.path}: no free journal file name")
+    return CsvRecorder.in_folder(folder, label).__enter__()
 
 
 def source_name(command: str | None) -> str:
