@@ -60,11 +60,11 @@ def simulate(minutes: float) -> Callable[[], object]:
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    rr = 850 + 40 * rng.standard_normal(3600)
+    rr = 850 + 40 * rng.standard_normal(3600)  # no artifacts: the plain live path
     beats = [Beat(float(r), float(t)) for r, t in zip(rr, np.cumsum(rr) / 1000, strict=True)]
     pacer = Pacer.for_protocol(load_protocol("qigong"))
     cases: list[tuple[str, Callable[[], object], int, int]] = [
-        ("live HR+RMSSD, 3600 beats (per beat)", live_markers_per_beat(beats), 5, len(beats)),
+        ("live markers (all), 3600 beats (per beat)", live_markers_per_beat(beats), 5, len(beats)),
         ("pacer.state_at (per call)", lambda: [pacer.state_at(t) for t in range(1000)], 20, 1000),
         ("simulate 30 min of beats", simulate(30), 5, 1),
     ]
