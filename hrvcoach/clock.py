@@ -1,7 +1,8 @@
 """Session clocks: seconds since the session began, real time scaled by a speed factor, or instant.
 
 Sources wait on the clock before they deliver a beat, and views read it to animate the pacer,
-so one object decides how fast a simulated or replayed session runs.
+so one object decides how fast a simulated or replayed session runs. Both clocks here can be
+paused: session time stands still (the pacer stops, `sleep_until` waits) until `resume`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Clock(Protocol):
@@ -20,36 +21,115 @@ class Clock(Protocol):
     async def sleep_until(self, t_s: float) -> None: ...
 
 
-class ScaledClock:
-    """Real (monotonic) time since start, multiplied by `speed` (1 = real time)."""
+@runtime_checkable
+class PausableClock(Protocol):
+    """A clock whose time can stand still (the coach window's pause)."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    def now(self) -> float: ...
+
+    async def sleep_until(self, t_s: float) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+class _Pause:
+    """Pause bookkeeping shared by the clocks: who waits for `resume` and how."""
+
+    def __init__(self) -> None:
+        self._resumed: asyncio.Event | None = None  # made in the loop of the first waiter
+
+    @property
+    def paused(self) -> bool:
+        raise NotImplementedError
+
+    async def _wait_while_paused(self) -> None:
+        while self.paused:
+            if self._resumed is None:
+                self._resumed = asyncio.Event()
+            await self._resumed.wait()
+
+    def _wake_waiters(self) -> None:
+        if self._resumed is not None:
+            self._resumed.set()
+            self._resumed = None
+
+
+class ScaledClock(_Pause):
+    """Real (monotonic) time since start, multiplied by `speed` (1 = real time), minus pauses."""
 
     def __init__(self, speed: float = 1.0) -> None:
         if not (speed > 0 and math.isfinite(speed)):
             raise ValueError(f"speed must be a positive finite number, got {speed!r}")
+        super().__init__()
         self.speed = speed
         self._start = time.monotonic()
+        self._paused_at: float | None = None  # monotonic time of the pause
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
 
     def now(self) -> float:
-        return (time.monotonic() - self._start) * self.speed
+        real = self._paused_at if self._paused_at is not None else time.monotonic()
+        return (real - self._start) * self.speed
+
+    def pause(self) -> None:
+        """Stop session time (no-op when already paused)."""
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        """Let session time run on from where it stopped."""
+        if self._paused_at is not None:
+            self._start += time.monotonic() - self._paused_at
+            self._paused_at = None
+            self._wake_waiters()
 
     async def sleep_until(self, t_s: float) -> None:
-        wait_s = (t_s - self.now()) / self.speed
-        if wait_s > 0:
-            await asyncio.sleep(wait_s)
+        while True:
+            await self._wait_while_paused()
+            wait_s = (t_s - self.now()) / self.speed
+            if wait_s <= 0:
+                return
+            await asyncio.sleep(wait_s)  # a pause meanwhile: the loop waits out the rest
 
 
-class InstantClock:
-    """A fake clock that jumps to whatever time is awaited: runs sessions as fast as possible."""
+class InstantClock(_Pause):
+    """A fake clock that jumps to whatever time is awaited: runs sessions as fast as possible.
+
+    While paused it stands still: `advance_to` does nothing and `sleep_until` waits for `resume`.
+    """
 
     def __init__(self, start_s: float = 0.0) -> None:
+        super().__init__()
         self._now = start_s
+        self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def now(self) -> float:
         return self._now
 
     def advance_to(self, t_s: float) -> None:
-        self._now = max(self._now, t_s)
+        if not self._paused:
+            self._now = max(self._now, t_s)
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._wake_waiters()
 
     async def sleep_until(self, t_s: float) -> None:
+        await asyncio.sleep(0)  # let others run first: a pause then holds this sleeper too
+        await self._wait_while_paused()
         self.advance_to(t_s)
-        await asyncio.sleep(0)

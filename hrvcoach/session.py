@@ -1,21 +1,43 @@
 """A session runs a protocol against a source: it records every beat first, updates the live
-markers and tells its listener (headless printer, coach window) what happened."""
+markers and tells its listener (headless printer, coach window) what happened.
+
+Besides beats, a session can be paused (its clock stands still; a strap's beats that arrive
+meanwhile are not recorded, and the next one is marked as following a gap), and the user can
+mark a moment (a `Marked` event, stored as a note). Each Snapshot carries everything a view
+draws: the markers, the spectrum they came from, the baseline to compare with, which recent
+beats the artifact detector flags, and a plain signal-quality word.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final, Literal
 from typing import Protocol as TypingProtocol
 
+from hrvcoach.analysis.artifacts import StreamingArtifactDetector
 from hrvcoach.analysis.live import EMPTY_MARKERS, Engine, LiveMarkers, Markers
+from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.clock import Clock, PausableClock
+from hrvcoach.constants import MAX_RR_MS, MIN_RR_MS
 from hrvcoach.pacer import Pacer, PacerState
 from hrvcoach.protocols import Phase, Protocol
 from hrvcoach.sources.base import Source
 
 log = logging.getLogger(__name__)
+
+SignalQuality = Literal["good", "fair", "poor", "no contact", "unknown"]
+GOOD_SIGNAL_MAX_ARTIFACT_PCT: Final = 2.0  # corrected beats in the last minute, at most
+FAIR_SIGNAL_MAX_ARTIFACT_PCT: Final = 5.0  # beyond this a phase's markers are unreliable too
+SIGNAL_MIN_BEATS: Final = 10  # fewer beats in the window: quality "unknown"
+# A snapshot lists the artifact flags among this many of the newest beats: the detector's
+# decisions are final 51 beats after a beat (StreamingArtifactDetector.FINAL_AFTER_BEATS).
+ARTIFACT_LOOKBACK_BEATS: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +51,12 @@ class Snapshot:
     phase: Phase
     pacer: PacerState  # at the beat's time
     markers: Markers
+    spectrum: Spectrum | None = None  # the live spectrum behind `markers` (None: none computed)
+    baseline: Markers | None = None  # markers at the end of the "before" phase, once it ended
+    artifacts: tuple[float, ...] = ()  # times of the beats flagged as artifacts, among ...
+    artifacts_since_s: float = math.nan  # ... the recent beats from this time on (the rest: final)
+    rejected: bool = False  # this beat is left out of the markers (no contact, RR out of range)
+    signal: SignalQuality = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +69,28 @@ class PhaseStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class Paused:
+    """The user paused the session at session time `time_s` (the clock stands still)."""
+
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """The session runs on from session time `time_s`."""
+
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """The user marked a moment (stored as a note annotation)."""
+
+    time_s: float
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnded:
     """The session finished (duration reached, source ended or stopped by the user)."""
 
@@ -49,9 +99,10 @@ class SessionEnded:
     beats: int
     first_phase_markers: Markers
     last_markers: Markers
+    baseline_markers: Markers | None = None  # at the end of the "before" phase, if it ended
 
 
-SessionEvent = Snapshot | PhaseStarted | SourceStatus | SessionEnded
+SessionEvent = Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
 
 
 class BeatRecorder(TypingProtocol):
@@ -60,9 +111,62 @@ class BeatRecorder(TypingProtocol):
     def append(self, beat: Beat) -> None: ...
 
 
+def signal_quality(beat: Beat, markers: Markers) -> SignalQuality:
+    """A plain word for the signal: the share of corrected beats in the markers' last minute."""
+    if not beat.usable:
+        return "no contact"
+    if markers.beats_in_window < SIGNAL_MIN_BEATS:
+        return "unknown"
+    pct = 100.0 * markers.artifacts_in_window / markers.beats_in_window
+    if pct <= GOOD_SIGNAL_MAX_ARTIFACT_PCT:
+        return "good"
+    return "fair" if pct <= FAIR_SIGNAL_MAX_ARTIFACT_PCT else "poor"
+
+
+class _ArtifactTracker:
+    """Which recent beats the streaming artifact detector flags, by beat time.
+
+    It sees the beats the live markers use (with skin contact, RR within range), restarting at
+    every gap as LiveMarkers does, so its flags are the ones behind `artifacts_in_window`.
+    """
+
+    def __init__(self) -> None:
+        self._detector = StreamingArtifactDetector()
+        self._times: deque[float] = deque(maxlen=ARTIFACT_LOOKBACK_BEATS)
+        self._count = 0
+        self._pending_gap = False
+
+    def update(self, beat: Beat) -> bool:
+        """Take one beat; False when it is left out (rejected)."""
+        if not beat.usable or not MIN_RR_MS <= beat.rr_ms <= MAX_RR_MS:
+            if not self._pending_gap and self._count:
+                self._detector.restart()
+            self._pending_gap = True
+            return False
+        if beat.after_gap and not self._pending_gap and self._count:
+            self._detector.restart()
+        self._pending_gap = False
+        self._detector.add(beat.rr_ms)
+        self._times.append(beat.time_s)
+        self._count += 1
+        return True
+
+    def recent(self) -> tuple[tuple[float, ...], float]:
+        """(times of flagged or suspect beats among the recent ones, time of the oldest of those)."""
+        if not self._times:
+            return (), math.nan
+        first = self._count - len(self._times)
+        flagged = set(self._detector.flags()) | self._detector.suspects()
+        times = tuple(self._times[i - first] for i in sorted(flagged) if i >= first)
+        return times, self._times[0]
+
+
 @dataclass
 class Session:
-    """Runs `protocol` against `source` until `duration_s` of session time (default: protocol)."""
+    """Runs `protocol` against `source` until `duration_s` of session time (default: protocol).
+
+    `clock` is the clock the source runs on; `pause` needs one that can pause.
+    """
 
     protocol: Protocol
     source: Source
@@ -70,22 +174,64 @@ class Session:
     recorder: BeatRecorder | None = None
     duration_s: float | None = None
     markers_engine: Engine = "hrvcoach"  # "neurokit2": its own numbers (slow; see LiveMarkers)
+    clock: Clock | None = None
     pacer: Pacer = field(init=False)
     beats: int = field(init=False, default=0)
+    dropped_while_paused: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.pacer = Pacer.for_protocol(self.protocol)
         self._markers = LiveMarkers(correct_artifacts=True, engine=self.markers_engine)
+        self._artifacts = _ArtifactTracker()
         self._phase_index = -1
         self._phase_end_markers: dict[int, Markers] = {}
+        self._baseline: Markers | None = None
+        self._paused = False
+        self._gap_after_pause = False
+        self._last_time_s = 0.0
 
     @property
     def end_s(self) -> float:
         return self.duration_s if self.duration_s is not None else self.protocol.duration_s
 
+    @property
+    def can_pause(self) -> bool:
+        return isinstance(self.clock, PausableClock)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def _now(self) -> float:
+        return self.clock.now() if self.clock is not None else self._last_time_s
+
+    def pause(self) -> None:
+        """Stop session time: the clock stands still and arriving beats are not recorded."""
+        if self._paused:
+            return
+        if not isinstance(self.clock, PausableClock):
+            raise RuntimeError("this session's clock cannot pause")
+        self.clock.pause()
+        self._paused = True
+        self.on_event(Paused(self.clock.now()))
+
+    def resume(self) -> None:
+        """Let session time run on; the first beat after a pause that lost beats follows a gap."""
+        if not self._paused or not isinstance(self.clock, PausableClock):
+            return
+        self._paused = False
+        self.clock.resume()
+        self.on_event(Resumed(self.clock.now()))
+
+    def mark(self, text: str = "") -> Marked:
+        """Mark this moment of the session (e.g. a thought, a noise, a change of posture)."""
+        marked = Marked(self._now(), text)
+        self.on_event(marked)
+        return marked
+
     async def run(self) -> SessionEnded:
         """Consume the source until the end time; always emits SessionEnded, even when stopped."""
-        reason, last_time_s = "source ended", 0.0
+        reason = "source ended"
         try:
             async with self.source:
                 async for item in self.source.beats():
@@ -94,18 +240,25 @@ class Session:
                         if item.kind is StatusKind.ENDED:
                             break
                         continue
+                    if self._paused:  # a strap keeps sending while the session stands still
+                        self.dropped_while_paused += 1
+                        self._gap_after_pause = True
+                        continue
                     if item.time_s > self.end_s:
                         reason = "duration reached"
                         break
-                    last_time_s = item.time_s
+                    if self._gap_after_pause:
+                        item = dataclasses.replace(item, after_gap=True)
+                        self._gap_after_pause = False
+                    self._last_time_s = item.time_s
                     self._on_beat(item)
         except BaseException:
             reason = "stopped"
             raise
         finally:
-            ended = SessionEnded(last_time_s, reason, self.beats,
+            ended = SessionEnded(self._last_time_s, reason, self.beats,
                                  self._phase_end_markers.get(0, EMPTY_MARKERS),
-                                 self._markers.latest)
+                                 self._markers.latest, self._baseline)
             self.on_event(ended)
         return ended
 
@@ -116,10 +269,17 @@ class Session:
         index, phase, start_s = self.protocol.phase_at(beat.time_s)
         if index != self._phase_index:
             if self._phase_index >= 0:
-                self._phase_end_markers[self._phase_index] = self._markers.latest
+                ended_markers = self._markers.latest
+                self._phase_end_markers[self._phase_index] = ended_markers
+                if self.protocol.phases[self._phase_index].compare == "before":
+                    self._baseline = ended_markers
             self._phase_index = index
             self.on_event(PhaseStarted(start_s, index, phase))
         pacer = self.pacer.state_at(beat.time_s)
         markers = self._markers.update(beat, pacer.breaths_per_min if pacer.paced else None)
+        used = self._artifacts.update(beat)
+        artifacts, since_s = self._artifacts.recent()
         instant_hr = 60_000.0 / beat.rr_ms if beat.rr_ms > 0 else math.nan
-        self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase, pacer, markers))
+        self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase, pacer, markers,
+                               self._markers.latest_spectrum, self._baseline, artifacts, since_s,
+                               not used, signal_quality(beat, markers)))

@@ -147,9 +147,11 @@ def test_demo_screenshot_writes_a_non_blank_png_of_the_window(tmp_path):
     assert f"screenshot saved: {png}" in result.stdout
     from PySide6.QtGui import QImage
 
+    from hrvcoach.views.window import WINDOW_SIZE
+
     image = QImage(str(png))
-    assert (image.width(), image.height()) == (1100, 700)
-    colours = {image.pixel(x, y) for x in range(0, 1100, 7) for y in range(0, 700, 7)}
+    assert (image.width(), image.height()) == WINDOW_SIZE == (1280, 800)
+    colours = {image.pixel(x, y) for x in range(0, 1280, 7) for y in range(0, 800, 7)}
     assert len(colours) > 100
 
 

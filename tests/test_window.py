@@ -108,7 +108,7 @@ def test_phase_elapsed_and_status_labels(window, pacer):
     assert "6 breaths/min" in window.phase_step_label.text()
     assert window.guidance_label.text() == paced.guidance
     assert window.elapsed_label.text() == "01:15 / 05:00"
-    assert window.status_label.text() == "battery 80 %"
+    assert window.battery_label.text() == "battery 80 %"  # the footer's battery chip
 
 
 def test_pacer_says_in_and_out_and_its_disc_is_larger_near_full_inhale(window):

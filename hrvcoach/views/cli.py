@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,8 +18,12 @@ from hrvcoach.views.arg_types import non_negative_float, positive_float
 if TYPE_CHECKING:
     from hrvcoach.clock import Clock
     from hrvcoach.protocols import Protocol
-    from hrvcoach.session import SessionEvent
+    from hrvcoach.session import SessionEnded, SessionEvent
     from hrvcoach.sources.base import Source
+    from hrvcoach.sources.ble import FoundStrap
+    from hrvcoach.views.cli_store import SessionLog
+    from hrvcoach.views.setup import SetupChoice
+    from hrvcoach.views.window import EndOfSession, StartedSession
 
     SourceFactory = Callable[[Protocol, Clock], Source]
 
@@ -52,6 +57,8 @@ def add_coach_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=("hrvcoach", "neurokit2"), default="hrvcoach",
                         help="compute the live markers with hrvcoach (default) or with neurokit2 "
                         "itself (its exact numbers; slower, loads neurokit2)")
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark",
+                        help="the window's colours (default dark; the t key switches)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
     replay.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")
     replay.set_defaults(run=_run_replay)
+
+    window = commands.add_parser(
+        "window", help="open the coach window and choose the source and protocol in it",
+        description="Open the coach window on its setup page: choose a Bluetooth strap (from the "
+        "straps in range), the simulated strap or a recorded RR file, and a protocol; then Start. "
+        "Keys during the session: space pause, m mark, f full screen, t theme.")
+    window.add_argument("--protocol", default="demo", metavar="NAME_OR_FILE",
+                        help="the protocol chosen at first (default: demo)")
+    window.add_argument("--replay", type=Path, metavar="FILE",
+                        help="a recording to offer for replay (the window can choose one too)")
+    window.add_argument("--speed", type=positive_float, default=1.0, metavar="X",
+                        help="session seconds per real second, for the simulator or a replay")
+    window.add_argument("--duration", type=positive_float, metavar="SECONDS",
+                        help="stop after this much session time (default: the protocol's length)")
+    window.add_argument("--theme", choices=("dark", "light"), default="dark",
+                        help="the window's colours (default dark; the t key switches)")
+    window.set_defaults(run=_run_window)
 
     # Command modules add their own subcommands here, one line each (keep their imports light).
     cli_analyze.add_commands(commands)
@@ -167,13 +191,15 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
         def make_session(on_event: Callable[[SessionEvent], None]) -> Session:
             # each beat goes to the CSV journal and the store first; events to the store too
             return Session(protocol, make_source(protocol, clock), log.tee(on_event), log,
-                           args.duration, markers_engine=args.engine)
+                           args.duration, markers_engine=args.engine, clock=clock)
 
         try:
             if window:
                 from hrvcoach.views.window import run_window
 
-                ended = run_window(make_session, protocol, clock, screenshot=args.screenshot)
+                on_end = None if args.screenshot is not None else window_end_hook(log, home)
+                ended = run_window(make_session, protocol, clock, screenshot=args.screenshot,
+                                   theme=args.theme, on_end=on_end)
                 if args.screenshot is not None:
                     print(f"screenshot saved: {args.screenshot}")
             else:
@@ -188,6 +214,109 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
     if protocol.assess_resonance and ended is not None and ended.reason != "stopped":
         _assess_resonance(home, recorder.path, protocol)
     return EXIT_OK
+
+
+def window_end_hook(log: SessionLog, home: Path) -> Callable[[SessionEnded], EndOfSession]:
+    """What the window shows once the session ends: it is saved first, then compared (baseline
+    vs recovery, with intervals), and its report can be written to DATA_DIR/reports."""
+    def on_end(ended: SessionEnded) -> EndOfSession:
+        from hrvcoach.comparison import compare
+        from hrvcoach.views.window import EndOfSession
+
+        log.finish(ended)
+        store, session_id = log.store, log.session_id
+        try:
+            comparison, note = compare(store, session_id), ""
+        except InputError as exc:
+            comparison, note = None, f"no stored comparison: {exc.problem}"
+
+        def write_report() -> Path:
+            from hrvcoach.views.report import write_session_report
+
+            return write_session_report(store, session_id,
+                                        home / "reports" / f"session-{session_id}.pdf")
+
+        return EndOfSession(comparison, note, write_report)
+
+    return on_end
+
+
+def _run_window(args: argparse.Namespace) -> int:
+    """`hrvcoach window`: the setup page chooses the source and protocol; then a session."""
+    from hrvcoach.profile import load_profile
+    from hrvcoach.protocols import list_protocols, load_protocol
+
+    if not has_display():
+        raise InputError("window", "needs a display (X11 or Wayland); use `demo --screenshot` or "
+                         "`--headless` commands without one")
+    home = data_dir(args)
+    resonance = load_profile(home).resonance_bpm
+    protocols = [p.at_resonance_rate(resonance) if resonance is not None and p.uses_resonance
+                 else p for p in list_protocols()]
+    chosen = load_protocol(args.protocol, resonance_per_min=resonance)
+    if chosen.name not in [p.name for p in protocols]:
+        protocols.append(chosen)
+    from hrvcoach.views.window import run_setup_window
+
+    with contextlib.ExitStack() as stack:
+        logs: list[SessionLog] = []
+
+        def start(choice: SetupChoice, on_event: Callable[[SessionEvent], None]) -> StartedSession:
+            return _start_chosen(args, home, choice, on_event, stack, logs)
+
+        ended = run_setup_window(protocols, start, scan=_ble_scan, default_protocol=chosen.name,
+                                 replay_file=args.replay, theme=args.theme)
+        for log in logs:
+            log.finish(ended)
+            print(f"recording saved: {log.journal.path}")
+    return EXIT_OK
+
+
+async def _ble_scan(timeout_s: float) -> list[FoundStrap]:
+    from hrvcoach.sources.ble import scan
+
+    return await scan(timeout_s)
+
+
+def _start_chosen(args: argparse.Namespace, home: Path, choice: SetupChoice,
+                  on_event: Callable[[SessionEvent], None], stack: contextlib.ExitStack,
+                  logs: list[SessionLog]) -> StartedSession:
+    """The session the setup page asked for (its source opened late, its log in the store)."""
+    from hrvcoach.clock import ScaledClock
+    from hrvcoach.pacer import Pacer
+    from hrvcoach.session import Session
+    from hrvcoach.views.cli_store import SessionLog
+    from hrvcoach.views.window import StartedSession
+
+    protocol = choice.protocol
+    clock = ScaledClock(args.speed)
+    source: Source
+    match choice.source:
+        case "ble":
+            if args.speed != 1.0:
+                raise InputError("--speed", "a Bluetooth strap runs in real time only")
+            from hrvcoach.sources.ble import BleSource
+
+            source, label, kind = BleSource(choice.device or "", clock), "", "ble"
+        case "replay":
+            from hrvcoach.formats import read_rr_file
+            from hrvcoach.sources.replay import ReplaySource
+
+            path = choice.replay_file
+            if path is None:
+                raise InputError("replay", "choose a recording first")
+            recording = read_rr_file(path)
+            source, label, kind = ReplaySource(recording.rr_ms, clock, name=path.name), \
+                f"replay of {path.name}", "replay"
+        case _:
+            from hrvcoach.sources.simulator import SimulatedStrap
+
+            source, label, kind = SimulatedStrap(Pacer.for_protocol(protocol), clock), \
+                "simulated strap", "simulator"
+    log = stack.enter_context(SessionLog(home, protocol.name, kind))
+    logs.append(log)
+    session = Session(protocol, source, log.tee(on_event), log, args.duration, clock=clock)
+    return StartedSession(session, protocol, clock, window_end_hook(log, home), label)
 
 
 def _assess_resonance(home: Path, recording: Path, protocol: Protocol) -> None:

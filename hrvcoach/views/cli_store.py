@@ -149,8 +149,17 @@ class SessionLog:
         self.recorder.append(beat)
 
     def tee(self, on_event: Callable[[SessionEvent], None]) -> Callable[[SessionEvent], None]:
+        from hrvcoach.session import Marked, Paused, Resumed  # late: session loads numpy
+
         def both(event: SessionEvent) -> None:
             self.recorder.on_event(event)
+            match event:  # the window's controls: marks (notes) and pauses, as annotations
+                case Marked(time_s=time_s, text=text):
+                    self.store.add_annotation(self.session_id, time_s, "note", text or "mark")
+                case Paused(time_s=time_s):
+                    self.store.add_annotation(self.session_id, time_s, "paused")
+                case Resumed(time_s=time_s):
+                    self.store.add_annotation(self.session_id, time_s, "resumed")
             on_event(event)
         return both
 

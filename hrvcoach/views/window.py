@@ -1,9 +1,14 @@
-"""The coach window: a breathing pacer, the heart rhythm with the breath beneath it, and the numbers.
+"""The coach window: a breathing pacer, the heart rhythm with the breath beneath it, the vagal
+markers with their trends, the live spectrum, the session bar and the controls.
 
-The only module that imports Qt (PySide6, drawn with pyqtgraph). The session knows nothing of Qt:
-`CoachWindow.handle` only stores the events it is given, and a timer draws them `fps` times a
-second, so drawing never waits on beats and beats never wait on drawing. `run_window` runs the
-session's asyncio task and Qt on one qasync event loop (no threads).
+The session knows nothing of Qt: `CoachWindow.handle` only stores the events it is given, and a
+timer draws them `fps` times a second (the costlier plots at most PLOT_FPS), so drawing never
+waits on beats and beats never wait on drawing. What is drawn is clipped to the visible time and
+thinned to a bounded number of points, so a frame costs the same after 60 minutes as after one.
+`run_window` runs the session's asyncio task and Qt on one qasync event loop (no threads).
+
+Keys: space pauses and resumes, m marks the moment, f toggles full screen (Esc leaves it),
+t switches between the dark and the light theme.
 """
 
 from __future__ import annotations
@@ -17,398 +22,614 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
+from typing import Protocol as TypingProtocol
 
 import numpy as np
 from numpy.typing import NDArray
 from PySide6 import QtCore, QtGui, QtWidgets
 
 # isort: split
-import pyqtgraph as pg  # after PySide6, so pyqtgraph and qasync bind to it (not to PyQt)
-import qasync
+import qasync  # after PySide6, so it binds to it (pyqtgraph too, in views.panels)
 
 from hrvcoach.analysis.live import EMPTY_MARKERS, Markers
 from hrvcoach.beats import SourceStatus, StatusKind
 from hrvcoach.clock import Clock
-from hrvcoach.errors import InputError
+from hrvcoach.errors import HrvcoachError, InputError
 from hrvcoach.pacer import Pacer, PacerState
 from hrvcoach.protocols import Phase, Protocol
-from hrvcoach.session import PhaseStarted, Session, SessionEnded, SessionEvent, Snapshot
+from hrvcoach.session import (
+    Marked,
+    Paused,
+    PhaseStarted,
+    Resumed,
+    Session,
+    SessionEnded,
+    SessionEvent,
+    Snapshot,
+)
+from hrvcoach.views.panels import (
+    HeartRhythmPlot,
+    MarkerCard,
+    PacerDisc,
+    PhaseTimeline,
+    SpectrumPlot,
+    make_label,
+)
+from hrvcoach.views.series import TrendSeries
 from hrvcoach.views.text import NO_VALUE, clock_text, number_text
+from hrvcoach.views.theme import THEMES, Theme, ThemeName
 
-__all__ = ["WINDOW_SIZE", "CoachWindow", "PacerDisc", "run_window"]
+if TYPE_CHECKING:
+    from hrvcoach.analysis.spectral import Spectrum
+    from hrvcoach.comparison import Comparison, MarkerChange
+    from hrvcoach.views.setup import ScanFunction, SetupChoice, SetupPanel
+
+__all__ = ["WINDOW_SIZE", "CoachWindow", "EndOfSession", "PacerDisc", "run_window"]
 
 log = logging.getLogger(__name__)
 
-WINDOW_SIZE: Final = (1100, 700)  # width, height in px: the size the window opens at
+WINDOW_SIZE: Final = (1280, 800)  # width, height in px: the size the window opens at
 LEAD_S: Final = 4.0  # the plot shows this much of the coming breath right of "now"
 WAVE_STEP_S: Final = 0.1  # the breath wave is sampled on a fixed grid of session times
 MAX_BEATS_PER_S: Final = 240 / 60  # bounds the beat buffers (240 bpm)
-PLOT_FPS: Final = 12.0  # the timer redraws the plot at most this often (real seconds)
+PLOT_FPS: Final = 12.0  # the timer redraws the heart rhythm plot at most this often (real s)
+SLOW_PANELS_S: Final = 1.0  # spectrum and trend lines: at most once a second (real s)
 ENDED_FRAME_INTERVAL_MS: Final = 250  # after the end the frame is frozen: redraw rarely
-
-# A calm palette: deep blue-grey background, soft teal breath, warm coral heart.
-BG: Final = "#0f141b"
-PANEL: Final = "#151c25"
-TEXT: Final = "#dce3ea"
-MUTED: Final = "#8593a3"
-FAINT: Final = "#2a3440"
-HEART: Final = "#f2a285"
-BREATH: Final = (110, 180, 214)
-GAP: Final = "#e0707a"
+MINIMIZED_FRAME_INTERVAL_MS: Final = 1000  # minimized: tick rarely and draw nothing
+TREND_POINTS: Final = 60  # a trend line draws at most twice this many points
+# Coherence ratio levels in plain words; 1.0 (the peak holds half the power) is what the
+# sessions issue counts as "high coherence" (comparison.HIGH_COHERENCE_RATIO).
+COHERENCE_LEVELS: Final = ((1.0, "high · one smooth wave"), (0.25, "medium · building"),
+                           (0.0, "low · no single rhythm"))
 
 _PART_WORDS: Final = {"in": "breathe in", "hold in": "hold", "out": "breathe out",
                       "hold out": "hold"}
+_CONNECTION: Final = {
+    StatusKind.SCANNING: ("looking for the strap", "warn"),
+    StatusKind.CONNECTING: ("connecting", "warn"),
+    StatusKind.CONNECTED: ("connected", "good"),
+    StatusKind.CONTACT_LOST: ("no skin contact", "bad"),
+    StatusKind.CONTACT_BACK: ("connected", "good"),
+    StatusKind.RECONNECTING: ("reconnecting", "warn"),
+    StatusKind.ENDED: ("source ended", "muted"),
+}
+_SIGNAL_ROLE: Final = {"good": "good", "fair": "warn", "poor": "bad", "no contact": "bad",
+                       "unknown": "muted"}
 
 
 @dataclass(frozen=True, slots=True)
 class _BeatPoint:
     time_s: float
     hr_bpm: float
-    flagged: bool  # after a gap or without skin contact
+    flagged: bool  # after a gap, without skin contact, or left out of the markers
     usable: bool
 
 
-class _TimeAxis(pg.AxisItem):
-    """Session time as mm:ss."""
+@dataclass(frozen=True, slots=True)
+class EndOfSession:
+    """What the window shows after the session: the stored comparison, and a report to open.
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        return [clock_text(value) if value >= 0 else "" for value in values]
-
-
-class _BpmAxis(pg.AxisItem):
-    """Heart rate ticks only above `floor_bpm`: the band below it belongs to the breath wave."""
-
-    floor_bpm: float = -math.inf
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:
-        levels = super().tickValues(minVal, maxVal, size)
-        return [(spacing, [v for v in values if v >= self.floor_bpm - 1e-9])
-                for spacing, values in levels]
-
-
-class PacerDisc(QtWidgets.QWidget):
-    """A soft disc that grows on the in-breath and shrinks on the out-breath.
-
-    `lung` (0 = fully out, 1 = fully in) sets its radius between two faint guide rings. When
-    `paced` is False only the rings are drawn (breathe freely); `dimmed` fades it after the end.
+    The CLI makes it once the session is saved; without it the window compares the session's
+    own baseline and last markers.
     """
 
-    MIN_FRACTION: Final = 0.38  # radius at full exhale, as a fraction of the largest radius
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.lung = 0.0
-        self.paced = False
-        self.dimmed = False
-        self.setMinimumSize(220, 220)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
-                           QtWidgets.QSizePolicy.Policy.Expanding)
-
-    def set_state(self, *, lung: float, paced: bool, dimmed: bool) -> None:
-        """Change what is drawn; repaints only when something changed."""
-        lung = min(max(lung, 0.0), 1.0)
-        if (lung, paced, dimmed) != (self.lung, self.paced, self.dimmed):
-            self.lung, self.paced, self.dimmed = lung, paced, dimmed
-            self.update()
-
-    def max_radius_px(self) -> float:
-        return max(min(self.width(), self.height()) / 2.0 - 12.0, 10.0)
-
-    def disc_radius_px(self) -> float:
-        """Radius of the disc as drawn now (0 when hidden)."""
-        if not self.paced:
-            return 0.0
-        outer = self.max_radius_px()
-        return outer * (self.MIN_FRACTION + (1.0 - self.MIN_FRACTION) * self.lung)
-
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
-        painter = QtGui.QPainter(self)
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        center = QtCore.QPointF(self.width() / 2.0, self.height() / 2.0)
-        outer = self.max_radius_px()
-        ring = QtGui.QPen(QtGui.QColor(255, 255, 255, 34), 1.5)
-        painter.setPen(ring)
-        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-        painter.drawEllipse(center, outer, outer)
-        ring.setStyle(QtCore.Qt.PenStyle.DashLine)
-        painter.setPen(ring)
-        inner = outer * self.MIN_FRACTION
-        painter.drawEllipse(center, inner, inner)
-        radius = self.disc_radius_px()
-        if radius <= 0:
-            painter.end()
-            return
-        alpha = 0.55 if self.dimmed else 1.0
-        r, g, b = BREATH
-        glow = QtGui.QRadialGradient(center, radius * 1.25)
-        glow.setColorAt(0.75, QtGui.QColor(r, g, b, int(60 * alpha)))
-        glow.setColorAt(1.0, QtGui.QColor(r, g, b, 0))
-        painter.setPen(QtCore.Qt.PenStyle.NoPen)
-        painter.setBrush(QtGui.QBrush(glow))
-        painter.drawEllipse(center, radius * 1.25, radius * 1.25)
-        fill = QtGui.QRadialGradient(center - QtCore.QPointF(radius * 0.25, radius * 0.3),
-                                     radius * 1.3)
-        fill.setColorAt(0.0, QtGui.QColor(170, 220, 240, int(235 * alpha)))
-        fill.setColorAt(1.0, QtGui.QColor(60, 120, 165, int(220 * alpha)))
-        painter.setBrush(QtGui.QBrush(fill))
-        painter.drawEllipse(center, radius, radius)
-        painter.end()
+    comparison: Comparison | None = None
+    note: str = ""  # why there is no comparison (e.g. the protocol has no "after" phase)
+    write_report: Callable[[], Path] | None = None  # writes the report file and returns its path
 
 
-def _label(text: str, *, size_px: int, color: str = TEXT, weight: int = 400) -> QtWidgets.QLabel:
-    label = QtWidgets.QLabel(text)
-    label.setStyleSheet(f"color: {color}; font-size: {size_px}px; font-weight: {weight};"
-                        " background: transparent;")
-    return label
+class SessionControls(TypingProtocol):
+    """What the window's controls drive (a Session)."""
+
+    @property
+    def can_pause(self) -> bool: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def mark(self, text: str = "") -> Marked: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _CardSpec:
+    key: str  # the Markers field
+    title: str
+    unit: str
+    digits: int
+    window: str  # what the number covers
+
+
+_CARDS: Final = (
+    _CardSpec("hr_bpm", "HEART RATE", "bpm", 0, "last 10 s"),
+    _CardSpec("rmssd_ms", "RMSSD", "ms", 0, "last 60 s"),
+    _CardSpec("p2t_bpm", "BREATH SWING", "bpm", 1, "peak to trough"),
+    _CardSpec("breathing_power_ms2", "POWER AT BREATH", "ms²", 0, "±0.015 Hz"),
+    _CardSpec("coherence_ratio", "COHERENCE", "ratio", 1, "last 64 s"),
+    _CardSpec("hf_ms2", "HF POWER", "ms²", 0, "0.15–0.4 Hz"),
+)
+
+
+def coherence_words(ratio: float) -> str:
+    """The coherence ratio's level in plain words ('' while NaN)."""
+    if not math.isfinite(ratio):
+        return ""
+    return next(words for floor, words in COHERENCE_LEVELS if ratio >= floor)
 
 
 class CoachWindow(QtWidgets.QMainWindow):
     """Draws a session: `handle` stores each event, `render_frame` (on a timer) draws them."""
 
     closed = QtCore.Signal()
+    stop_requested = QtCore.Signal()
 
     def __init__(self, protocol: Protocol, pacer: Pacer, clock: Clock, *,
-                 history_s: float = 90.0, fps: float = 30.0) -> None:
+                 history_s: float = 90.0, fps: float = 30.0, theme: ThemeName = "dark",
+                 source_label: str = "") -> None:
         super().__init__()
         if not (history_s > 0 and fps > 0):
             raise ValueError(f"history_s and fps must be positive, got {history_s}, {fps}")
-        self.protocol = protocol
-        self.pacer = pacer
-        self.clock = clock
         self.history_s = history_s
-        self.total_s = protocol.duration_s  # run_window sets the session's own end time
+        self.fps = fps
         self.frames_rendered = 0
-
-        maxlen = int(history_s * MAX_BEATS_PER_S) + 16
-        self._beats: deque[_BeatPoint] = deque(maxlen=maxlen)
-        self._markers: Markers = EMPTY_MARKERS
-        self._phase: Phase | None = None
-        self._phase_index = -1
-        self._status = "waiting for the first beat…"
-        self.ended: SessionEnded | None = None
+        self.controls: SessionControls | None = None  # set by run_window
         self.summary_at_end = True  # False: the last frame keeps the live look (screenshots)
-        self._frozen_s: float | None = None
-        self._wave_cache: dict[int, float] = {}
-        self._plot_drawn_at = -math.inf  # time.monotonic() of the last plot redraw
+        self.end_info: EndOfSession | None = None
+        self.open_file: Callable[[Path], None] = _open_with_desktop
+        self.theme: Theme = THEMES[theme]
+        self.source_label = source_label
+        self.setup: SetupPanel | None = None  # the setup page, when the window has one
+        self._frame_interval_ms = max(round(1000.0 / fps), 1)
 
         self.setWindowTitle("hrvcoach")
         self.resize(*WINDOW_SIZE)
-        self.setMinimumSize(820, 540)
+        self.setMinimumSize(1000, 660)
         self._build()
+        self.begin(protocol, pacer, clock)
+        self.set_theme(theme)
 
         self._timer = QtCore.QTimer(self)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(max(round(1000.0 / fps), 1))
+        self._timer.setInterval(self._frame_interval_ms)
         self._timer.timeout.connect(self._on_timer)
+
+    def begin(self, protocol: Protocol, pacer: Pacer, clock: Clock,
+              total_s: float | None = None) -> None:
+        """Forget everything drawn and get ready for a session of `protocol` on `clock`."""
+        self.protocol = protocol
+        self.pacer = pacer
+        self.clock = clock
+        self.total_s = protocol.duration_s if total_s is None else total_s
+        maxlen = int(self.history_s * MAX_BEATS_PER_S) + 16
+        self._beats: deque[_BeatPoint] = deque(maxlen=maxlen)
+        self._artifact_times: set[float] = set()
+        self._marks: list[float] = []
+        self._markers: Markers = EMPTY_MARKERS
+        self._baseline: Markers | None = None
+        self._spectrum: Spectrum | None = None
+        self._trends = {spec.key: TrendSeries(TREND_POINTS) for spec in _CARDS}
+        self._phase: Phase | None = None
+        self._phase_index = -1
+        self._status = ""
+        self._connection: tuple[str, str] = ("waiting for the first beat", "muted")
+        self._signal = "unknown"
+        self._battery: float | None = None
+        self._paused = False
+        self.ended: SessionEnded | None = None
+        self._frozen_s: float | None = None
+        self._wave_cache: dict[int, float] = {}
+        self._snapshots = 0  # snapshots stored so far
+        self._drawn_markers_at = -1  # self._snapshots when the cards were last drawn
+        self._drawn_slow_at = -1  # ... when the spectrum and trend lines were last drawn
+        self._plot_drawn_at = -math.inf  # time.monotonic() of the last plot redraw
+        self._slow_drawn_at = -math.inf
+        self.timeline.set_phases(protocol.phases, self.total_s)
+        self.phase_label.setText(protocol.name)
+        self.phase_step_label.setText(protocol.description)
+        self.guidance_label.setText("")
+        self.body_stack.setCurrentWidget(self.live_page)
+        self._update_buttons()
 
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        central = QtWidgets.QWidget()
-        central.setObjectName("central")
-        central.setStyleSheet(f"#central {{ background: {BG}; }}"
-                              f" QFrame#card {{ background: {PANEL}; border-radius: 14px; }}")
-        self.setCentralWidget(central)
-        root = QtWidgets.QVBoxLayout(central)
-        root.setContentsMargins(28, 22, 28, 14)
-        root.setSpacing(14)
+        self.pages = QtWidgets.QStackedWidget()
+        self.pages.setObjectName("central")
+        self.setCentralWidget(self.pages)
+        self.coach_page = QtWidgets.QWidget()
+        self.pages.addWidget(self.coach_page)
+        root = QtWidgets.QVBoxLayout(self.coach_page)
+        root.setContentsMargins(24, 16, 24, 12)
+        root.setSpacing(10)
+        root.addLayout(self._build_header())
+        self.timeline = PhaseTimeline()
+        root.addWidget(self.timeline)
 
-        # Header: phase, guidance (or the summary at the end), elapsed time.
+        body = QtWidgets.QHBoxLayout()
+        body.setSpacing(14)
+        root.addLayout(body, stretch=1)
+        body.addWidget(self._build_pacer_card())
+        self.body_stack = QtWidgets.QStackedWidget()
+        self.live_page = self._build_plots()
+        self.summary_page = self._build_summary()
+        self.body_stack.addWidget(self.live_page)
+        self.body_stack.addWidget(self.summary_page)
+        body.addWidget(self.body_stack, stretch=1)
+        body.addLayout(self._build_cards())
+        root.addLayout(self._build_footer())
+
+    def _build_header(self) -> QtWidgets.QHBoxLayout:
         header = QtWidgets.QHBoxLayout()
         titles = QtWidgets.QVBoxLayout()
-        titles.setSpacing(4)
-        self.phase_label = _label(self.protocol.name, size_px=30, weight=300)
-        self.phase_step_label = _label("", size_px=14, color=MUTED)
-        self.guidance_label = _label(self.protocol.description, size_px=17, color=MUTED)
-        self.guidance_label.setWordWrap(True)
-        self.summary_label = _label("", size_px=17, color=TEXT)
-        self.summary_label.setWordWrap(True)
-        self.summary_label.hide()
-        for widget in (self.phase_label, self.phase_step_label, self.guidance_label,
-                       self.summary_label):
+        titles.setSpacing(2)
+        self.phase_label = make_label("", size_px=30, weight=300)
+        self.phase_step_label = make_label("", size_px=14, role="muted")
+        self.guidance_label = make_label("", size_px=16, role="muted", wrap=True)
+        for widget in (self.phase_label, self.phase_step_label, self.guidance_label):
             titles.addWidget(widget)
         header.addLayout(titles, stretch=1)
         clock_box = QtWidgets.QVBoxLayout()
         clock_box.setSpacing(2)
-        self.elapsed_label = _label("00:00 / 00:00", size_px=30, weight=300)
-        self.elapsed_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
-        elapsed_caption = _label("elapsed / total", size_px=13, color=MUTED)
-        elapsed_caption.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
-        clock_box.addWidget(self.elapsed_label)
-        clock_box.addWidget(elapsed_caption)
+        self.elapsed_label = make_label("00:00 / 00:00", size_px=30, weight=300)
+        self.remaining_label = make_label("elapsed / total", size_px=14, role="muted")
+        for widget in (self.elapsed_label, self.remaining_label):
+            widget.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+            clock_box.addWidget(widget)
         clock_box.addStretch(1)
         header.addLayout(clock_box)
-        root.addLayout(header)
+        return header
 
-        body = QtWidgets.QHBoxLayout()
-        body.setSpacing(18)
-        root.addLayout(body, stretch=1)
-
-        # Left: the pacer.
-        pacer_card = QtWidgets.QFrame()
-        pacer_card.setObjectName("card")
-        pacer_card.setFixedWidth(330)
-        pacer_box = QtWidgets.QVBoxLayout(pacer_card)
-        pacer_box.setContentsMargins(16, 16, 16, 18)
-        pacer_box.setSpacing(2)
+    def _build_pacer_card(self) -> QtWidgets.QFrame:
+        card = QtWidgets.QFrame()
+        card.setObjectName("card")
+        card.setFixedWidth(290)
+        box = QtWidgets.QVBoxLayout(card)
+        box.setContentsMargins(14, 14, 14, 16)
+        box.setSpacing(2)
         self.pacer_item = PacerDisc()
-        self.pacer_label = _label("breathe freely", size_px=32, weight=300)
-        self.pacer_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.pacer_count_label = _label("", size_px=20, color=MUTED)
-        self.pacer_count_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.pacer_count_label.setMinimumHeight(28)
-        pacer_box.addWidget(self.pacer_item, stretch=1)
-        pacer_box.addWidget(self.pacer_label)
-        pacer_box.addWidget(self.pacer_count_label)
-        body.addWidget(pacer_card)
+        self.pacer_label = make_label("breathe freely", size_px=34, weight=300, wrap=True)
+        self.pacer_count_label = make_label("", size_px=22, role="muted")
+        self.pacer_rate_label = make_label("", size_px=14, role="muted", wrap=True)
+        for widget in (self.pacer_label, self.pacer_count_label, self.pacer_rate_label):
+            widget.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.pacer_count_label.setMinimumHeight(30)
+        box.addWidget(self.pacer_item, stretch=1)
+        box.addWidget(self.pacer_label)
+        box.addWidget(self.pacer_count_label)
+        box.addWidget(self.pacer_rate_label)
+        return card
 
-        # Right: the heart rhythm plot and the numbers.
-        right = QtWidgets.QVBoxLayout()
-        right.setSpacing(14)
-        body.addLayout(right, stretch=1)
-        self._build_plot()
-        right.addWidget(self.plot, stretch=1)
-        numbers = QtWidgets.QHBoxLayout()
-        numbers.setSpacing(14)
-        self.hr_label = self._add_card(numbers, "HEART RATE", "bpm · last 10 s")
-        self.rmssd_label = self._add_card(numbers, "RMSSD", "ms · last 60 s")
-        right.addLayout(numbers)
+    def _build_plots(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
+        self.heart = HeartRhythmPlot()
+        self.plot = self.heart.widget
+        self.hr_curve = self.heart.hr_curve
+        self.breath_curve = self.heart.breath_curve
+        self.gap_points = self.heart.gap_points
+        self.artifact_points = self.heart.artifact_points
+        self.mark_lines = self.heart.mark_lines
+        column.addWidget(self.plot, stretch=3)
+        self.legend_label = make_label("", size_px=13, role="muted")
+        column.addWidget(self.legend_label)
+        self.spectrum = SpectrumPlot()
+        column.addWidget(self.spectrum.widget, stretch=2)
+        return page
 
-        # Footer: source status and a legend.
-        footer = QtWidgets.QHBoxLayout()
-        self.status_label = _label(self._status, size_px=14, color=MUTED)
-        legend = _label(
-            f"<span style='color:{HEART}'>━</span> heart rate &nbsp;&nbsp;"
-            f"<span style='color:rgb{BREATH}'>▆</span> pacer breath &nbsp;&nbsp;"
-            f"<span style='color:{GAP}'>●</span> after a gap / no contact",
-            size_px=14, color=MUTED)
-        footer.addWidget(self.status_label, stretch=1)
-        footer.addWidget(legend)
-        root.addLayout(footer)
-
-    def _add_card(self, row: QtWidgets.QHBoxLayout, title: str, unit: str) -> QtWidgets.QLabel:
+    def _build_summary(self) -> QtWidgets.QFrame:
         card = QtWidgets.QFrame()
         card.setObjectName("card")
         box = QtWidgets.QVBoxLayout(card)
-        box.setContentsMargins(20, 10, 20, 12)
-        box.setSpacing(0)
-        box.addWidget(_label(title, size_px=13, color=MUTED, weight=600))
-        line = QtWidgets.QHBoxLayout()
-        value = _label(NO_VALUE, size_px=44, weight=300)
-        line.addWidget(value)
-        line.addWidget(_label(unit, size_px=15, color=MUTED),
-                       alignment=QtCore.Qt.AlignmentFlag.AlignBottom)
-        line.addStretch(1)
-        box.addLayout(line)
-        row.addWidget(card, stretch=1)
-        return value
+        box.setContentsMargins(26, 22, 26, 22)
+        box.setSpacing(12)
+        box.addWidget(make_label("Before and after", size_px=26, weight=300))
+        self.summary_label = make_label("", size_px=16, wrap=True)
+        box.addWidget(self.summary_label)
+        self.summary_table = QtWidgets.QGridLayout()
+        self.summary_table.setHorizontalSpacing(22)
+        self.summary_table.setVerticalSpacing(8)
+        box.addLayout(self.summary_table)
+        self.verdict_label = make_label("", size_px=17, wrap=True)
+        box.addWidget(self.verdict_label)
+        self.summary_note_label = make_label("", size_px=14, role="muted", wrap=True)
+        box.addWidget(self.summary_note_label)
+        box.addStretch(1)
+        row = QtWidgets.QHBoxLayout()
+        self.report_button = self._button("Open the report", self.open_report,
+                                          "write the session report (PDF) and open it")
+        self.report_button.setEnabled(False)
+        row.addWidget(self.report_button)
+        row.addStretch(1)
+        box.addLayout(row)
+        return card
 
-    def _build_plot(self) -> None:
-        self._time_axis = _TimeAxis("bottom")
-        self._bpm_axis = _BpmAxis("left")
-        self.plot = pg.PlotWidget(background=PANEL,
-                                  axisItems={"bottom": self._time_axis, "left": self._bpm_axis})
-        self.plot.setMinimumHeight(260)
-        item = self.plot.getPlotItem()
-        item.setMouseEnabled(x=False, y=False)
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        item.getViewBox().disableAutoRange()
-        item.showGrid(x=False, y=True, alpha=0.08)
-        item.setContentsMargins(6, 10, 12, 4)
-        item.setTitle("heart rhythm", color=MUTED, size="11pt")
-        tick_font = QtGui.QFont()
-        tick_font.setPixelSize(13)
-        for axis in (self._time_axis, self._bpm_axis):
-            axis.setPen(pg.mkPen(FAINT))
-            axis.setTextPen(pg.mkPen(MUTED))
-            axis.setStyle(tickFont=tick_font, tickLength=-4)
-        self._bpm_axis.setWidth(44)
-        self._bpm_axis.setLabel("bpm", color=MUTED)
+    def _build_cards(self) -> QtWidgets.QVBoxLayout:
+        column = QtWidgets.QVBoxLayout()
+        column.setSpacing(8)
+        self.cards: dict[str, MarkerCard] = {}
+        for spec in _CARDS:
+            card = MarkerCard(spec.title, spec.unit)
+            card.setFixedWidth(330)
+            self.cards[spec.key] = card
+            column.addWidget(card, stretch=1)
+        self.hr_label = self.cards["hr_bpm"].value_label
+        self.rmssd_label = self.cards["rmssd_ms"].value_label
+        return column
 
-        r, g, b = BREATH
-        self.breath_curve = pg.PlotDataItem(
-            pen=pg.mkPen((r, g, b, 150), width=1.5), brush=pg.mkBrush(r, g, b, 45),
-            fillLevel=0.0, antialias=True)
-        self.hr_curve = pg.PlotDataItem(pen=pg.mkPen(HEART, width=2.6), antialias=True)
-        self.gap_points = pg.ScatterPlotItem(size=10, pen=pg.mkPen(BG, width=1.2),
-                                             brush=pg.mkBrush(GAP))
-        self.now_line = pg.InfiniteLine(angle=90, movable=False,
-                                        pen=pg.mkPen((255, 255, 255, 45), width=1,
-                                                     style=QtCore.Qt.PenStyle.DashLine))
-        for z, graphic in enumerate((self.breath_curve, self.now_line, self.hr_curve,
-                                     self.gap_points)):
-            graphic.setZValue(z)
-            item.addItem(graphic)
+    def _build_footer(self) -> QtWidgets.QHBoxLayout:
+        footer = QtWidgets.QHBoxLayout()
+        footer.setSpacing(16)
+        self.connection_label = make_label("", size_px=14)
+        self.signal_label = make_label("", size_px=14)
+        self.battery_label = make_label("", size_px=14, role="muted")
+        self.status_label = make_label("", size_px=14, role="muted")
+        self.status_label.setMinimumWidth(120)
+        self.status_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                        QtWidgets.QSizePolicy.Policy.Preferred)
+        for widget in (self.connection_label, self.signal_label, self.battery_label):
+            footer.addWidget(widget)
+        footer.addWidget(self.status_label, stretch=1)
+        self.pause_button = self._button("Pause", self.toggle_pause, "pause / resume (space)")
+        self.stop_button = self._button("Stop", self.request_stop, "end the session now")
+        self.mark_button = self._button("Mark", self.add_mark, "mark this moment (m)")
+        self.fullscreen_button = self._button("Full screen", self.toggle_fullscreen,
+                                              "full screen (f; Esc leaves it)")
+        self.theme_button = self._button("Light", self.toggle_theme, "dark / light theme (t)")
+        for button in (self.pause_button, self.stop_button, self.mark_button,
+                       self.fullscreen_button, self.theme_button):
+            footer.addWidget(button)
+        return footer
+
+    def _button(self, text: str, slot: Callable[[], None], tip: str) -> QtWidgets.QPushButton:
+        button = QtWidgets.QPushButton(text)
+        button.setToolTip(tip)
+        button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # keys go to the window
+        button.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    # ---- theme ------------------------------------------------------------------------------------
+    def set_theme(self, name: ThemeName) -> None:
+        """Switch every panel to the dark or the light theme."""
+        theme = self.theme = THEMES[name]
+        roles = {"text": theme.text, "muted": theme.muted, "faint": theme.faint,
+                 "good": theme.good, "warn": theme.warn, "bad": theme.bad}
+        rules = [f"#central, #central > QWidget {{ background: {theme.background}; }}",
+                 f"QFrame#card {{ background: {theme.panel}; border-radius: 14px; }}",
+                 "QLabel { background: transparent; }",
+                 *(f'QLabel[role="{role}"] {{ color: {color}; }}' for role, color in roles.items()),
+                 f"QPushButton {{ color: {theme.text}; background: {theme.panel};"
+                 f" border: 1px solid {theme.faint}; border-radius: 8px; padding: 6px 14px;"
+                 " font-size: 14px; }",
+                 f"QPushButton:hover {{ border-color: {theme.muted}; }}",
+                 f"QPushButton:disabled {{ color: {theme.faint}; }}",
+                 f"QRadioButton, QComboBox, QListWidget {{ color: {theme.text}; font-size: 15px; }}",
+                 f"QRadioButton:disabled {{ color: {theme.faint}; }}",
+                 f"QComboBox, QListWidget {{ background: {theme.background};"
+                 f" border: 1px solid {theme.faint}; border-radius: 6px; padding: 4px; }}",
+                 f"QListWidget::item:selected {{ background: rgb{theme.breath}; color: {theme.panel}; }}",
+                 f"QComboBox QAbstractItemView {{ background: {theme.panel}; color: {theme.text}; }}"]
+        self.pages.setStyleSheet("\n".join(rules))
+        self.pacer_item.set_theme(theme)
+        self.timeline.set_theme(theme)
+        self.heart.set_theme(theme)
+        self.spectrum.set_theme(theme)
+        for spec in _CARDS:
+            color = theme.heart if spec.key == "hr_bpm" else theme.rgba(theme.breath, 255)
+            self.cards[spec.key].sparkline.set_colors(color, theme.muted)
+        self.legend_label.setText(
+            f"<span style='color:{theme.heart}'>━</span> heart rate &nbsp;&nbsp;"
+            f"<span style='color:rgb{theme.breath}'>▆</span> pacer breath &nbsp;&nbsp;"
+            f"<span style='color:{theme.gap}'>●</span> after a gap / no contact &nbsp;&nbsp;"
+            f"<span style='color:{theme.artifact}'>○</span> artifact &nbsp;&nbsp;"
+            f"<span style='color:{theme.mark}'>┃</span> your mark")
+        self.theme_button.setText("Light" if name == "dark" else "Dark")
+        self._drawn_markers_at = self._drawn_slow_at = -1  # redraw everything in the new colours
+        self._plot_drawn_at = -math.inf
+
+    def toggle_theme(self) -> None:
+        self.set_theme("light" if self.theme.name == "dark" else "dark")
+
+    # ---- controls ---------------------------------------------------------------------------------
+    def attach(self, controls: SessionControls | None) -> None:
+        """Let the buttons and keys drive this session (pause, mark)."""
+        self.controls = controls
+        self._update_buttons()
+
+    def toggle_pause(self) -> None:
+        """Pause or resume the session (its clock stops: the pacer and the time stand still)."""
+        controls = self.controls
+        if controls is None or not controls.can_pause or self.ended is not None:
+            return
+        if controls.paused:
+            controls.resume()
+        else:
+            controls.pause()
+        self._update_buttons()
+
+    def add_mark(self) -> None:
+        """Mark this moment of the session (stored as a note)."""
+        if self.controls is not None and self.ended is None:
+            self.controls.mark()
+
+    def request_stop(self) -> None:
+        """End the session now; the window stays open on the summary."""
+        if self.ended is None:
+            self.stop_requested.emit()
+
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    def open_report(self) -> None:
+        """Write the session report and open it with the desktop's viewer."""
+        info = self.end_info
+        if info is None or info.write_report is None:
+            return
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            path = info.write_report()
+        except HrvcoachError as exc:
+            self.summary_note_label.setText(f"the report could not be written: {exc}")
+            return
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        self.summary_note_label.setText(f"report saved: {path}")
+        self.open_file(path)
+
+    def _update_buttons(self) -> None:
+        running = self.ended is None and self.controls is not None
+        can_pause = running and self.controls is not None and self.controls.can_pause
+        self.pause_button.setEnabled(bool(can_pause))
+        self.pause_button.setText("Resume" if self._paused else "Pause")
+        self.stop_button.setEnabled(running)
+        self.mark_button.setEnabled(running)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        actions = {QtCore.Qt.Key.Key_Space: self.toggle_pause, QtCore.Qt.Key.Key_M: self.add_mark,
+                   QtCore.Qt.Key.Key_F: self.toggle_fullscreen,
+                   QtCore.Qt.Key.Key_T: self.toggle_theme}
+        action = actions.get(QtCore.Qt.Key(event.key()))
+        if action is not None and not event.isAutoRepeat():
+            action()
+        elif event.key() == QtCore.Qt.Key.Key_Escape and self.isFullScreen():
+            self.showNormal()
+        else:
+            super().keyPressEvent(event)
 
     # ---- events (stored, never drawn here) ------------------------------------------------------
     def handle(self, event: SessionEvent) -> None:
         """Store one session event; the next frame draws it."""
         match event:
-            case Snapshot(beat=beat) as snapshot:
-                self._beats.append(_BeatPoint(beat.time_s, snapshot.instant_hr_bpm,
-                                              beat.after_gap or beat.contact is False,
-                                              beat.usable))
-                oldest_s = beat.time_s - self.history_s
-                while self._beats and self._beats[0].time_s < oldest_s:
-                    self._beats.popleft()
-                self._markers = snapshot.markers
+            case Snapshot() as snapshot:
+                self._store_snapshot(snapshot)
                 if snapshot.phase_index != self._phase_index:
                     self._phase, self._phase_index = snapshot.phase, snapshot.phase_index
             case PhaseStarted(index=index, phase=phase):
                 self._phase, self._phase_index = phase, index
             case SourceStatus() as status:
-                self._status = _status_text(status)
+                if status.kind not in (StatusKind.BATTERY, StatusKind.CONNECTED):
+                    self._status = _status_text(status)  # the chips show those two
+                if status.kind is StatusKind.BATTERY:
+                    self._battery = status.value
+                elif status.kind in _CONNECTION:
+                    self._connection = _CONNECTION[status.kind]
+                    if status.kind is StatusKind.CONNECTED and status.message:
+                        self.source_label = status.message
+            case Paused():
+                self._paused = True
+                self._update_buttons()
+            case Resumed():
+                self._paused = False
+                self._update_buttons()
+            case Marked(time_s=time_s):
+                self._marks.append(time_s)
+                self._status = f"marked at {clock_text(time_s)}"
             case SessionEnded() as ended:
                 self.ended = ended
+                self._paused = False
+                if self.summary_at_end:  # a screenshot keeps the live look
+                    self._update_buttons()
+
+    def _store_snapshot(self, snapshot: Snapshot) -> None:
+        beat = snapshot.beat
+        self._beats.append(_BeatPoint(beat.time_s, snapshot.instant_hr_bpm,
+                                      beat.after_gap or not beat.usable or snapshot.rejected,
+                                      beat.usable))
+        oldest_s = beat.time_s - self.history_s - LEAD_S
+        while self._beats and self._beats[0].time_s < oldest_s:
+            self._beats.popleft()
+        if math.isfinite(snapshot.artifacts_since_s):
+            since = snapshot.artifacts_since_s
+            self._artifact_times = {t for t in self._artifact_times if oldest_s <= t < since}
+            self._artifact_times.update(snapshot.artifacts)
+        markers = snapshot.markers
+        self._markers = markers
+        self._baseline = snapshot.baseline
+        if snapshot.spectrum is not None:
+            self._spectrum = snapshot.spectrum
+        self._signal = snapshot.signal
+        for spec in _CARDS:
+            self._trends[spec.key].append(beat.time_s, getattr(markers, spec.key))
+        self._snapshots += 1
 
     # ---- drawing ----------------------------------------------------------------------------------
-    def render_frame(self, now_s: float | None = None, *, plot: bool = True) -> None:
+    def render_frame(self, now_s: float | None = None, *, plot: bool = True,
+                     slow: bool = True) -> None:
         """Draw everything for session time `now_s` (the clock's time when None).
 
-        `plot=False` leaves the heart rhythm plot as it is (the timer redraws it less often).
+        `plot=False` leaves the heart rhythm plot and the cards as they are, `slow=False` the
+        spectrum and the trend lines (`tick` redraws them less often than the pacer).
         """
         t_s = self.clock.now() if now_s is None else now_s
         if self.ended is not None:
             if self._frozen_s is None:
                 self._frozen_s = min(t_s, self.total_s)
                 self._timer.setInterval(ENDED_FRAME_INTERVAL_MS)
+                if self._shows_summary():
+                    self._show_summary()
             t_s = self._frozen_s
         self.frames_rendered += 1
-        state = self.pacer.state_at(t_s)
-        self._draw_pacer(state)
+        self._draw_pacer(self.pacer.state_at(t_s))
         if plot:
             self._draw_plot(t_s)
             self._plot_drawn_at = time.monotonic()
+            self._draw_cards()
+        if slow:
+            self._draw_slow_panels()
         self._draw_text(t_s)
 
-    def _on_timer(self) -> None:
-        """One timer tick: the pacer at full rate, the costlier plot at most PLOT_FPS a second.
+    def tick(self, now_s: float | None = None) -> None:
+        """One timer frame: the pacer at full rate, the heart rhythm plot at most PLOT_FPS a
+        second, spectrum and trend lines at most once per SLOW_PANELS_S (real time).
 
-        The plot scrolls by less than a pixel per frame, so fewer redraws look the same.
+        The plot scrolls by less than a pixel per frame, so fewer redraws look the same; the
+        slow panels wait for a frame without the plot, so no frame does both.
         """
-        due = time.monotonic() - self._plot_drawn_at >= 1.0 / PLOT_FPS - 1e-3
-        self.render_frame(plot=due)
+        now = time.monotonic()
+        plot = now - self._plot_drawn_at >= 1.0 / PLOT_FPS - 1e-3
+        slow = not plot and now - self._slow_drawn_at >= SLOW_PANELS_S - 1e-3  # never both
+        self.render_frame(now_s, plot=plot, slow=slow)
+
+    def _on_timer(self) -> None:
+        if not self.isMinimized():
+            self.tick()
 
     def _shows_summary(self) -> bool:
         return self.ended is not None and self.summary_at_end
 
     def _draw_pacer(self, state: PacerState) -> None:
         ended = self._shows_summary()
-        self.pacer_item.set_state(lung=state.lung, paced=state.paced, dimmed=ended)
+        self.pacer_item.set_state(lung=state.lung, paced=state.paced,
+                                  dimmed=ended or self._paused)
         if ended:
             self.pacer_label.setText("session complete")
             self.pacer_count_label.setText("")
+            self.pacer_rate_label.setText("")
+            return
+        if self._paused:
+            self.pacer_label.setText("paused")
+            self.pacer_count_label.setText("space to go on")
         elif state.paced and state.part is not None:
             self.pacer_label.setText(_PART_WORDS[state.part])
             self.pacer_count_label.setText(f"{max(math.ceil(state.seconds_left - 1e-6), 1)} s")
         else:
             self.pacer_label.setText("breathe freely")
             self.pacer_count_label.setText("")
+        phase = self._phase
+        self.pacer_rate_label.setText(phase.pacing_text() if phase is not None and phase.paced
+                                      else "no pacer in this phase")
 
     def _draw_plot(self, t_s: float) -> None:
         x0, x1 = t_s - self.history_s, t_s + LEAD_S
@@ -417,26 +638,23 @@ class CoachWindow(QtWidgets.QMainWindow):
         hrs = np.fromiter((p.hr_bpm for p in visible), np.float64, len(visible))
         flagged = np.fromiter((p.flagged for p in visible), np.bool_, len(visible))
         usable = np.fromiter((p.usable for p in visible), np.bool_, len(visible))
+        artifact = np.fromiter((p.time_s in self._artifact_times for p in visible), np.bool_,
+                               len(visible))
 
-        lo, hi = _hr_range(hrs[usable & np.isfinite(hrs)])
+        lo, hi = _hr_range(hrs[~flagged & np.isfinite(hrs)])
         band = 0.45 * (hi - lo)  # the breath wave's band below the heart rate
-        self._bpm_axis.floor_bpm = lo
-        self.plot.setXRange(x0, x1, padding=0)
-        self.plot.setYRange(lo - band, hi + 0.06 * (hi - lo), padding=0)
-
+        self.heart.bpm_axis.floor_bpm = lo
         # A line segment joins beat i to i+1 unless i+1 follows a gap or either lacks contact.
         connect = np.ones(len(visible), dtype=np.int32)
         if len(visible):
             connect[:-1] = ~flagged[1:] & usable[:-1] & usable[1:]
             connect[-1] = 0
-        self.hr_curve.setData(times, hrs, connect=connect)
-        self.gap_points.setData(x=times[flagged], y=hrs[flagged])
-
         wave_t, lung = self._breath_wave(x0, x1)
         base = lo - band
-        self.breath_curve.setData(wave_t, base + 0.85 * band * lung)
-        self.breath_curve.setFillLevel(base)
-        self.now_line.setValue(t_s)
+        marks = np.array([m for m in self._marks if x0 <= m <= t_s], dtype=np.float64)
+        self.heart.draw(x0, x1, t_s, times, hrs, connect, flagged, artifact & ~flagged,
+                        (base, hi + 0.06 * (hi - lo)), wave_t, base + 0.85 * band * lung, base,
+                        marks)
 
     def _breath_wave(self, x0: float, x1: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The pacer's lung (0..1) on a fixed time grid covering [x0, x1], cached by grid step."""
@@ -452,35 +670,149 @@ class CoachWindow(QtWidgets.QMainWindow):
             lung[i] = value
         return np.arange(k0, k1 + 1) * WAVE_STEP_S, lung
 
+    def _draw_cards(self) -> None:
+        """The marker cards' numbers and notes (only when a beat brought new markers)."""
+        if self._drawn_markers_at == self._snapshots:
+            return
+        self._drawn_markers_at = self._snapshots
+        markers, baseline = self._markers, self._baseline
+        for spec in _CARDS:
+            card = self.cards[spec.key]
+            value = getattr(markers, spec.key)
+            dimmed = spec.key == "hf_ms2" and not markers.hf_valid
+            card.set_value(number_text(value, spec.digits), dimmed=dimmed)
+            detail = [spec.window]
+            if spec.key == "coherence_ratio" and coherence_words(value):
+                detail = [coherence_words(value)]
+            if spec.key == "breathing_power_ms2" and math.isfinite(markers.breaths_per_min):
+                detail = [f"at {markers.breaths_per_min:.1f} breaths/min"]
+            if dimmed:
+                detail = ["not valid: breathing ≤ 9/min moves into LF"]
+            base = getattr(baseline, spec.key) if baseline is not None else math.nan
+            if math.isfinite(base):
+                detail.insert(0, f"baseline {number_text(base, spec.digits)}")
+            card.set_detail(" · ".join(detail))
+
+    def _draw_slow_panels(self) -> None:
+        """Spectrum and trend lines: they change once a beat, and are drawn at most once a second."""
+        self._slow_drawn_at = time.monotonic()
+        if self._drawn_slow_at == self._snapshots:
+            return
+        self._drawn_slow_at = self._snapshots
+        spectrum = self._spectrum
+        building = math.nan
+        if spectrum is not None and spectrum.duration_s < 115.0:
+            building = spectrum.duration_s
+        self.spectrum.draw(spectrum, self._markers.breaths_per_min, building)
+        baseline = self._baseline
+        for spec in _CARDS:
+            x, y = self._trends[spec.key].data()
+            base = getattr(baseline, spec.key) if baseline is not None else math.nan
+            self.cards[spec.key].sparkline.set_data(x, y, base)
+
     def _draw_text(self, t_s: float) -> None:
-        self.hr_label.setText(number_text(self._markers.hr_bpm))
-        self.rmssd_label.setText(number_text(self._markers.rmssd_ms))
-        self.elapsed_label.setText(
-            f"{clock_text(min(max(t_s, 0.0), self.total_s))} / {clock_text(self.total_s)}")
+        shown_s = min(max(t_s, 0.0), self.total_s)
+        self.elapsed_label.setText(f"{clock_text(shown_s)} / {clock_text(self.total_s)}")
+        if self._paused:
+            self.remaining_label.setText("paused · space to go on")
+        else:
+            self.remaining_label.setText(f"{clock_text(self.total_s - shown_s)} left")
+        self.timeline.set_position(shown_s)
         phase = self._phase
         if phase is not None:
             self.phase_label.setText(phase.name)
             pacing = (f"{phase.breaths_per_min:g} breaths/min"
                       if phase.breaths_per_min is not None else "free breathing")
             self.phase_step_label.setText(
-                f"phase {self._phase_index + 1} of {len(self.protocol.phases)} · {phase.kind}"
-                f" · {pacing}")
+                f"{self.protocol.name} · phase {self._phase_index + 1} of "
+                f"{len(self.protocol.phases)} · {phase.kind} · {pacing}")
             self.guidance_label.setText(phase.guidance)
         self.status_label.setText(self._status)
-        if self.ended is not None and self._shows_summary():
-            self.summary_label.setText(_summary_text(self.ended))
-            self.summary_label.show()
-            self.guidance_label.hide()
+        words, role = self._connection
+        source = f" · {self.source_label}" if self.source_label else ""
+        _set_role_text(self.connection_label, f"● {words}{source}", role)
+        _set_role_text(self.signal_label, f"signal {self._signal}", _SIGNAL_ROLE[self._signal])
+        battery = self._battery
+        self.battery_label.setText(f"battery {battery:.0f} %" if battery is not None else "")
+
+    # ---- the end ------------------------------------------------------------------------------------
+    def show_end(self, info: EndOfSession | None) -> None:
+        """Use the stored session's comparison and report (call once the session is saved)."""
+        self.end_info = info
+        if self.ended is not None and self._frozen_s is not None and self._shows_summary():
+            self._show_summary()
+
+    def _show_summary(self) -> None:
+        ended = self.ended
+        if ended is None:
+            return
+        self.body_stack.setCurrentWidget(self.summary_page)
+        info = self.end_info
+        _clear_layout(self.summary_table)
+        comparison = info.comparison if info is not None else None
+        if comparison is not None:
+            rows = _comparison_rows(comparison)
+            header = (f"{comparison.before.phase_name} (before)", f"{comparison.after.phase_name} (after)")
+            self.verdict_label.setText(comparison.verdict())
+        else:
+            before = ended.baseline_markers or ended.first_phase_markers
+            rows = _marker_rows(before, ended.last_markers)
+            header = ("end of the baseline", "last minute")
+            self.verdict_label.setText("")
+        self.summary_label.setText(_summary_text(ended))
+        for column, text in enumerate(("", *header, "change (95 % interval)")):
+            self.summary_table.addWidget(make_label(text, size_px=13, role="muted", weight=600),
+                                         0, column)
+        for row, cells in enumerate(rows, start=1):
+            for column, text in enumerate(cells):
+                size = 18 if column in (1, 2) else 14
+                role = "muted" if column == 0 else "text"
+                cell = make_label(text, size_px=size, role=role, wrap=column == 3)
+                self.summary_table.addWidget(cell, row, column)
+        self.summary_table.setColumnStretch(3, 1)
+        note = info.note if info is not None else ""
+        self.summary_note_label.setText(note)
+        self.report_button.setEnabled(info is not None and info.write_report is not None)
 
     # ---- Qt events --------------------------------------------------------------------------------
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         self._timer.start()
 
+    def hideEvent(self, event: QtGui.QHideEvent) -> None:
+        self._timer.stop()  # hidden: nothing to draw
+        super().hideEvent(event)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        if event.type() == QtCore.QEvent.Type.WindowStateChange:
+            minimized = bool(self.windowState() & QtCore.Qt.WindowState.WindowMinimized)
+            interval = MINIMIZED_FRAME_INTERVAL_MS if minimized else (
+                ENDED_FRAME_INTERVAL_MS if self.ended is not None else self._frame_interval_ms)
+            self._timer.setInterval(interval)
+            self.fullscreen_button.setText("Leave full screen" if self.isFullScreen()
+                                           else "Full screen")
+        super().changeEvent(event)
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self._timer.stop()
         super().closeEvent(event)
         self.closed.emit()
+
+
+def _set_role_text(label: QtWidgets.QLabel, text: str, role: str) -> None:
+    label.setText(text)
+    if label.property("role") != role:
+        label.setProperty("role", role)
+        label.style().unpolish(label)
+        label.style().polish(label)
+
+
+def _clear_layout(layout: QtWidgets.QLayout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        widget = item.widget() if item is not None else None
+        if widget is not None:
+            widget.deleteLater()
 
 
 def _hr_range(hrs: NDArray[np.float64]) -> tuple[float, float]:
@@ -509,49 +841,190 @@ def _status_text(status: SourceStatus) -> str:
     return f"{text} — {status.message}" if status.message else text
 
 
+def _marker_rows(before: Markers, after: Markers) -> list[tuple[str, str, str, str]]:
+    """Rows of the summary without a stored comparison: the session's own numbers."""
+    rows = []
+    for spec in _CARDS[:5]:
+        b, a = getattr(before, spec.key), getattr(after, spec.key)
+        unit = f" {spec.unit}" if spec.unit != "ratio" else ""
+        change = NO_VALUE
+        if math.isfinite(a) and math.isfinite(b):
+            change = f"{a - b:+.{spec.digits}f}{unit}".replace("-", "−")
+        rows.append((spec.title.lower(), f"{number_text(b, spec.digits)}{unit}",
+                     f"{number_text(a, spec.digits)}{unit}", change))
+    return rows
+
+
+def _comparison_rows(comparison: Comparison) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for change in comparison.changes:
+        digits = 2 if change.spec.name == "ln_rmssd" else 1
+        unit = f" {change.spec.unit}" if change.spec.unit else ""
+        rows.append((change.spec.label, f"{number_text(change.before, digits)}{unit}",
+                     f"{number_text(change.after, digits)}{unit}", _change_text(change)))
+    return rows
+
+
+def _change_text(change: MarkerChange) -> str:
+    """The comparison's verdict for one marker, shortened for a table cell:
+    'calmer: RMSSD +39 % (95 % CI +17 … +76 %)' -> 'calmer\n+39 % (+17 … +76 %)'."""
+    word, _, rest = change.verdict().partition(": ")
+    if change.note or not rest.startswith(change.spec.label):
+        return rest or word  # a note ("needs ≥ 60 s of beats"), or not computable
+    return f"{word}\n{rest.removeprefix(change.spec.label).strip().replace('95 % CI ', '')}"
+
+
 def _summary_text(ended: SessionEnded) -> str:
-    first, last = ended.first_phase_markers, ended.last_markers
-    return (f"Session ended ({ended.reason}) after {clock_text(ended.time_s)}, {ended.beats} beats."
-            f"  RMSSD {number_text(first.rmssd_ms)} ms at the end of the first phase"
-            f" → {number_text(last.rmssd_ms)} ms in the last 60 s;"
-            f" heart rate {number_text(last.hr_bpm)} bpm.")
+    first = ended.baseline_markers or ended.first_phase_markers
+    last = ended.last_markers
+    return (f"Session complete ({ended.reason}) after {clock_text(ended.time_s)}, {ended.beats} "
+            f"beats. RMSSD {number_text(first.rmssd_ms)} → {number_text(last.rmssd_ms)} ms, "
+            f"heart rate {number_text(first.hr_bpm)} → {number_text(last.hr_bpm)} bpm.")
 
 
-# ---- the synchronous entry point -----------------------------------------------------------------
-def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session],
-               protocol: Protocol, clock: Clock, *, screenshot: Path | None = None,
-               title: str = "hrvcoach") -> SessionEnded | None:
-    """Show the coach window and run the session in it; returns how the session ended.
+def _open_with_desktop(path: Path) -> None:
+    if not QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(path))):
+        log.warning("could not open %s with the desktop's viewer", path)
 
-    With `screenshot`, the window is saved as a PNG there when the session ends and closed;
-    otherwise it stays open on the summary until the user closes it. Closing the window early
-    stops the session (which still reports its end). Ctrl+C closes the window the same way.
-    """
+
+# ---- the synchronous entry points ----------------------------------------------------------------
+EndHook = Callable[[SessionEnded], EndOfSession | None]
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSession:
+    """What the CLI makes of the choices on the setup page."""
+
+    session: Session
+    protocol: Protocol
+    clock: Clock
+    on_end: EndHook | None = None
+    source_label: str = ""
+
+
+def _qt_app(title: str) -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0] or title])
     if not isinstance(app, QtWidgets.QApplication):
         raise RuntimeError(f"the coach window needs a QApplication, found {type(app).__name__}")
-    window = CoachWindow(protocol, Pacer.for_protocol(protocol), clock)
-    window.setWindowTitle(title)
-    window.summary_at_end = screenshot is None  # a screenshot shows the coaching, not the summary
-    session = make_session(window.handle)
-    window.total_s = session.end_s
+    return app
 
+
+def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session],
+               protocol: Protocol, clock: Clock, *, screenshot: Path | None = None,
+               title: str = "hrvcoach", theme: ThemeName = "dark",
+               on_end: EndHook | None = None, source_label: str = "") -> SessionEnded | None:
+    """Show the coach window and run the session in it; returns how the session ended.
+
+    With `screenshot`, the window is saved as a PNG there when the session ends and closed;
+    otherwise it stays open on the summary until the user closes it (`on_end` supplies the
+    stored comparison and the report). Closing the window early stops the session (which still
+    reports its end). Ctrl+C closes the window the same way.
+    """
+    _qt_app(title)
+    window = CoachWindow(protocol, Pacer.for_protocol(protocol), clock, theme=theme,
+                         source_label=source_label)
+    window.summary_at_end = screenshot is None  # a screenshot shows the coaching, not the summary
+
+    async def main() -> SessionEnded | None:
+        session = make_session(window.handle)
+        window.total_s = session.end_s
+        window.timeline.set_phases(protocol.phases, session.end_s)
+        return await _drive(session, window, screenshot, on_end)
+
+    return _run_loop(window, title, main)
+
+
+def run_setup_window(protocols: Sequence[Protocol],
+                     start: Callable[[SetupChoice, Callable[[SessionEvent], None]], StartedSession],
+                     *, scan: ScanFunction | None = None, default_protocol: str = "demo",
+                     replay_file: Path | None = None, title: str = "hrvcoach",
+                     theme: ThemeName = "dark") -> SessionEnded | None:
+    """Show the window on its setup page (source and protocol); Start runs the chosen session.
+
+    `scan` lists the Bluetooth straps in range (None: no Bluetooth choice). `start` makes the
+    session; a bad choice raises a HrvcoachError, shown on the page, which waits for another.
+    Returns None when the window is closed before a session started.
+    """
+    from hrvcoach.views.setup import SetupPanel
+
+    _qt_app(title)
+    setup = SetupPanel(protocols, scan=scan, default_protocol=default_protocol)
+    if replay_file is not None:
+        setup.set_replay_file(replay_file)
+    protocol = setup.default_protocol()
+    window = CoachWindow(protocol, Pacer.for_protocol(protocol), _StillClock(), theme=theme)
+    window.setup = setup
+    window.pages.insertWidget(0, setup)
+    window.pages.setCurrentWidget(setup)
+    window.set_theme(theme)
+
+    async def main() -> SessionEnded | None:
+        closed = asyncio.Event()
+        window.closed.connect(closed.set)
+        try:
+            while True:
+                choice = await _first_of(setup.wait_for_choice(), closed.wait())
+                if choice is None:
+                    return None
+                try:
+                    started = start(choice, window.handle)
+                except HrvcoachError as exc:
+                    setup.show_error(str(exc))
+                    continue
+                break
+        finally:
+            await setup.stop_scanning()
+        window.begin(started.protocol, started.session.pacer, started.clock,
+                     total_s=started.session.end_s)
+        window.source_label = started.source_label
+        window.pages.setCurrentWidget(window.coach_page)
+        return await _drive(started.session, window, None, started.on_end)
+
+    return _run_loop(window, title, main)
+
+
+async def _first_of(choice: Awaitable[SetupChoice], closing: Awaitable[object]) -> SetupChoice | None:
+    """The user's choice, or None when the window closes first."""
+    chosen, closed = asyncio.ensure_future(choice), asyncio.ensure_future(closing)
+    try:
+        await asyncio.wait({chosen, closed}, return_when=asyncio.FIRST_COMPLETED)
+        return chosen.result() if chosen.done() else None
+    finally:
+        for task in (chosen, closed):
+            task.cancel()
+        await asyncio.wait({chosen, closed})
+
+
+class _StillClock:
+    """Session time before a session exists: always 0."""
+
+    def now(self) -> float:
+        return 0.0
+
+    async def sleep_until(self, t_s: float) -> None:
+        await asyncio.sleep(0)
+
+
+def _run_loop(window: CoachWindow, title: str,
+              main: Callable[[], Awaitable[SessionEnded | None]]) -> SessionEnded | None:
+    app = _qt_app(title)
+    window.setWindowTitle(title)
     quit_on_last_window = app.quitOnLastWindowClosed()
     app.setQuitOnLastWindowClosed(False)  # we decide when the loop ends, not Qt
     loop = qasync.QEventLoop(app)
     restore_sigint = _close_on_sigint(window)
-    main = loop.create_task(_drive(session, window, screenshot))
+    task = loop.create_task(main())  # type: ignore[arg-type]
     try:
         window.show()
         try:
-            return loop.run_until_complete(main)
+            return loop.run_until_complete(task)
         except RuntimeError:
-            if main.done():
+            if task.done():
                 raise
             log.info("the Qt event loop quit before the session ended: stopping the session")
-            main.cancel()
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(main)
+                loop.run_until_complete(task)
             return window.ended
     finally:
         restore_sigint()
@@ -561,34 +1034,46 @@ def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session]
         window.deleteLater()
 
 
-async def _drive(session: Session, window: CoachWindow,
-                 screenshot: Path | None) -> SessionEnded | None:
-    """Run the session until it ends or the window closes; then screenshot or wait for closing."""
+async def _drive(session: Session, window: CoachWindow, screenshot: Path | None,
+                 on_end: EndHook | None) -> SessionEnded | None:
+    """Run the session until it ends, is stopped or the window closes; then screenshot, or show
+    the summary and wait for the window to close."""
     closed = asyncio.Event()
+    stop = asyncio.Event()
     window.closed.connect(closed.set)
+    window.stop_requested.connect(stop.set)
+    window.attach(session)
     run = asyncio.ensure_future(session.run())
     closing = asyncio.ensure_future(closed.wait())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait({run, closing}, return_when=asyncio.FIRST_COMPLETED)
-        if not run.done():  # the user closed the window: stop the session cleanly
-            log.info("window closed: stopping the session")
+        await asyncio.wait({run, closing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not run.done():  # the user closed the window or pressed Stop: stop the session
+            log.info("stopping the session (%s)", "window closed" if closing.done() else "Stop")
+            if session.paused:
+                session.resume()  # a paused clock would keep a source waiting
             run.cancel()
             await asyncio.wait({run})
             if not run.cancelled():
                 run.result()  # an error while stopping is still an error
-            return window.ended
-        ended = run.result()  # a source error propagates to the caller
+            if closing.done():
+                return window.ended
+            ended = window.ended
+        else:
+            ended = run.result()  # a source error propagates to the caller
         window.render_frame()
         if screenshot is not None:
             save_screenshot(window, screenshot)
             window.close()
             return ended
+        if on_end is not None and ended is not None:
+            window.show_end(on_end(ended))
         await closing
         return ended
     finally:
-        for task in (run, closing):
+        for task in (run, closing, stopping):
             task.cancel()
-        await asyncio.wait({run, closing})
+        await asyncio.wait({run, closing, stopping})
 
 
 def save_screenshot(window: QtWidgets.QWidget, path: Path) -> None:
