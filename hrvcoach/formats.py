@@ -54,6 +54,17 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _rr_value(cell: str, where: str) -> float:
+    """One RR cell as a number >= 0; InputError naming file and line otherwise."""
+    try:
+        value = float(cell)
+    except ValueError:
+        raise InputError(where, f"RR is not a number: {cell!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError(where, f"RR must be a finite number >= 0, got {cell!r}")
+    return value
+
+
 def read_rr_file(path: Path, *, units: RRUnits | None = None, column: str | None = None) -> RRRecording:
     """Read RR intervals; blank lines and lines starting with '#' are skipped."""
     try:
@@ -99,13 +110,7 @@ def read_rr_file(path: Path, *, units: RRUnits | None = None, column: str | None
         cell = cells[index]
         if not cell and len(cells) > 1:
             continue  # an empty cell in a table (e.g. the first beat has no RR)
-        try:
-            value = float(cell)
-        except ValueError:
-            raise InputError(f"{path}:{number}", f"RR is not a number: {cell!r}") from None
-        if not math.isfinite(value) or value < 0:
-            raise InputError(f"{path}:{number}", f"RR must be a finite number >= 0, got {cell!r}")
-        values.append(value)
+        values.append(_rr_value(cell, f"{path}:{number}"))
         line_numbers.append(number)
     if not values:
         raise InputError(str(path), "no RR values in file")
@@ -177,13 +182,7 @@ def _read_polar_hrm(path: Path, text: str, units: RRUnits | None) -> RRRecording
             interval = (number, line.split("=", 1)[1].strip())
         elif section == "hrdata":
             cell = line.replace(",", "\t").split()[0]
-            try:
-                value = float(cell)
-            except ValueError:
-                raise InputError(f"{path}:{number}", f"RR is not a number: {cell!r}") from None
-            if not math.isfinite(value) or value < 0:
-                raise InputError(f"{path}:{number}", f"RR must be a finite number >= 0, got {cell!r}")
-            values.append(value)
+            values.append(_rr_value(cell, f"{path}:{number}"))
             line_numbers.append(number)
     if not values:
         raise InputError(str(path), "no RR values in the [HRData] section")
@@ -215,13 +214,7 @@ def _read_kubios_report(path: Path, text: str, units: RRUnits | None) -> RRRecor
         cell = cells[index].strip() if index < len(cells) else ""
         if not cell:
             continue  # past the end of the RR data (the spectrum columns run on)
-        try:
-            value = float(cell)
-        except ValueError:
-            raise InputError(f"{path}:{number}", f"RR is not a number: {cell!r}") from None
-        if not math.isfinite(value) or value < 0:
-            raise InputError(f"{path}:{number}", f"RR must be a finite number >= 0, got {cell!r}")
-        values.append(value)
+        values.append(_rr_value(cell, f"{path}:{number}"))
         line_numbers.append(number)
     return _finish(path, values, line_numbers, units, default, f"{path}:{header + 1}")
 
