@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -24,6 +25,8 @@ from hrvcoach.views.text import NO_VALUE, clock_text
 from hrvcoach.views.theme import DARK, Theme
 
 __all__ = [
+    "MARKER_CARDS",
+    "CardSpec",
     "HeartRhythmPlot",
     "MarkerCard",
     "PacerDisc",
@@ -37,6 +40,27 @@ FloatArray = NDArray[np.float64]
 
 SPECTRUM_MAX_HZ: Final = 0.45  # the spectrum plot's right edge (HF ends at 0.40 Hz)
 SPECTRUM_SHRINK: Final = 0.93  # the y range follows a falling peak by at most 7 % per update
+
+
+@dataclass(frozen=True, slots=True)
+class CardSpec:
+    """One marker card: the Markers field it shows and how."""
+
+    key: str  # the Markers field
+    title: str
+    unit: str
+    digits: int
+    window: str  # what the number covers
+
+
+MARKER_CARDS: Final = (
+    CardSpec("hr_bpm", "HEART RATE", "bpm", 0, "last 10 s"),
+    CardSpec("rmssd_ms", "RMSSD", "ms", 0, "last 60 s"),
+    CardSpec("p2t_bpm", "BREATH SWING", "bpm", 1, "peak to trough"),
+    CardSpec("breathing_power_ms2", "POWER AT BREATH", "ms²", 0, "±0.015 Hz"),
+    CardSpec("coherence_ratio", "COHERENCE", "ratio", 1, "last 64 s"),
+    CardSpec("hf_ms2", "HF POWER", "ms²", 0, "0.15–0.4 Hz"),
+)
 
 
 def make_label(text: str, *, size_px: int, role: str = "text", weight: int = 400,

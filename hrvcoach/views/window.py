@@ -53,6 +53,7 @@ from hrvcoach.session import (
     Snapshot,
 )
 from hrvcoach.views.panels import (
+    MARKER_CARDS,
     HeartRhythmPlot,
     MarkerCard,
     PacerDisc,
@@ -61,12 +62,12 @@ from hrvcoach.views.panels import (
     make_label,
 )
 from hrvcoach.views.series import TrendSeries
-from hrvcoach.views.text import NO_VALUE, clock_text, number_text
+from hrvcoach.views.summary import EndOfSession, SummaryPanel
+from hrvcoach.views.text import clock_text, number_text
 from hrvcoach.views.theme import THEMES, Theme, ThemeName
 
 if TYPE_CHECKING:
     from hrvcoach.analysis.spectral import Spectrum
-    from hrvcoach.comparison import Comparison, MarkerChange
     from hrvcoach.views.setup import ScanFunction, SetupChoice, SetupPanel
 
 __all__ = ["WINDOW_SIZE", "CoachWindow", "EndOfSession", "PacerDisc", "run_window"]
@@ -110,19 +111,6 @@ class _BeatPoint:
     usable: bool
 
 
-@dataclass(frozen=True, slots=True)
-class EndOfSession:
-    """What the window shows after the session: the stored comparison, and a report to open.
-
-    The CLI makes it once the session is saved; without it the window compares the session's
-    own baseline and last markers.
-    """
-
-    comparison: Comparison | None = None
-    note: str = ""  # why there is no comparison (e.g. the protocol has no "after" phase)
-    write_report: Callable[[], Path] | None = None  # writes the report file and returns its path
-
-
 class SessionControls(TypingProtocol):
     """What the window's controls drive (a Session)."""
 
@@ -137,25 +125,6 @@ class SessionControls(TypingProtocol):
     def resume(self) -> None: ...
 
     def mark(self, text: str = "") -> Marked: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _CardSpec:
-    key: str  # the Markers field
-    title: str
-    unit: str
-    digits: int
-    window: str  # what the number covers
-
-
-_CARDS: Final = (
-    _CardSpec("hr_bpm", "HEART RATE", "bpm", 0, "last 10 s"),
-    _CardSpec("rmssd_ms", "RMSSD", "ms", 0, "last 60 s"),
-    _CardSpec("p2t_bpm", "BREATH SWING", "bpm", 1, "peak to trough"),
-    _CardSpec("breathing_power_ms2", "POWER AT BREATH", "ms²", 0, "±0.015 Hz"),
-    _CardSpec("coherence_ratio", "COHERENCE", "ratio", 1, "last 64 s"),
-    _CardSpec("hf_ms2", "HF POWER", "ms²", 0, "0.15–0.4 Hz"),
-)
 
 
 def coherence_words(ratio: float) -> str:
@@ -215,7 +184,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self._markers: Markers = EMPTY_MARKERS
         self._baseline: Markers | None = None
         self._spectrum: Spectrum | None = None
-        self._trends = {spec.key: TrendSeries(TREND_POINTS) for spec in _CARDS}
+        self._trends = {spec.key: TrendSeries(TREND_POINTS) for spec in MARKER_CARDS}
         self._phase: Phase | None = None
         self._phase_index = -1
         self._status = ""
@@ -325,38 +294,22 @@ class CoachWindow(QtWidgets.QMainWindow):
         column.addWidget(self.spectrum.widget, stretch=2)
         return page
 
-    def _build_summary(self) -> QtWidgets.QFrame:
-        card = QtWidgets.QFrame()
-        card.setObjectName("card")
-        box = QtWidgets.QVBoxLayout(card)
-        box.setContentsMargins(26, 22, 26, 22)
-        box.setSpacing(12)
-        box.addWidget(make_label("Before and after", size_px=26, weight=300))
-        self.summary_label = make_label("", size_px=16, wrap=True)
-        box.addWidget(self.summary_label)
-        self.summary_table = QtWidgets.QGridLayout()
-        self.summary_table.setHorizontalSpacing(22)
-        self.summary_table.setVerticalSpacing(8)
-        box.addLayout(self.summary_table)
-        self.verdict_label = make_label("", size_px=17, wrap=True)
-        box.addWidget(self.verdict_label)
-        self.summary_note_label = make_label("", size_px=14, role="muted", wrap=True)
-        box.addWidget(self.summary_note_label)
-        box.addStretch(1)
-        row = QtWidgets.QHBoxLayout()
-        self.report_button = self._button("Open the report", self.open_report,
-                                          "write the session report (PDF) and open it")
-        self.report_button.setEnabled(False)
-        row.addWidget(self.report_button)
-        row.addStretch(1)
-        box.addLayout(row)
-        return card
+    def _build_summary(self) -> SummaryPanel:
+        page = SummaryPanel(MARKER_CARDS)
+        self.summary_label = page.summary_label
+        self.summary_table = page.table
+        self.verdict_label = page.verdict_label
+        self.summary_note_label = page.note_label
+        self.report_button = page.report_button
+        self.report_button.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        self.report_button.clicked.connect(lambda _checked=False: self.open_report())
+        return page
 
     def _build_cards(self) -> QtWidgets.QVBoxLayout:
         column = QtWidgets.QVBoxLayout()
         column.setSpacing(8)
         self.cards: dict[str, MarkerCard] = {}
-        for spec in _CARDS:
+        for spec in MARKER_CARDS:
             card = MarkerCard(spec.title, spec.unit)
             card.setFixedWidth(330)
             self.cards[spec.key] = card
@@ -423,7 +376,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.timeline.set_theme(theme)
         self.heart.set_theme(theme)
         self.spectrum.set_theme(theme)
-        for spec in _CARDS:
+        for spec in MARKER_CARDS:
             color = theme.heart if spec.key == "hr_bpm" else theme.rgba(theme.breath, 255)
             self.cards[spec.key].sparkline.set_colors(color, theme.muted)
         self.legend_label.setText(
@@ -560,7 +513,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         if snapshot.spectrum is not None:
             self._spectrum = snapshot.spectrum
         self._signal = snapshot.signal
-        for spec in _CARDS:
+        for spec in MARKER_CARDS:
             self._trends[spec.key].append(beat.time_s, getattr(markers, spec.key))
         self._snapshots += 1
 
@@ -676,7 +629,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             return
         self._drawn_markers_at = self._snapshots
         markers, baseline = self._markers, self._baseline
-        for spec in _CARDS:
+        for spec in MARKER_CARDS:
             card = self.cards[spec.key]
             value = getattr(markers, spec.key)
             dimmed = spec.key == "hf_ms2" and not markers.hf_valid
@@ -705,7 +658,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             building = spectrum.duration_s
         self.spectrum.draw(spectrum, self._markers.breaths_per_min, building)
         baseline = self._baseline
-        for spec in _CARDS:
+        for spec in MARKER_CARDS:
             x, y = self._trends[spec.key].data()
             base = getattr(baseline, spec.key) if baseline is not None else math.nan
             self.cards[spec.key].sparkline.set_data(x, y, base)
@@ -743,36 +696,9 @@ class CoachWindow(QtWidgets.QMainWindow):
             self._show_summary()
 
     def _show_summary(self) -> None:
-        ended = self.ended
-        if ended is None:
-            return
-        self.body_stack.setCurrentWidget(self.summary_page)
-        info = self.end_info
-        _clear_layout(self.summary_table)
-        comparison = info.comparison if info is not None else None
-        if comparison is not None:
-            rows = _comparison_rows(comparison)
-            header = (f"{comparison.before.phase_name} (before)", f"{comparison.after.phase_name} (after)")
-            self.verdict_label.setText(comparison.verdict())
-        else:
-            before = ended.baseline_markers or ended.first_phase_markers
-            rows = _marker_rows(before, ended.last_markers)
-            header = ("end of the baseline", "last minute")
-            self.verdict_label.setText("")
-        self.summary_label.setText(_summary_text(ended))
-        for column, text in enumerate(("", *header, "change (95 % interval)")):
-            self.summary_table.addWidget(make_label(text, size_px=13, role="muted", weight=600),
-                                         0, column)
-        for row, cells in enumerate(rows, start=1):
-            for column, text in enumerate(cells):
-                size = 18 if column in (1, 2) else 14
-                role = "muted" if column == 0 else "text"
-                cell = make_label(text, size_px=size, role=role, wrap=column == 3)
-                self.summary_table.addWidget(cell, row, column)
-        self.summary_table.setColumnStretch(3, 1)
-        note = info.note if info is not None else ""
-        self.summary_note_label.setText(note)
-        self.report_button.setEnabled(info is not None and info.write_report is not None)
+        if self.ended is not None:
+            self.body_stack.setCurrentWidget(self.summary_page)
+            self.summary_page.show_session(self.ended, self.end_info)
 
     # ---- Qt events --------------------------------------------------------------------------------
     def showEvent(self, event: QtGui.QShowEvent) -> None:
@@ -807,14 +733,6 @@ def _set_role_text(label: QtWidgets.QLabel, text: str, role: str) -> None:
         label.style().polish(label)
 
 
-def _clear_layout(layout: QtWidgets.QLayout) -> None:
-    while layout.count():
-        item = layout.takeAt(0)
-        widget = item.widget() if item is not None else None
-        if widget is not None:
-            widget.deleteLater()
-
-
 def _hr_range(hrs: NDArray[np.float64]) -> tuple[float, float]:
     """A steady y range for the heart rate: rounded to 5 bpm, at least 20 bpm tall.
 
@@ -839,47 +757,6 @@ def _status_text(status: SourceStatus) -> str:
     if status.kind is StatusKind.BATTERY and status.value is not None:
         text = f"battery {status.value:.0f} %"
     return f"{text} — {status.message}" if status.message else text
-
-
-def _marker_rows(before: Markers, after: Markers) -> list[tuple[str, str, str, str]]:
-    """Rows of the summary without a stored comparison: the session's own numbers."""
-    rows = []
-    for spec in _CARDS[:5]:
-        b, a = getattr(before, spec.key), getattr(after, spec.key)
-        unit = f" {spec.unit}" if spec.unit != "ratio" else ""
-        change = NO_VALUE
-        if math.isfinite(a) and math.isfinite(b):
-            change = f"{a - b:+.{spec.digits}f}{unit}".replace("-", "−")
-        rows.append((spec.title.lower(), f"{number_text(b, spec.digits)}{unit}",
-                     f"{number_text(a, spec.digits)}{unit}", change))
-    return rows
-
-
-def _comparison_rows(comparison: Comparison) -> list[tuple[str, str, str, str]]:
-    rows = []
-    for change in comparison.changes:
-        digits = 2 if change.spec.name == "ln_rmssd" else 1
-        unit = f" {change.spec.unit}" if change.spec.unit else ""
-        rows.append((change.spec.label, f"{number_text(change.before, digits)}{unit}",
-                     f"{number_text(change.after, digits)}{unit}", _change_text(change)))
-    return rows
-
-
-def _change_text(change: MarkerChange) -> str:
-    """The comparison's verdict for one marker, shortened for a table cell:
-    'calmer: RMSSD +39 % (95 % CI +17 … +76 %)' -> 'calmer\n+39 % (+17 … +76 %)'."""
-    word, _, rest = change.verdict().partition(": ")
-    if change.note or not rest.startswith(change.spec.label):
-        return rest or word  # a note ("needs ≥ 60 s of beats"), or not computable
-    return f"{word}\n{rest.removeprefix(change.spec.label).strip().replace('95 % CI ', '')}"
-
-
-def _summary_text(ended: SessionEnded) -> str:
-    first = ended.baseline_markers or ended.first_phase_markers
-    last = ended.last_markers
-    return (f"Session complete ({ended.reason}) after {clock_text(ended.time_s)}, {ended.beats} "
-            f"beats. RMSSD {number_text(first.rmssd_ms)} → {number_text(last.rmssd_ms)} ms, "
-            f"heart rate {number_text(first.hr_bpm)} → {number_text(last.hr_bpm)} bpm.")
 
 
 def _open_with_desktop(path: Path) -> None:
