@@ -31,6 +31,22 @@ RETRY_AFTER_ERROR_S: Final = 3.0
 ScanFunction = Callable[[float], Awaitable[Sequence["FoundStrap"]]]
 
 
+def fill_strap_list(strap_list: QtWidgets.QListWidget, straps: Sequence[FoundStrap],
+                    selected: str | None, *, show_address: bool) -> None:
+    """Show the straps (address kept as item data), re-selecting `selected` when it is still
+    there, or the only strap when there is just one."""
+    strap_list.clear()
+    for strap in straps:
+        signal = f"{strap.rssi_dbm} dBm" if strap.rssi_dbm is not None else "? dBm"
+        address = f"    {strap.address}" if show_address else ""
+        item = QtWidgets.QListWidgetItem(
+            f"{strap.name or '(no name)'}{address}    {signal}    {strap.profile.name}")
+        item.setData(QtCore.Qt.ItemDataRole.UserRole, strap.address)
+        strap_list.addItem(item)
+        if strap.address == selected or (selected is None and len(straps) == 1):
+            strap_list.setCurrentItem(item)
+
+
 class DevicePicker(QtWidgets.QDialog):
     """Lists the straps in range; `run()` returns the chosen strap's address, or None."""
 
@@ -64,16 +80,7 @@ class DevicePicker(QtWidgets.QDialog):
 
     def show_straps(self, straps: Sequence[FoundStrap]) -> None:
         """Replace the list, keeping the user's selection when that strap is still there."""
-        selected = self.chosen_address()
-        self.strap_list.clear()
-        for strap in straps:
-            signal = f"{strap.rssi_dbm} dBm" if strap.rssi_dbm is not None else "? dBm"
-            text = f"{strap.name or '(no name)'}    {strap.address}    {signal}    {strap.profile.name}"
-            item = QtWidgets.QListWidgetItem(text)
-            item.setData(QtCore.Qt.ItemDataRole.UserRole, strap.address)
-            self.strap_list.addItem(item)
-            if strap.address == selected or (selected is None and len(straps) == 1):
-                self.strap_list.setCurrentItem(item)
+        fill_strap_list(self.strap_list, straps, self.chosen_address(), show_address=True)
         count = len(straps)
         self.status_label.setText(
             f"{count} strap{'s' if count != 1 else ''} in range; still scanning…" if count

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtWidgets
 
 from hrvcoach.errors import DeviceError
 from hrvcoach.protocols import Protocol
+from hrvcoach.views.device_picker import fill_strap_list
 from hrvcoach.views.panels import make_label
 from hrvcoach.views.text import clock_text
 
@@ -187,16 +188,7 @@ class SetupPanel(QtWidgets.QWidget):
 
     def show_straps(self, straps: Sequence[FoundStrap]) -> None:
         """Replace the strap list, keeping the user's selection when that strap is still there."""
-        selected = self.chosen_device()
-        self.strap_list.clear()
-        for strap in straps:
-            signal = f"{strap.rssi_dbm} dBm" if strap.rssi_dbm is not None else "? dBm"
-            item = QtWidgets.QListWidgetItem(f"{strap.name or '(no name)'}    {signal}    "
-                                             f"{strap.profile.name}")
-            item.setData(QtCore.Qt.ItemDataRole.UserRole, strap.address)
-            self.strap_list.addItem(item)
-            if strap.address == selected or (selected is None and len(straps) == 1):
-                self.strap_list.setCurrentItem(item)
+        fill_strap_list(self.strap_list, straps, self.chosen_device(), show_address=False)
         count = len(straps)
         self.scan_label.setText(
             f"{count} strap{'s' if count != 1 else ''} in range; still looking…" if count
