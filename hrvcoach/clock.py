@@ -3,6 +3,7 @@
 Sources wait on the clock before they deliver a beat, and views read it to animate the pacer,
 so one object decides how fast a simulated or replayed session runs. Both clocks here can be
 paused: session time stands still (the pacer stops, `sleep_until` waits) until `resume`.
+A ScaledClock can also restart at 0: the coach window does so once it is on screen.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ class PausableClock(Protocol):
     def pause(self) -> None: ...
 
     def resume(self) -> None: ...
+
+
+@runtime_checkable
+class RestartableClock(Protocol):
+    """A clock whose session time 0 can be moved to the present (before a session runs on it)."""
+
+    def now(self) -> float: ...
+
+    async def sleep_until(self, t_s: float) -> None: ...
+
+    def restart(self) -> None: ...
 
 
 class _Pause:
@@ -77,6 +89,12 @@ class ScaledClock(_Pause):
     def now(self) -> float:
         real = self._paused_at if self._paused_at is not None else time.monotonic()
         return (real - self._start) * self.speed
+
+    def restart(self) -> None:
+        """Make this moment session time 0 (a paused clock stays paused, at 0)."""
+        self._start = time.monotonic()
+        if self._paused_at is not None:
+            self._paused_at = self._start
 
     def pause(self) -> None:
         """Stop session time (no-op when already paused)."""

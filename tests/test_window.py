@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Self
 
 import numpy as np
@@ -28,7 +29,8 @@ from hrvcoach.session import (
     SessionEvent,
     Snapshot,
 )
-from hrvcoach.views.window import WINDOW_SIZE, CoachWindow, run_window
+from hrvcoach.sources.simulator import SimulatedStrap
+from hrvcoach.views.window import WINDOW_SIZE, CoachWindow, StartedSession, run_window
 
 # protocols/demo.toml: settle (baseline) 0-60 s, slow breathing 6/min 60-240 s (4 s in, 6 s out),
 # rest 240-300 s. The first paced breath: in 60-64 s, out 64-70 s.
@@ -337,3 +339,139 @@ def test_run_window_returns_when_the_qt_application_quits_mid_session(qapp):
     assert isinstance(ended, SessionEnded)
     assert ended.reason == "stopped"
     assert strap[0].exited
+
+
+# ---- session time starts when the window is on screen -------------------------------------------
+def test_a_restarted_scaled_clock_counts_from_zero_and_a_paused_one_stays_at_zero():
+    clock = ScaledClock(speed=100.0)
+    time.sleep(0.05)
+    assert clock.now() >= 4.0
+    clock.restart()
+    assert 0.0 <= clock.now() < 0.5
+    clock.pause()
+    time.sleep(0.02)
+    clock.restart()
+    assert clock.paused and clock.now() == 0.0
+    clock.resume()
+    time.sleep(0.02)
+    assert 1.0 < clock.now() < 3.0
+
+
+def test_the_coach_page_counts_as_drawn_once_qt_painted_it(qtbot, pacer):
+    coach = CoachWindow(DEMO, pacer, InstantClock())
+    qtbot.addWidget(coach)
+    qtbot.wait(50)
+    assert not coach.coach_page_drawn  # never shown: never painted
+    coach.show()
+    qtbot.waitUntil(lambda: coach.coach_page_drawn, timeout=3000)
+
+
+class LateClock(InstantClock):
+    """A fake clock already `start_s` into the session (Qt took that long to load) until restarted;
+    it notes whether the coach window was on screen and drawn when `restart` was called."""
+
+    def __init__(self, start_s: float, qapp: QtWidgets.QApplication) -> None:
+        super().__init__(start_s)
+        self.qapp = qapp
+        self.restarts: list[tuple[bool, bool]] = []  # (window visible, coach page drawn)
+
+    def restart(self) -> None:
+        window = next(w for w in self.qapp.topLevelWidgets() if isinstance(w, CoachWindow))
+        self.restarts.append((window.isVisible(), window.coach_page_drawn))
+        self._now = 0.0
+
+
+def recording(on_event: Callable[[SessionEvent], None], seen: list[Snapshot],
+              clock: Clock, lags: list[float]) -> Callable[[SessionEvent], None]:
+    """on_event, noting each Snapshot and how far the clock ran ahead of its beat."""
+    def record(event: SessionEvent) -> None:
+        if isinstance(event, Snapshot):
+            seen.append(event)
+            lags.append(clock.now() - event.time_s)
+        on_event(event)
+    return record
+
+
+def test_run_window_restarts_a_late_clock_once_the_window_is_drawn(qapp, tmp_path):
+    clock = LateClock(30.0, qapp)
+    snapshots: list[Snapshot] = []
+    lags: list[float] = []
+
+    def make_session(on_event) -> Session:
+        return Session(PACED_FROM_START, SimulatedStrap(Pacer.for_protocol(PACED_FROM_START), clock),
+                       recording(on_event, snapshots, clock, lags), duration_s=20.0, clock=clock)
+
+    ended = run_window(make_session, PACED_FROM_START, clock, screenshot=tmp_path / "late.png")
+    assert clock.restarts == [(True, True)]  # once, with the coach page on screen
+    assert isinstance(ended, SessionEnded) and ended.reason == "duration reached"
+    assert snapshots and snapshots[0].time_s < 2.0  # the simulated strap began at session time 0
+    assert snapshots[0].phase_index == 0 and ended.beats >= 15
+
+
+def test_a_slow_start_passes_no_session_time_at_high_speed(qapp, tmp_path, monkeypatch):
+    """0.3 s spent loading after the clock was made would skip 18 s of session time at 60x."""
+    clock = ScaledClock(speed=60.0)
+    time.sleep(0.3)  # the CLI makes the clock, then imports Qt and builds the window
+    frames: list[str] = []
+    render = CoachWindow.render_frame
+
+    def render_and_note(self: CoachWindow, *args: object, **kwargs: object) -> None:
+        render(self, *args, **kwargs)
+        frames.append(self.elapsed_label.text())
+
+    monkeypatch.setattr(CoachWindow, "render_frame", render_and_note)
+    snapshots: list[Snapshot] = []
+    lags: list[float] = []
+
+    def make_session(on_event) -> Session:
+        return Session(PACED_FROM_START, SimulatedStrap(Pacer.for_protocol(PACED_FROM_START), clock),
+                       recording(on_event, snapshots, clock, lags), duration_s=20.0, clock=clock)
+
+    ended = run_window(make_session, PACED_FROM_START, clock, screenshot=tmp_path / "fast.png")
+    assert frames and frames[0] == "00:00 / 00:20"  # the first thing the user sees: time 0
+    # without the restart both would be 18 s or more (0.1 real s of slack is 6 s at 60x)
+    assert snapshots and snapshots[0].time_s < 6.0  # the baseline is there from its start
+    assert lags[0] < 6.0  # ... and its beats come on time, not in a burst to catch up
+    assert isinstance(ended, SessionEnded) and ended.beats >= 15
+
+
+def test_a_session_from_the_setup_page_starts_at_time_zero_once_drawn(qapp):
+    from hrvcoach.protocols import list_protocols
+    from hrvcoach.views.setup import SetupChoice
+    from hrvcoach.views.window import run_setup_window
+
+    clocks: list[LateClock] = []
+    snapshots: list[Snapshot] = []
+    lags: list[float] = []
+
+    def start(choice: SetupChoice, on_event) -> StartedSession:
+        clock = LateClock(30.0, qapp)  # as if opening the source had taken 30 s of session time
+        clocks.append(clock)
+        strap = SimulatedStrap(Pacer.for_protocol(choice.protocol), clock)
+        session = Session(choice.protocol, strap, recording(on_event, snapshots, clock, lags),
+                          duration_s=20.0, clock=clock)
+        return StartedSession(session, choice.protocol, clock)
+
+    deadline = time.monotonic() + 20.0
+
+    def press_start_then_close_at_the_end() -> None:
+        window = next((w for w in qapp.topLevelWidgets()
+                       if isinstance(w, CoachWindow) and w.isVisible()), None)
+        if window is None or window.setup is None:
+            return
+        if not clocks:
+            window.setup.start_button.click()  # the simulator is preselected without a scanner
+        elif window.ended is not None or time.monotonic() > deadline:
+            window.close()
+
+    poll = QtCore.QTimer()
+    poll.timeout.connect(press_start_then_close_at_the_end)
+    poll.start(40)
+    try:
+        ended = run_setup_window(list_protocols(), start)
+    finally:
+        poll.stop()
+    (clock,) = clocks
+    assert clock.restarts == [(True, True)]
+    assert isinstance(ended, SessionEnded) and ended.reason == "duration reached"
+    assert snapshots and snapshots[0].time_s < 2.0 and snapshots[0].phase_index == 0

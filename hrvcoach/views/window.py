@@ -6,6 +6,8 @@ timer draws them `fps` times a second (the costlier plots at most PLOT_FPS), so 
 waits on beats and beats never wait on drawing. What is drawn is clipped to the visible time and
 thinned to a bounded number of points, so a frame costs the same after 60 minutes as after one.
 `run_window` runs the session's asyncio task and Qt on one qasync event loop (no threads).
+Session time 0 is the moment the coach page is first drawn: loading Qt and building the window
+take a second or so, which at `--speed 60` would otherwise skip the start of the baseline.
 
 Keys: space pauses and resumes, m marks the moment, f toggles full screen (Esc leaves it),
 t switches between the dark and the light theme.
@@ -38,7 +40,7 @@ import qasync  # after PySide6, so it binds to it (pyqtgraph too, in views.panel
 
 from hrvcoach.analysis.live import EMPTY_MARKERS, Markers
 from hrvcoach.beats import SourceStatus, StatusKind
-from hrvcoach.clock import Clock
+from hrvcoach.clock import Clock, RestartableClock
 from hrvcoach.errors import HrvcoachError, InputError
 from hrvcoach.pacer import Pacer, PacerState
 from hrvcoach.protocols import Phase, Protocol
@@ -83,6 +85,8 @@ SLOW_PANELS_S: Final = 1.0  # spectrum and trend lines: at most once a second (r
 ENDED_FRAME_INTERVAL_MS: Final = 250  # after the end the frame is frozen: redraw rarely
 MINIMIZED_FRAME_INTERVAL_MS: Final = 1000  # minimized: tick rarely and draw nothing
 TREND_POINTS: Final = 60  # a trend line draws at most twice this many points
+START_WAIT_S: Final = 3.0  # a session starts once its page is drawn, or after this (real s)
+DRAWN_POLL_S: Final = 0.005  # how often the start checks whether the page was drawn (real s)
 # Coherence ratio levels in plain words; 1.0 (the peak holds half the power) is what the
 # sessions issue counts as "high coherence" (comparison.HIGH_COHERENCE_RATIO).
 COHERENCE_LEVELS: Final = ((1.0, "high · one smooth wave"), (0.25, "medium · building"),
@@ -157,6 +161,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.source_label = source_label
         self.setup: SetupPanel | None = None  # the setup page, when the window has one
         self._frame_interval_ms = max(round(1000.0 / fps), 1)
+        self.coach_page_drawn = False  # Qt painted the coach page (since `until_drawn` asked)
 
         self.setWindowTitle("hrvcoach")
         self.resize(*WINDOW_SIZE)
@@ -213,6 +218,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.pages.setObjectName("central")
         self.setCentralWidget(self.pages)
         self.coach_page = QtWidgets.QWidget()
+        self.coach_page.installEventFilter(self)  # its first paint starts the session's time
         self.pages.addWidget(self.coach_page)
         root = QtWidgets.QVBoxLayout(self.coach_page)
         root.setContentsMargins(24, 16, 24, 12)
@@ -700,7 +706,24 @@ class CoachWindow(QtWidgets.QMainWindow):
             self.body_stack.setCurrentWidget(self.summary_page)
             self.summary_page.show_session(self.ended, self.end_info)
 
+    async def until_drawn(self, timeout_s: float = START_WAIT_S) -> bool:
+        """Repaint the coach page and wait until Qt has painted it (on screen), at most
+        `timeout_s` real seconds; False when it was not (hidden, closed or minimized meanwhile)."""
+        self.coach_page_drawn = False
+        self.coach_page.update()
+        deadline = time.monotonic() + timeout_s
+        while not self.coach_page_drawn:
+            if not self.isVisible() or time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(DRAWN_POLL_S)
+        return True
+
     # ---- Qt events --------------------------------------------------------------------------------
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.Paint and watched is self.coach_page:
+            self.coach_page_drawn = True
+        return super().eventFilter(watched, event)
+
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         self._timer.start()
@@ -798,15 +821,15 @@ def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session]
     reports its end). Ctrl+C closes the window the same way.
     """
     _qt_app(title)
-    window = CoachWindow(protocol, Pacer.for_protocol(protocol), clock, theme=theme,
-                         source_label=source_label)
+    window = CoachWindow(protocol, Pacer.for_protocol(protocol), _StillClock(), theme=theme,
+                         source_label=source_label)  # `_drive` starts `clock` once drawn
     window.summary_at_end = screenshot is None  # a screenshot shows the coaching, not the summary
 
     async def main() -> SessionEnded | None:
         session = make_session(window.handle)
         window.total_s = session.end_s
         window.timeline.set_phases(protocol.phases, session.end_s)
-        return await _drive(session, window, screenshot, on_end)
+        return await _drive(session, clock, window, screenshot, on_end)
 
     return _run_loop(window, title, main)
 
@@ -851,11 +874,11 @@ def run_setup_window(protocols: Sequence[Protocol],
                 break
         finally:
             await setup.stop_scanning()
-        window.begin(started.protocol, started.session.pacer, started.clock,
-                     total_s=started.session.end_s)
+        window.begin(started.protocol, started.session.pacer, _StillClock(),
+                     total_s=started.session.end_s)  # `_drive` starts the clock once drawn
         window.source_label = started.source_label
         window.pages.setCurrentWidget(window.coach_page)
-        return await _drive(started.session, window, None, started.on_end)
+        return await _drive(started.session, started.clock, window, None, started.on_end)
 
     return _run_loop(window, title, main)
 
@@ -911,14 +934,20 @@ def _run_loop(window: CoachWindow, title: str,
         window.deleteLater()
 
 
-async def _drive(session: Session, window: CoachWindow, screenshot: Path | None,
+async def _drive(session: Session, clock: Clock, window: CoachWindow, screenshot: Path | None,
                  on_end: EndHook | None) -> SessionEnded | None:
-    """Run the session until it ends, is stopped or the window closes; then screenshot, or show
-    the summary and wait for the window to close."""
+    """Once the coach page is drawn, start `clock` at 0 and run the session on it until it ends,
+    is stopped or the window closes; then screenshot, or show the summary until closed."""
     closed = asyncio.Event()
     stop = asyncio.Event()
     window.closed.connect(closed.set)
     window.stop_requested.connect(stop.set)
+    window.render_frame()  # session time 0 (the window's still clock), the session's length
+    if not await window.until_drawn() and window.isVisible():
+        log.info("the coach page was not drawn within %g s: starting anyway", START_WAIT_S)
+    if isinstance(clock, RestartableClock):
+        clock.restart()  # session time 0 is what the user sees first
+    window.clock = clock
     window.attach(session)
     run = asyncio.ensure_future(session.run())
     closing = asyncio.ensure_future(closed.wait())
