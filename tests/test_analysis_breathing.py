@@ -113,3 +113,26 @@ def test_coherence_rises_with_paced_breathing_near_resonance():
     rest = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
     resting = coherence_markers(resample_rr(rest[:70]), max_blocks=1)
     assert paced.ratio > 5.0 > 1.0 > resting.ratio
+
+
+def test_coherence_spectrum_equals_the_zero_padded_fft_of_detrended_hann_blocks():
+    from scipy.signal import get_window
+
+    from hrvcoach.analysis.coherence import coherence_spectrum
+    from hrvcoach.analysis.spectral import Resampled, detrended
+
+    rng = np.random.default_rng(7)
+    samples = 900.0 + 30.0 * np.sin(2 * np.pi * 0.1 * np.arange(700) / 4.0)
+    samples += 0.5 * np.arange(700) + 20.0 * rng.standard_normal(700)
+    for blocks in (1, 2):
+        ours = coherence_spectrum(Resampled(np.arange(700) / 4.0, samples, 4.0, 175.0),
+                                  max_blocks=blocks)
+        assert ours is not None and ours.segments == blocks
+        newest = samples[700 - 256 * blocks:].reshape(blocks, 256)
+        taper = get_window("hann", 256)
+        power = (np.abs(np.fft.rfft(detrended(newest, "linear") * taper, n=1024)) ** 2).sum(axis=0)
+        power[1:-1] *= 2.0
+        power /= blocks * 4.0 * float(taper @ taper)
+        assert ours.frequency_hz[-1] >= 0.4  # the whole total band
+        np.testing.assert_allclose(ours.psd_ms2_per_hz, power[:ours.frequency_hz.size],
+                                   rtol=1e-9, atol=1e-9 * power.max())

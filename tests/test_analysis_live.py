@@ -193,3 +193,24 @@ def test_analysis_reference_module_imports_neurokit2_only_when_called():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_reused_corrected_window_equals_correcting_the_window_again():
+    # many flagged beats: the corrected window is extended beat by beat while the flags stand,
+    # and must give the beats that correcting the whole window afresh gives
+    rr = read_rr_file(shared_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms[:1200]
+    live = LiveMarkers(correct_artifacts=True)
+    reused = checked = 0
+    for beat in beats_of(rr):
+        before = live._cache
+        live.update(beat)
+        if live._cache is None:  # no flag in the window: the beats as recorded
+            continue
+        reused += live._cache is before  # extended by this beat, not corrected again
+        incremental = [part.copy() for part in live._corrected()]  # what the update used
+        live._cache = None  # forget it: correct the window afresh
+        fresh = live._corrected()
+        for ours, theirs in zip(incremental, fresh, strict=True):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+        checked += 1
+    assert checked > 600 and reused > 0.6 * checked

@@ -24,6 +24,7 @@ rr_ms[k], i.e. the beat that ends it.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -165,7 +166,7 @@ def rolling_median(values: FloatArray, window: int,
     half = window // 2
     out = median_filter(values, size=window, mode="nearest") if n > 2 * half else np.empty(n)
     for i in _edges(n, half, ends) if n > 2 * half else range(n):
-        out[i] = float(np.median(values[max(i - half, 0):i + half + 1]))
+        out[i] = _median_of(values[max(i - half, 0):i + half + 1])
     return out
 
 
@@ -654,6 +655,7 @@ class StreamingArtifactDetector:
         self._half = window_beats // 2
         self._median_half = median_beats // 2
         self._final: dict[int, ArtifactKind] = {}
+        self._final_order: list[int] = []  # the keys of _final, ascending
         self._provisional: dict[int, ArtifactKind] = {}
         self._suspect: set[int] = set()
         self._added = 0
@@ -685,9 +687,22 @@ class StreamingArtifactDetector:
         merged.update(self._final)
         return merged
 
+    def flags_between(self, first: int, last: int) -> dict[int, ArtifactKind]:
+        """flags() of the beats first..last (stream indices, inclusive), without copying all."""
+        low = bisect.bisect_left(self._final_order, first)
+        high = bisect.bisect_right(self._final_order, last)
+        merged = {i: kind for i, kind in self._provisional.items() if first <= i <= last}
+        final = self._final
+        merged.update((i, final[i]) for i in self._final_order[low:high])
+        return merged
+
     def suspects(self) -> set[int]:
         """The newest beats that look wrong but cannot be classified yet (no look-ahead)."""
         return set(self._suspect)
+
+    def first_suspect_between(self, first: int, last: int) -> int | None:
+        """The oldest suspect among the beats first..last, or None."""
+        return min((i for i in self._suspect if first <= i <= last), default=None)
 
     def restart(self) -> None:
         """Begin a new stretch (after a gap): no window spans the break. Pending decisions of
@@ -759,7 +774,10 @@ class StreamingArtifactDetector:
             for kind in ARTIFACT_KINDS:
                 for j in flags[kind]:
                     if j >= 1:
-                        self._final[self._stream_index(j)] = kind
+                        index = self._stream_index(j)
+                        if index not in self._final:
+                            bisect.insort(self._final_order, index)
+                        self._final[index] = kind
             settled = self._stream_index(self._next)
             for index in [i for i in self._provisional if self._offset <= i < settled]:
                 del self._provisional[index]

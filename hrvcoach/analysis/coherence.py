@@ -1,11 +1,11 @@
 """Coherence (McCraty/HeartMath): how much of the heart rhythm is one smooth oscillation.
 
 From the RR spectrum of 64-s blocks (4 Hz, linearly detrended, Hann, zero-padded to 1024
-points): the largest peak in 0.04-0.26 Hz, the power in a 0.030 Hz window around it (peak), the
-power over 0.0033-0.4 Hz (total), and the coherence ratio CR = (peak / (total - peak))².
-Live uses the last 64 s; a longer window averages the spectra of its 64-s blocks (laid back
-from its end) before taking the ratio. Any 0-N display score is a view's business: the ratio
-here is the measure.
+points, of which only the bins up to 0.4 Hz are computed): the largest peak in 0.04-0.26 Hz,
+the power in a 0.030 Hz window around it (peak), the power over 0.0033-0.4 Hz (total), and
+the coherence ratio CR = (peak / (total - peak))². Live uses the last 64 s; a longer window
+averages the spectra of its 64-s blocks (laid back from its end) before taking the ratio. Any
+0-N display score is a view's business: the ratio here is the measure.
 
 McCraty R, Atkinson M, Tomasino D, Bradley RT (2009). The coherent heart. Integral Review 5(2).
 """
@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from hrvcoach.analysis.spectral import (
+    FloatArray,
     Resampled,
     Spectrum,
     _power_of,
-    detrended,
     make_spectrum,
     peak_frequency_hz,
     power_between_ms2,
@@ -52,10 +53,30 @@ class Coherence:
 NO_COHERENCE = Coherence(math.nan, math.nan, math.nan, math.nan, 0)
 
 
+@lru_cache(maxsize=16)
+def _dft_basis(length: int, points: int, bins: int) -> tuple[FloatArray, float]:
+    """Rows of cos and sin for the first `bins` bins of a `points`-point DFT of a `length`-sample
+    block, with the linear detrend and the Hann taper folded in; and the taper's power.
+
+    Coherence needs only 0-0.4 Hz (about 100 of 513 bins), so one matrix product over these rows
+    gives the same numbers as the zero-padded FFT at a fraction of its cost per beat.
+    """
+    taper = window_values("hann", length)
+    ramp = np.arange(length, dtype=np.float64) - (length - 1) / 2.0
+    angle = (2.0 * np.pi / points) * np.outer(np.arange(bins), np.arange(length))
+    waves = np.concatenate((np.cos(angle), np.sin(angle))) * taper
+    # x -> taper * (x - mean - slope * ramp) is linear and symmetric: fold it into each row
+    waves -= waves.sum(axis=1, keepdims=True) / length
+    waves -= np.outer(waves @ ramp, ramp) / float(ramp @ ramp)
+    waves.setflags(write=False)
+    return waves, _power_of("hann", length)
+
+
 def coherence_spectrum(resampled: Resampled, *, block_s: float = COHERENCE_BLOCK_S,
                        max_blocks: int | None = None,
                        fft_points: int = COHERENCE_FFT_POINTS) -> Spectrum | None:
-    """Mean spectrum of the newest whole blocks of the series; None when shorter than a block."""
+    """Mean spectrum (0 to just past 0.4 Hz) of the newest whole blocks of the series; None when
+    shorter than a block."""
     fs = resampled.sample_hz
     length = round(block_s * fs)
     count = resampled.rr_ms.size // length
@@ -64,16 +85,17 @@ def coherence_spectrum(resampled: Resampled, *, block_s: float = COHERENCE_BLOCK
     if count < 1:
         return None
     newest = resampled.rr_ms[resampled.rr_ms.size - count * length:].reshape(count, length)
-    taper = window_values("hann", length)
-    blocks = detrended(newest, "linear") * taper
     points = max(fft_points, length)
-    spectrum = np.fft.rfft(blocks, n=points)
-    power = np.einsum("ij,ij->j", spectrum.real, spectrum.real)
-    power += np.einsum("ij,ij->j", spectrum.imag, spectrum.imag)
-    power *= 1.0 / (count * fs * _power_of("hann", length))
-    last = -1 if points % 2 == 0 else None
-    power[1:last] *= 2.0
-    return make_spectrum(power, fs / points, segments=count, segment_s=block_s,
+    bin_hz = fs / points
+    bins = min(math.floor(COHERENCE_TOTAL_BAND_HZ[1] / bin_hz) + 2, points // 2)
+    waves, taper_power = _dft_basis(length, points, bins)
+    parts = newest @ waves.T
+    parts *= parts
+    power = parts.sum(axis=0)
+    power = power[:bins] + power[bins:]
+    power *= 1.0 / (count * fs * taper_power)
+    power[1:] *= 2.0  # one-sided; the Nyquist bin is never among them
+    return make_spectrum(power, bin_hz, segments=count, segment_s=block_s,
                          duration_s=count * block_s)
 
 

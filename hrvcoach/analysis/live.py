@@ -41,15 +41,7 @@ from hrvcoach.analysis.spectral import (
     resample_rr,
     spectrum_of,
 )
-from hrvcoach.analysis.time_domain import (
-    BoolArray,
-    baevsky_stress_index,
-    mean_hr_bpm,
-    pnn50_pct,
-    poincare_sd_ms,
-    rmssd_ms,
-    sdnn_ms,
-)
+from hrvcoach.analysis.time_domain import BoolArray, mean_hr_bpm, time_markers
 from hrvcoach.beats import Beat
 from hrvcoach.constants import (
     ARTIFACT_MEDIAN_BEATS,
@@ -97,6 +89,7 @@ class Markers:
 EMPTY_MARKERS = Markers(math.nan, math.nan, 0)
 
 _GROW = 512
+_NEVER = 2**62  # a stream index no beat reaches
 _MARGIN_S = 10.0
 
 
@@ -136,6 +129,8 @@ class LiveMarkers:
         self._detector = StreamingArtifactDetector()
         self._planned_flags: dict[int, ArtifactKind] = {}
         self._fixes: dict[int, Fix] = {}  # flagged beat -> its event's fix (stream indices)
+        self._cache: _CorrectedBeats | None = None  # the last corrected window, for reuse
+        self._zeros = np.zeros(0, dtype=bool)
         self.latest = EMPTY_MARKERS
         self.latest_spectrum: Spectrum | None = None  # behind `latest` (None with neurokit2)
 
@@ -172,26 +167,53 @@ class LiveMarkers:
         return rr[first:], gaps[first:], int(np.count_nonzero(flagged[first:]))
 
     def _corrected(self) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
-        """Kept beats after correction: (rr_ms, time_s, after_gap, touched by an artifact)."""
+        """Kept beats after correction: (rr_ms, time_s, after_gap, touched by an artifact).
+
+        While the flags stay the same, the last result is reused: clean new beats are appended
+        and beats that left the window are dropped, which gives the same beats as correcting
+        the window again (to rounding) at a fraction of the cost.
+        """
         part = slice(self._start, self._end)
         rr, times, gaps, seq = self._rr[part], self._time[part], self._gap[part], self._seq[part]
         if not self.correct_artifacts or rr.size == 0:
-            return rr, times, gaps, np.zeros(rr.size, dtype=bool)
+            self._cache = None
+            return rr, times, gaps, self._no_flags(rr.size)
         first_seq, last_seq = int(seq[0]), int(seq[-1])
-        flags = {i: kind for i, kind in self._detector.flags().items()
-                 if first_seq <= i <= last_seq}
-        held = [i for i in self._detector.suspects() if first_seq <= i <= last_seq]
-        if not flags and not held:
-            return rr, times, gaps, np.zeros(rr.size, dtype=bool)
-        if held:  # the newest beats wait until they can be classified
-            keep = int(np.searchsorted(seq, min(held), side="left"))
-            rr, times, gaps, seq = rr[:keep], times[:keep], gaps[:keep], seq[:keep]
+        flags = self._detector.flags_between(first_seq, last_seq)
+        held = self._detector.first_suspect_between(first_seq, last_seq)
+        if not flags and held is None:
+            self._cache = None
+            return rr, times, gaps, self._no_flags(rr.size)
+        keep = rr.size if held is None else int(np.searchsorted(seq, held, side="left"))
+        cache = self._cache
+        if (cache is not None and keep and cache.flags == flags
+                and cache.reusable(first_seq, int(seq[keep - 1]), held)):
+            cache.extend(rr[:keep], times[:keep], gaps[:keep], seq[:keep])
+            cache.trim(first_seq)
+            return cache.arrays()
+        self._cache = None
+        corrected = self._correct(flags, rr[:keep], times[:keep], gaps[:keep], seq[:keep])
+        self._cache = _CorrectedBeats(flags, self._fixes, held, *corrected)
+        return corrected[:4]
+
+    def _no_flags(self, size: int) -> BoolArray:
+        if self._zeros.size < size:
+            self._zeros = np.zeros(2 * size, dtype=bool)
+            self._zeros.setflags(write=False)
+        return self._zeros[:size]
+
+    def _correct(self, flags: dict[int, ArtifactKind], rr: FloatArray, times: FloatArray,
+                 gaps: BoolArray, seq: IntArray
+                 ) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray, IntArray]:
+        """Correct the flagged beats of each stretch (apply_corrections); returns the beats and
+        the stream index each came from."""
         if flags != self._planned_flags:
             self._plan(flags, rr, gaps, seq)
         out_rr: list[FloatArray] = []
         out_time: list[FloatArray] = []
         out_gap: list[BoolArray] = []
         out_flag: list[BoolArray] = []
+        out_seq: list[IntArray] = []
         starts = [0, *(np.flatnonzero(gaps[1:]) + 1).tolist()]
         for a, b in zip(starts, [*starts[1:], rr.size], strict=True):
             if b <= a:
@@ -210,6 +232,7 @@ class LiveMarkers:
                 out_time.append(times[a:b])
                 out_gap.append(gaps[a:b])
                 out_flag.append(touched)
+                out_seq.append(seq[a:b])
                 continue
             peaks = np.concatenate(([0.0], np.cumsum(rr[a:b])))
             sources = np.arange(-1, b - a, dtype=np.int64)
@@ -221,8 +244,11 @@ class LiveMarkers:
             gap_part[0] = bool(gaps[a])
             out_gap.append(gap_part)
             out_flag.append(touched[origin])
+            out_seq.append(seq[a:b][origin])
+        if not out_rr:
+            return rr, times, gaps, np.zeros(0, dtype=bool), seq
         return (np.concatenate(out_rr), np.concatenate(out_time), np.concatenate(out_gap),
-                np.concatenate(out_flag))
+                np.concatenate(out_flag), np.concatenate(out_seq))
 
     def _plan(self, flags: dict[int, ArtifactKind], rr: FloatArray, gaps: BoolArray,
               seq: IntArray) -> None:
@@ -296,8 +322,7 @@ class LiveMarkers:
 def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: FloatArray, *,
                       hr_bpm: float, artifacts: int,
                       pacer_breaths_per_min: float | None) -> tuple[Markers, Spectrum]:
-    rmssd = rmssd_ms(window, window_gaps)
-    sd1, sd2 = poincare_sd_ms(window, window_gaps)
+    time = time_markers(window, window_gaps)
     resampled = resample_rr(spectral_rr)
     spectrum = spectrum_of(resampled)
     frequency = frequency_markers(spectrum)
@@ -305,14 +330,14 @@ def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: F
     coherent = coherence_markers(resampled, max_blocks=1)
     return Markers(
         hr_bpm=hr_bpm,
-        rmssd_ms=rmssd,
+        rmssd_ms=time.rmssd_ms,
         beats_in_window=int(window.size),
-        ln_rmssd=math.log(rmssd) if rmssd > 0 else NAN,
-        sdnn_ms=sdnn_ms(window),
-        pnn50_pct=pnn50_pct(window, window_gaps),
-        sd1_ms=sd1,
-        sd2_ms=sd2,
-        stress_index=baevsky_stress_index(window),
+        ln_rmssd=time.ln_rmssd,
+        sdnn_ms=time.sdnn_ms,
+        pnn50_pct=time.pnn50_pct,
+        sd1_ms=time.sd1_ms,
+        sd2_ms=time.sd2_ms,
+        stress_index=time.stress_index,
         lf_ms2=frequency.lf_ms2,
         hf_ms2=frequency.hf_ms2,
         lf_hf=frequency.lf_hf,
@@ -327,3 +352,68 @@ def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: F
         coherence_peak_hz=coherent.peak_hz,
         artifacts_in_window=artifacts,
     ), spectrum
+
+
+class _CorrectedBeats:
+    """The corrected beats of the last window, kept to be extended while the flags stand."""
+
+    def __init__(self, flags: dict[int, ArtifactKind], fixes: dict[int, Fix], held: int | None,
+                 rr: FloatArray, times: FloatArray, gaps: BoolArray, touched: BoolArray,
+                 seq: IntArray) -> None:
+        self.flags = flags
+        self.held = held
+        # beats whose corrected values depend on a fix: the flagged ones, the moved peaks
+        # and the intervals on both sides of each
+        involved = [*flags, *(peak for _, peak in (fixes[i] for i in flags if i in fixes))]
+        self.first_involved = min(involved, default=_NEVER) - 1
+        self.last_involved = max(involved, default=-_NEVER) + 1
+        size = max(2 * rr.size, _GROW)
+        self._rr, self._time = np.empty(size), np.empty(size)
+        self._gap, self._touched = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
+        self._seq = np.empty(size, dtype=np.int64)
+        self._start, self._end = 0, rr.size
+        for mine, theirs in ((self._rr, rr), (self._time, times), (self._gap, gaps),
+                             (self._touched, touched), (self._seq, seq)):
+            mine[:rr.size] = theirs
+
+    def reusable(self, first_seq: int, newest_seq: int, held: int | None) -> bool:
+        """True when the same beats are held back, dropping the beats before first_seq leaves
+        every fix whole, and no fix reaches the beats up to newest_seq not kept yet."""
+        last = int(self._seq[self._end - 1])
+        return (held == self.held and first_seq < self.first_involved
+                and (newest_seq <= last or last >= self.last_involved))
+
+    def extend(self, rr: FloatArray, times: FloatArray, gaps: BoolArray, seq: IntArray) -> None:
+        """Append the beats of seq after the last one kept (they are clean: flags unchanged)."""
+        new = int(np.searchsorted(seq, self._seq[self._end - 1], side="right"))
+        count = seq.size - new
+        if count <= 0:
+            return
+        if self._end + count > self._rr.size:
+            self._compact(count)
+        end = self._end + count
+        self._rr[self._end:end] = rr[new:]
+        self._time[self._end:end] = times[new:]
+        self._gap[self._end:end] = gaps[new:]
+        self._touched[self._end:end] = False
+        self._seq[self._end:end] = seq[new:]
+        self._end = end
+
+    def _compact(self, room: int) -> None:
+        size = self._end - self._start
+        capacity = max(2 * (size + room), _GROW)
+        for name in ("_rr", "_time", "_gap", "_touched", "_seq"):
+            old = getattr(self, name)
+            new = np.empty(capacity, dtype=old.dtype)
+            new[:size] = old[self._start:self._end]
+            setattr(self, name, new)
+        self._start, self._end = 0, size
+
+    def trim(self, first_seq: int) -> None:
+        """Drop the beats that came from before first_seq."""
+        kept = self._seq[self._start:self._end]
+        self._start += int(np.searchsorted(kept, first_seq, side="left"))
+
+    def arrays(self) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
+        part = slice(self._start, self._end)
+        return self._rr[part], self._time[part], self._gap[part], self._touched[part]

@@ -194,13 +194,23 @@ def resample_rr(rr_ms: FloatArray, beat_time_s: FloatArray | None = None, *,
     if rr.size < 2:
         return Resampled(np.empty(0), np.empty(0), resample_hz, duration_s)
     count = math.floor((times[-1] - times[0]) * resample_hz + 1e-9) + 1
-    steps = np.arange(count, dtype=np.float64) / resample_hz
-    grid = times[-1] - steps[::-1] if align == "end" else times[0] + steps
+    if align == "end":
+        grid = _steps_back(count, resample_hz) + times[-1]
+    else:
+        grid = np.arange(count, dtype=np.float64) / resample_hz + times[0]
     if interpolation == "quadratic" and rr.size >= 3:
         from scipy.interpolate import make_interp_spline
 
         return Resampled(grid, make_interp_spline(times, rr, k=2)(grid), resample_hz, duration_s)
     return Resampled(grid, cubic_spline(times, rr, grid), resample_hz, duration_s)
+
+
+@lru_cache(maxsize=256)
+def _steps_back(count: int, sample_hz: float) -> FloatArray:
+    """-(count - 1) / sample_hz ... -1 / sample_hz, 0: an end-aligned grid before its end."""
+    values = -(np.arange(count, dtype=np.float64)[::-1] / sample_hz)
+    values.setflags(write=False)
+    return values
 
 
 @lru_cache(maxsize=64)
@@ -240,12 +250,14 @@ def detrended(samples: FloatArray, detrend: Detrend) -> FloatArray:
 
 def welch_psd(samples: FloatArray, *, sample_hz: float, segment_samples: int,
               overlap: float = 0.5, window: str = "hann", nfft: int | None = None,
-              align: Align = "end", duration_s: float | None = None) -> Spectrum:
+              align: Align = "end", duration_s: float | None = None,
+              slope: float = 0.0) -> Spectrum:
     """Welch's averaged periodogram, one-sided density (as scipy.signal.welch, detrend="constant").
 
     Each segment has its mean removed and is tapered by `window`; segments overlap by `overlap`
     (a fraction of the segment, scipy's nperseg // 2 at 0.5). With align="end" the segments are
-    laid back from the last sample, so any samples left over are the oldest.
+    laid back from the last sample, so any samples left over are the oldest. `slope` (per
+    sample) removes a line from the whole series too: the same as a linear detrend beforehand.
     """
     n = samples.size
     length = min(segment_samples, n)
@@ -259,6 +271,8 @@ def welch_psd(samples: FloatArray, *, sample_hz: float, segment_samples: int,
     points = max(nfft or length, length)
     segments -= segments.sum(axis=1, keepdims=True) / length
     segments *= taper
+    if slope:
+        segments -= slope * _tapered_ramp(window, length)
     spectrum = np.fft.rfft(segments, n=points)
     power = np.einsum("ij,ij->j", spectrum.real, spectrum.real)
     power += np.einsum("ij,ij->j", spectrum.imag, spectrum.imag)
@@ -275,6 +289,14 @@ def _segment_index(first: int, count: int, step: int, length: int) -> NDArray[np
     index = first + step * np.arange(count)[:, None] + np.arange(length)[None, :]
     index.setflags(write=False)
     return index
+
+
+@lru_cache(maxsize=64)
+def _tapered_ramp(window: str, length: int) -> FloatArray:
+    ramp, _ = _centred_ramp(length)
+    values = ramp * window_values(window, length)
+    values.setflags(write=False)
+    return values
 
 
 @lru_cache(maxsize=64)
@@ -314,9 +336,13 @@ def spectrum_of(resampled: Resampled, *, segment_s: float | None = None, overlap
                 window: str = "hann", nfft: int | None = None, detrend: Detrend = "linear",
                 align: Align = "end") -> Spectrum:
     """rr_spectrum on an already resampled series."""
-    if resampled.rr_ms.size < 4:
+    samples = resampled.rr_ms
+    if samples.size < 4:
         return _empty_spectrum(resampled.duration_s)
-    samples = detrended(resampled.rr_ms, detrend)
+    slope = 0.0
+    if detrend == "linear":  # each segment's mean goes in welch_psd: only the slope is left
+        ramp, ramp_squares = _centred_ramp(samples.size)
+        slope = float(samples @ ramp) / ramp_squares
     fs = resampled.sample_hz
     if segment_s is None and overlap == 0.5:
         # Half-overlapping segments that tile the window: 3 of half its length (as neurokit2)
@@ -335,7 +361,7 @@ def spectrum_of(resampled: Resampled, *, segment_s: float | None = None, overlap
     length = max(length, 2)
     points = nfft if nfft is not None else max(2 * length, WELCH_MIN_FFT_POINTS)
     return welch_psd(samples, sample_hz=fs, segment_samples=length, overlap=overlap, window=window,
-                     nfft=points, align=align, duration_s=resampled.duration_s)
+                     nfft=points, align=align, duration_s=resampled.duration_s, slope=slope)
 
 
 def _integral_to(spectrum: Spectrum, frequency_hz: float) -> float:

@@ -85,10 +85,11 @@ def successive_differences_ms(rr_ms: FloatArray, after_gap: BoolArray | None = N
 
 def rmssd_ms(rr_ms: FloatArray, after_gap: BoolArray | None = None) -> float:
     """Root mean square of successive differences; NaN with fewer than 2 differences."""
-    diffs = successive_differences_ms(rr_ms, after_gap)
-    if diffs.size < 2:
-        return math.nan
-    return float(np.sqrt(np.dot(diffs, diffs) / diffs.size))
+    return _rms(successive_differences_ms(rr_ms, after_gap))
+
+
+def _rms(diffs: FloatArray) -> float:
+    return math.sqrt(float(np.dot(diffs, diffs)) / diffs.size) if diffs.size >= 2 else math.nan
 
 
 def ln_rmssd(rr_ms: FloatArray, after_gap: BoolArray | None = None) -> float:
@@ -124,7 +125,10 @@ def pnn50_pct(rr_ms: FloatArray, after_gap: BoolArray | None = None, *,
               threshold_ms: float = PNN_THRESHOLD_MS) -> float:
     """Percentage of successive differences larger than threshold_ms, out of all differences
     (see the module note for neurokit2's different denominator); NaN with no difference."""
-    diffs = successive_differences_ms(rr_ms, after_gap)
+    return _share_above_pct(successive_differences_ms(rr_ms, after_gap), threshold_ms)
+
+
+def _share_above_pct(diffs: FloatArray, threshold_ms: float) -> float:
     if diffs.size == 0:
         return math.nan
     return float(np.count_nonzero(np.abs(diffs) > threshold_ms)) * 100.0 / diffs.size
@@ -137,14 +141,21 @@ def poincare_sd_ms(rr_ms: FloatArray, after_gap: BoolArray | None = None, *,
     SD1 is the spread across the identity line, SD(RR[i-1] - RR[i]) / sqrt 2; SD2 along it,
     SD(RR[i-1] + RR[i]) / sqrt 2. NaN with fewer than ddof + 1 pairs.
     """
-    rr = _one_d(rr_ms)
+    diffs, sums = _pairs(_one_d(rr_ms), after_gap)
+    return _poincare(diffs, sums, ddof)
+
+
+def _pairs(rr: FloatArray, after_gap: BoolArray | None) -> tuple[FloatArray, FloatArray]:
+    """(RR[i] - RR[i-1], RR[i] + RR[i-1]) of the successive pairs that do not span a gap."""
+    diffs, sums = rr[1:] - rr[:-1], rr[1:] + rr[:-1]
     keep = _pair_mask(rr, after_gap)
-    before, after = rr[:-1], rr[1:]
-    if keep is not None:
-        before, after = before[keep], after[keep]
-    if before.size <= ddof:
+    return (diffs, sums) if keep is None else (diffs[keep], sums[keep])
+
+
+def _poincare(diffs: FloatArray, sums: FloatArray, ddof: int) -> tuple[float, float]:
+    if diffs.size <= ddof:
         return math.nan, math.nan
-    return _sd(before - after, ddof) / math.sqrt(2.0), _sd(before + after, ddof) / math.sqrt(2.0)
+    return _sd(diffs, ddof) / math.sqrt(2.0), _sd(sums, ddof) / math.sqrt(2.0)
 
 
 def baevsky_stress_index(rr_ms: FloatArray, *, bin_ms: float = STRESS_INDEX_BIN_MS,
@@ -173,15 +184,16 @@ def baevsky_stress_index(rr_ms: FloatArray, *, bin_ms: float = STRESS_INDEX_BIN_
 def time_markers(rr_ms: FloatArray, after_gap: BoolArray | None = None) -> TimeDomain:
     """Every time-domain marker of one window of RR intervals."""
     rr = _one_d(rr_ms)
-    rmssd = rmssd_ms(rr, after_gap)
-    sd1, sd2 = poincare_sd_ms(rr, after_gap)
+    diffs, sums = _pairs(rr, after_gap)  # shared by RMSSD, pNN50 and the Poincaré plot
+    rmssd = _rms(diffs)
+    sd1, sd2 = _poincare(diffs, sums, 1)
     return TimeDomain(
         mean_rr_ms=mean_rr_ms(rr),
         mean_hr_bpm=mean_hr_bpm(rr),
         sdnn_ms=sdnn_ms(rr),
         rmssd_ms=rmssd,
         ln_rmssd=math.log(rmssd) if rmssd > 0 else math.nan,
-        pnn50_pct=pnn50_pct(rr, after_gap),
+        pnn50_pct=_share_above_pct(diffs, PNN_THRESHOLD_MS),
         sd1_ms=sd1,
         sd2_ms=sd2,
         stress_index=baevsky_stress_index(rr),
