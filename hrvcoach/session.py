@@ -13,18 +13,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 from typing import Protocol as TypingProtocol
 
-from hrvcoach.analysis.artifacts import StreamingArtifactDetector
-from hrvcoach.analysis.live import EMPTY_MARKERS, Engine, LiveMarkers, Markers
+from hrvcoach.analysis.live import EMPTY_MARKERS, Engine, LiveMarkers, Markers, in_use
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.clock import Clock, PausableClock
-from hrvcoach.constants import MAX_RR_MS, MIN_RR_MS
 from hrvcoach.pacer import Pacer, PacerState
 from hrvcoach.protocols import Phase, Protocol
 from hrvcoach.sources.base import Source
@@ -123,44 +120,6 @@ def signal_quality(beat: Beat, markers: Markers) -> SignalQuality:
     return "fair" if pct <= FAIR_SIGNAL_MAX_ARTIFACT_PCT else "poor"
 
 
-class _ArtifactTracker:
-    """Which recent beats the streaming artifact detector flags, by beat time.
-
-    It sees the beats the live markers use (with skin contact, RR within range), restarting at
-    every gap as LiveMarkers does, so its flags are the ones behind `artifacts_in_window`.
-    """
-
-    def __init__(self) -> None:
-        self._detector = StreamingArtifactDetector()
-        self._times: deque[float] = deque(maxlen=ARTIFACT_LOOKBACK_BEATS)
-        self._count = 0
-        self._pending_gap = False
-
-    def update(self, beat: Beat) -> bool:
-        """Take one beat; False when it is left out (rejected)."""
-        if not beat.usable or not MIN_RR_MS <= beat.rr_ms <= MAX_RR_MS:
-            if not self._pending_gap and self._count:
-                self._detector.restart()
-            self._pending_gap = True
-            return False
-        if beat.after_gap and not self._pending_gap and self._count:
-            self._detector.restart()
-        self._pending_gap = False
-        self._detector.add(beat.rr_ms)
-        self._times.append(beat.time_s)
-        self._count += 1
-        return True
-
-    def recent(self) -> tuple[tuple[float, ...], float]:
-        """(times of flagged or suspect beats among the recent ones, time of the oldest of those)."""
-        if not self._times:
-            return (), math.nan
-        first = self._count - len(self._times)
-        flagged = set(self._detector.flags()) | self._detector.suspects()
-        times = tuple(self._times[i - first] for i in sorted(flagged) if i >= first)
-        return times, self._times[0]
-
-
 @dataclass
 class Session:
     """Runs `protocol` against `source` until `duration_s` of session time (default: protocol).
@@ -182,7 +141,6 @@ class Session:
     def __post_init__(self) -> None:
         self.pacer = Pacer.for_protocol(self.protocol)
         self._markers = LiveMarkers(correct_artifacts=True, engine=self.markers_engine)
-        self._artifacts = _ArtifactTracker()
         self._phase_index = -1
         self._phase_end_markers: dict[int, Markers] = {}
         self._baseline: Markers | None = None
@@ -277,8 +235,8 @@ class Session:
             self.on_event(PhaseStarted(start_s, index, phase))
         pacer = self.pacer.state_at(beat.time_s)
         markers = self._markers.update(beat, pacer.breaths_per_min if pacer.paced else None)
-        used = self._artifacts.update(beat)
-        artifacts, since_s = self._artifacts.recent()
+        used = in_use(beat)
+        artifacts, since_s = self._markers.recent_artifacts(ARTIFACT_LOOKBACK_BEATS)
         instant_hr = 60_000.0 / beat.rr_ms if beat.rr_ms > 0 else math.nan
         self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase, pacer, markers,
                                self._markers.latest_spectrum, self._baseline, artifacts, since_s,

@@ -15,6 +15,7 @@ from hrvcoach.analysis import (
     time_markers,
     window_markers,
 )
+from hrvcoach.analysis.live import in_use
 from hrvcoach.beats import Beat
 from hrvcoach.formats import read_rr_file
 from hrvcoach.pacer import Pacer
@@ -214,3 +215,27 @@ def test_a_reused_corrected_window_equals_correcting_the_window_again():
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
         checked += 1
     assert checked > 600 and reused > 0.6 * checked
+
+
+def test_recent_artifacts_are_the_times_of_the_beats_the_detector_marks():
+    simulated = list(itertools.takewhile(
+        lambda s: s.beat.time_s <= 300.0,
+        simulate_beats(Pacer.constant(6.0), SimulatedPerson(), seed=5, artifacts_per_min=4.0)))
+    live = LiveMarkers(correct_artifacts=True)
+    assert live.recent_artifacts(64) == ((), pytest.approx(math.nan, nan_ok=True))
+    final: set[float] = set()  # marked when leaving the lookback: decided for good by then
+    for sim in simulated:
+        live.update(sim.beat)
+        times, oldest_s = live.recent_artifacts(64)
+        assert all(oldest_s <= t <= sim.beat.time_s for t in times)
+        assert list(times) == sorted(times)
+        final.update(t for t in times if t == oldest_s)
+    truth = {s.beat.time_s for s in simulated if s.artifact is not None and s.beat.time_s < 230}
+    final = {t for t in final if t >= 60.0}  # the detector's first ~55 beats lack context
+    near = 1.6  # the marked beat may be the artifact's neighbour (an ectopic's long interval)
+    assert len(truth) >= 6
+    assert all(any(abs(t - m) < near for m in final) for t in truth if t >= 60.0)
+    assert all(any(abs(m - t) < near for t in truth) for m in final)
+    in_use_times = [s.beat.time_s for s in simulated if in_use(s.beat)]
+    assert live.recent_artifacts(64)[1] == in_use_times[-64]
+    assert not LiveMarkers().recent_artifacts(64)[0]  # no detector without correction

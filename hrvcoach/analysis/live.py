@@ -88,6 +88,11 @@ class Markers:
 
 EMPTY_MARKERS = Markers(math.nan, math.nan, 0)
 
+
+def in_use(beat: Beat) -> bool:
+    """Whether the markers use this beat: skin contact and RR within MIN_RR_MS..MAX_RR_MS."""
+    return beat.usable and MIN_RR_MS <= beat.rr_ms <= MAX_RR_MS
+
 _GROW = 512
 _NEVER = 2**62  # a stream index no beat reaches
 _MARGIN_S = 10.0
@@ -271,12 +276,27 @@ class LiveMarkers:
 
     # -- per beat -----------------------------------------------------------------------
 
+    def recent_artifacts(self, beats: int) -> tuple[tuple[float, ...], float]:
+        """(times of the flagged or held-back beats among the newest `beats` beats in use, time
+        of the oldest of those beats): what the coach marks. ((), NaN) before the first beat."""
+        if self._end == self._start:
+            return (), NAN
+        first = max(self._start, self._end - beats)
+        oldest_s = float(self._time[first])
+        if not self.correct_artifacts:
+            return (), oldest_s
+        first_seq, last_seq = int(self._seq[first]), int(self._seq[self._end - 1])
+        marked = set(self._detector.flags_between(first_seq, last_seq))
+        marked.update(i for i in self._detector.suspects() if first_seq <= i <= last_seq)
+        # the kept beats are consecutive in the stream: index = first + (seq - first_seq)
+        return tuple(float(self._time[first + i - first_seq]) for i in sorted(marked)), oldest_s
+
     def update(self, beat: Beat, pacer_breaths_per_min: float | None = None) -> Markers:
         """Take one beat (from any source) and return the markers after it.
 
         pacer_breaths_per_min: the pacer's rate while it paces (None when breathing freely).
         """
-        if not beat.usable or not MIN_RR_MS <= beat.rr_ms <= MAX_RR_MS:
+        if not in_use(beat):
             if not self._pending_gap and self._count:
                 self._detector.restart()
             self._pending_gap = True
