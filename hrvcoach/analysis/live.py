@@ -315,10 +315,10 @@ class LiveMarkers:
         rr, times, gaps, flagged = self._corrected()
         if rr.size == 0:
             return EMPTY_MARKERS
-        hr_first = int(np.searchsorted(times, now_s - self.hr_window_s, side="right"))
-        first = int(np.searchsorted(times, now_s - self.rmssd_window_s, side="right"))
+        starts = (now_s - self.hr_window_s, now_s - self.rmssd_window_s,
+                  now_s - self.spectrum_window_s)
+        hr_first, first, spectral_first = np.searchsorted(times, starts, side="right").tolist()
         window, window_gaps = rr[first:], gaps[first:]
-        spectral_first = int(np.searchsorted(times, now_s - self.spectrum_window_s, side="right"))
         after_gap = np.flatnonzero(gaps[spectral_first + 1:])
         if after_gap.size:
             spectral_first += int(after_gap[-1]) + 1
