@@ -392,15 +392,21 @@ def recording(on_event: Callable[[SessionEvent], None], seen: list[Snapshot],
     return record
 
 
+def recorded_session(clock: Clock, snapshots: list[Snapshot],
+                     lags: list[float]) -> Callable[[Callable[[SessionEvent], None]], Session]:
+    """A make_session for run_window: 20 s paced from the start on a simulated strap, noted."""
+    def make_session(on_event: Callable[[SessionEvent], None]) -> Session:
+        return Session(PACED_FROM_START, SimulatedStrap(Pacer.for_protocol(PACED_FROM_START), clock),
+                       recording(on_event, snapshots, clock, lags), duration_s=20.0, clock=clock)
+    return make_session
+
+
 def test_run_window_restarts_a_late_clock_once_the_window_is_drawn(qapp, tmp_path):
     clock = LateClock(30.0, qapp)
     snapshots: list[Snapshot] = []
     lags: list[float] = []
 
-    def make_session(on_event) -> Session:
-        return Session(PACED_FROM_START, SimulatedStrap(Pacer.for_protocol(PACED_FROM_START), clock),
-                       recording(on_event, snapshots, clock, lags), duration_s=20.0, clock=clock)
-
+    make_session = recorded_session(clock, snapshots, lags)
     ended = run_window(make_session, PACED_FROM_START, clock, screenshot=tmp_path / "late.png")
     assert clock.restarts == [(True, True)]  # once, with the coach page on screen
     assert isinstance(ended, SessionEnded) and ended.reason == "duration reached"
@@ -423,10 +429,7 @@ def test_a_slow_start_passes_no_session_time_at_high_speed(qapp, tmp_path, monke
     snapshots: list[Snapshot] = []
     lags: list[float] = []
 
-    def make_session(on_event) -> Session:
-        return Session(PACED_FROM_START, SimulatedStrap(Pacer.for_protocol(PACED_FROM_START), clock),
-                       recording(on_event, snapshots, clock, lags), duration_s=20.0, clock=clock)
-
+    make_session = recorded_session(clock, snapshots, lags)
     ended = run_window(make_session, PACED_FROM_START, clock, screenshot=tmp_path / "fast.png")
     assert frames and frames[0] == "00:00 / 00:20"  # the first thing the user sees: time 0
     # without the restart both would be 18 s or more (0.1 real s of slack is 6 s at 60x)

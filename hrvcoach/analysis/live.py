@@ -32,16 +32,17 @@ from hrvcoach.analysis.artifacts import (
     plan_fixes,
     rolling_median,
 )
-from hrvcoach.analysis.breathing import breathing_markers
-from hrvcoach.analysis.coherence import coherence_markers
+from hrvcoach.analysis.breathing import Breathing, breathing_markers
+from hrvcoach.analysis.coherence import Coherence, coherence_markers
 from hrvcoach.analysis.spectral import (
     FloatArray,
+    FrequencyDomain,
     Spectrum,
     frequency_markers,
     resample_rr,
     spectrum_of,
 )
-from hrvcoach.analysis.time_domain import BoolArray, mean_hr_bpm, time_markers
+from hrvcoach.analysis.time_domain import BoolArray, TimeDomain, mean_hr_bpm, time_markers
 from hrvcoach.beats import Beat
 from hrvcoach.constants import (
     ARTIFACT_MEDIAN_BEATS,
@@ -348,10 +349,18 @@ def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: F
     frequency = frequency_markers(spectrum)
     breath = breathing_markers(spectrum, resampled, paced_breaths_per_min=pacer_breaths_per_min)
     coherent = coherence_markers(resampled, max_blocks=1)
+    markers = markers_of(time, frequency, breath, coherent, hr_bpm=hr_bpm,
+                         beats=int(window.size), artifacts=artifacts)
+    return markers, spectrum
+
+
+def markers_of(time: TimeDomain, frequency: FrequencyDomain, breath: Breathing,
+               coherent: Coherence, *, hr_bpm: float, beats: int, artifacts: int) -> Markers:
+    """The live Markers from each family's markers of their windows."""
     return Markers(
         hr_bpm=hr_bpm,
         rmssd_ms=time.rmssd_ms,
-        beats_in_window=int(window.size),
+        beats_in_window=beats,
         ln_rmssd=time.ln_rmssd,
         sdnn_ms=time.sdnn_ms,
         pnn50_pct=time.pnn50_pct,
@@ -371,7 +380,7 @@ def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: F
         coherence_ratio=coherent.ratio,
         coherence_peak_hz=coherent.peak_hz,
         artifacts_in_window=artifacts,
-    ), spectrum
+    )
 
 
 class _CorrectedBeats:

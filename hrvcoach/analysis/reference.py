@@ -118,7 +118,7 @@ def neurokit_detect_artifacts(rr_ms: FloatArray, *, iterative: bool = False) -> 
 def neurokit_live_markers(window: FloatArray, spectral_rr: FloatArray, *, hr_bpm: float,
                           artifacts: int, pacer_breaths_per_min: float | None) -> Markers:
     """LiveMarkers' numbers with neurokit2 computing the time and frequency domains."""
-    from hrvcoach.analysis.live import Markers
+    from hrvcoach.analysis.live import markers_of
 
     time = neurokit_time_domain(window)
     frequency = neurokit_frequency_domain(spectral_rr)
@@ -126,25 +126,5 @@ def neurokit_live_markers(window: FloatArray, spectral_rr: FloatArray, *, hr_bpm
     spectrum = spectrum_of(resampled)
     ours = breathing_markers(spectrum, resampled, paced_breaths_per_min=pacer_breaths_per_min)
     coherent = coherence_markers(resampled, max_blocks=1)
-    return Markers(
-        hr_bpm=hr_bpm,
-        rmssd_ms=time.rmssd_ms,
-        beats_in_window=int(window.size),
-        ln_rmssd=time.ln_rmssd,
-        sdnn_ms=time.sdnn_ms,
-        pnn50_pct=time.pnn50_pct,
-        sd1_ms=time.sd1_ms,
-        sd2_ms=time.sd2_ms,
-        stress_index=time.stress_index,
-        lf_ms2=frequency.lf_ms2,
-        hf_ms2=frequency.hf_ms2,
-        lf_hf=frequency.lf_hf,
-        hf_valid=ours.hf_valid,
-        breaths_per_min=ours.breaths_per_min,
-        breathing_power_ms2=ours.power_ms2,
-        p2t_ms=ours.p2t_ms,
-        p2t_bpm=ours.p2t_bpm,
-        coherence_ratio=coherent.ratio,
-        coherence_peak_hz=coherent.peak_hz,
-        artifacts_in_window=artifacts,
-    )
+    return markers_of(time, frequency, ours, coherent, hr_bpm=hr_bpm, beats=int(window.size),
+                      artifacts=artifacts)
