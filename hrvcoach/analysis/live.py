@@ -199,7 +199,7 @@ class LiveMarkers:
             return cache.arrays()
         self._cache = None
         corrected = self._correct(flags, rr[:keep], times[:keep], gaps[:keep], seq[:keep])
-        self._cache = _CorrectedBeats(flags, self._fixes, held, *corrected)
+        self._cache = _CorrectedBeats(flags, self._fixes, *corrected)
         return corrected[:4]
 
     def _no_flags(self, size: int) -> BoolArray:
@@ -386,11 +386,10 @@ def markers_of(time: TimeDomain, frequency: FrequencyDomain, breath: Breathing,
 class _CorrectedBeats:
     """The corrected beats of the last window, kept to be extended while the flags stand."""
 
-    def __init__(self, flags: dict[int, ArtifactKind], fixes: dict[int, Fix], held: int | None,
+    def __init__(self, flags: dict[int, ArtifactKind], fixes: dict[int, Fix],
                  rr: FloatArray, times: FloatArray, gaps: BoolArray, touched: BoolArray,
                  seq: IntArray) -> None:
         self.flags = flags
-        self.held = held
         # beats whose corrected values depend on a fix: the flagged ones, the moved peaks
         # and the intervals on both sides of each
         involved = [*flags, *(peak for _, peak in (fixes[i] for i in flags if i in fixes))]
@@ -406,10 +405,10 @@ class _CorrectedBeats:
             mine[:rr.size] = theirs
 
     def reusable(self, first_seq: int, newest_seq: int, held: int | None) -> bool:
-        """True when the same beats are held back, dropping the beats before first_seq leaves
+        """True when no kept beat is held back now, dropping the beats before first_seq leaves
         every fix whole, and no fix reaches the beats up to newest_seq not kept yet."""
         last = int(self._seq[self._end - 1])
-        return (held == self.held and first_seq < self.first_involved
+        return ((held is None or held > last) and first_seq < self.first_involved
                 and (newest_seq <= last or last >= self.last_involved))
 
     def extend(self, rr: FloatArray, times: FloatArray, gaps: BoolArray, seq: IntArray) -> None:
