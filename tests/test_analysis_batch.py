@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -107,6 +109,22 @@ def test_text_output_is_a_table_that_says_when_hf_is_not_valid(capsys):
     assert code == 0
     assert "RMSSD" in out and "breaths/min" in out and "HF NOT VALID" in out
     assert "00:00-05:00" in out and "05:00-10:00" in out
+
+
+def test_text_output_lists_each_artifact_event_once_with_its_correction(capsys):
+    path = shared_recording("mitdb_100/100_beats_rr.csv")
+    code, out, _ = run(capsys, str(path))
+    artifacts = analyze(read_rr_file(path).rr_ms).whole.artifacts
+    assert code == 0
+    events = [line.strip() for line in out.splitlines() if line.startswith("    interval")]
+    # an ectopic beat flags two neighbouring intervals that one move fixes: one line
+    pair = next(a for a, b in itertools.pairwise(artifacts)
+                if b.index == a.index + 1 and b.correction == a.correction)
+    assert f"intervals {pair.index}-{pair.index + 1}: " in "\n".join(events)
+    assert len(events) == 8 and len(events) < len(artifacts)
+    spans = [re.match(r"intervals? (\d+)(?:-(\d+))?:", e).groups() for e in events]
+    listed = sum(int(last or first) - int(first) + 1 for first, last in spans)
+    assert f"... and {len(artifacts) - listed} more flagged intervals" in out
 
 
 def test_a_bad_file_exits_2_naming_file_and_line(capsys, tmp_path):

@@ -9,7 +9,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -17,11 +17,12 @@ from hrvcoach.views.arg_types import positive_seconds
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
+    from hrvcoach.analysis.artifacts import Artifact
     from hrvcoach.analysis.batch import Analysis, WindowAnalysis
     from hrvcoach.formats import RRRecording
 
 PROGRESS_MIN_STEPS = 24  # show a progress bar for at least this many windows (on a terminal)
-ARTIFACTS_LISTED = 8  # the text report names this many flagged intervals
+ARTIFACTS_LISTED = 8  # the text report names this many artifact events
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -147,6 +148,26 @@ def analysis_json(file: str, analysis: Analysis) -> dict[str, Any]:
 # -- text ----------------------------------------------------------------------------------
 
 
+def _artifact_events(artifacts: Sequence[Artifact]) -> list[list[Artifact]]:
+    """Flagged intervals grouped into events: neighbours that one correction fixed together."""
+    events: list[list[Artifact]] = []
+    for artifact in artifacts:
+        last = events[-1][-1] if events else None
+        if last is not None and artifact.index == last.index + 1 \
+                and artifact.correction == last.correction:
+            events[-1].append(artifact)
+        else:
+            events.append([artifact])
+    return events
+
+
+def _event_line(event: list[Artifact]) -> str:
+    kinds = ", ".join(dict.fromkeys(a.kind.replace("_", "/") for a in event))
+    where = (f"interval {event[0].index}" if len(event) == 1
+             else f"intervals {event[0].index}-{event[-1].index}")
+    return f"    {where}: {kinds} - {event[0].correction}"
+
+
 def _fmt(value: float, digits: int = 1, unit: str = "") -> str:
     if not math.isfinite(value):
         return "—"
@@ -180,11 +201,11 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
         f"{' (pacer)' if b.paced else ' (RSA peak)'}   power at it {_fmt(b.power_ms2, 0, 'ms²')}"
         f"   peak-to-trough {_fmt(b.p2t_ms, 0, 'ms')} / {_fmt(b.p2t_bpm, 1, 'bpm')}",
     ]
-    listed = [f"    interval {a.index}: {a.kind.replace('_', '/')} - {a.correction}"
-              for a in whole.artifacts[:ARTIFACTS_LISTED]]
-    if len(whole.artifacts) > ARTIFACTS_LISTED:
-        listed.append(f"    ... and {len(whole.artifacts) - ARTIFACTS_LISTED} more "
-                      "(--json lists every index)")
+    events = _artifact_events(whole.artifacts)
+    listed = [_event_line(event) for event in events[:ARTIFACTS_LISTED]]
+    if len(events) > ARTIFACTS_LISTED:
+        rest = sum(len(event) for event in events[ARTIFACTS_LISTED:])
+        listed.append(f"    ... and {rest} more flagged intervals (--json lists every index)")
     lines[2:2] = listed
     if not b.hf_valid:
         lines.append(f"             HF NOT VALID: breathing at {_fmt(b.breaths_per_min, 1)}/min "
