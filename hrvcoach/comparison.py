@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -137,7 +138,7 @@ class PhaseData:
 @dataclass(frozen=True, slots=True)
 class SessionAnalysis:
     phases: list[PhaseData]
-    artifacts: dict[int, str]  # beat seq -> artifact kind
+    artifacts: Mapping[int, str]  # beat seq -> artifact kind
 
 
 def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:

@@ -37,7 +37,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -528,8 +528,8 @@ class Store:
 
     # ---- markers ---------------------------------------------------------------------------
 
-    def save_markers(self, session_id: int, markers: dict[int, dict[str, float | None]],
-                     artifacts: dict[int, str]) -> None:
+    def save_markers(self, session_id: int, markers: Mapping[int, Mapping[str, float | None]],
+                     artifacts: Mapping[int, str]) -> None:
         """Per-phase markers ({phase index: {name: value}}) and the artifact kind of flagged beats
         ({seq: kind}); replaces earlier ones and marks the session's markers as done."""
         rows = [(session_id, index, name, _finite_or_none(value))

@@ -113,10 +113,10 @@ def test_trend_lines_hold_each_markers_session_history_and_baseline(paced):
     for s in snapshots:
         expected.append(s.time_s, s.markers.rmssd_ms)
     x, y = expected.data()
-    assert expected.count == len(snapshots) > spark.x.size > TREND_POINTS
-    np.testing.assert_array_equal(spark.x, x)
-    np.testing.assert_allclose(spark.y, y, equal_nan=True)
-    assert spark.x[-1] == snapshots[-1].time_s
+    assert expected.count == len(snapshots) > spark.times_s.size > TREND_POINTS
+    np.testing.assert_array_equal(spark.times_s, x)
+    np.testing.assert_allclose(spark.values, y, equal_nan=True)
+    assert spark.times_s[-1] == snapshots[-1].time_s
     assert spark.baseline == snapshots[-1].baseline.rmssd_ms
 
 
@@ -223,9 +223,9 @@ def test_what_is_drawn_stays_bounded_after_an_hour(qtbot):
     window.render_frame(t_s)
     assert window.hr_curve.xData.size <= window.history_s / 0.9 + 2
     for card in window.cards.values():
-        assert 0 < card.sparkline.x.size <= 2 * TREND_POINTS
-        assert card.sparkline.x[-1] == pytest.approx(t_s)
-    assert window.cards["p2t_bpm"].sparkline.y[-1] == pytest.approx(8.0)
+        assert 0 < card.sparkline.times_s.size <= 2 * TREND_POINTS
+        assert card.sparkline.times_s[-1] == pytest.approx(t_s)
+    assert window.cards["p2t_bpm"].sparkline.values[-1] == pytest.approx(8.0)
 
 
 def test_trend_series_merges_neighbours_and_keeps_the_mean():

@@ -222,7 +222,7 @@ def window_values(name: str, length: int) -> FloatArray:
 
 @lru_cache(maxsize=64)
 def frequency_grid(bins: int, bin_hz: float) -> FloatArray:
-    values = np.arange(bins) * bin_hz
+    values = np.arange(bins, dtype=np.float64) * bin_hz
     values.setflags(write=False)
     return values
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from PySide6 import QtCore, QtWidgets
 
@@ -123,7 +123,8 @@ def pick_device(scan: ScanFunction | None = None) -> str | None:
         from hrvcoach.sources.ble import scan as ble_scan
 
         scan = ble_scan
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0] or "hrvcoach"])
+    app = cast(QtWidgets.QApplication, QtWidgets.QApplication.instance()) \
+        or QtWidgets.QApplication([sys.argv[0] or "hrvcoach"])
     picker = DevicePicker(scan)
     quit_on_last_window = app.quitOnLastWindowClosed()
     app.setQuitOnLastWindowClosed(False)  # closing the dialog must not stop the loop under us

@@ -164,8 +164,8 @@ class Sparkline(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.x: FloatArray = np.empty(0)
-        self.y: FloatArray = np.empty(0)
+        self.times_s: FloatArray = np.empty(0)  # not x/y: those are QWidget's methods
+        self.values: FloatArray = np.empty(0)
         self.baseline = math.nan
         self.color = _qcolor(DARK.text)
         self.baseline_color = _qcolor(DARK.muted)
@@ -178,23 +178,23 @@ class Sparkline(QtWidgets.QWidget):
         self.update()
 
     def set_data(self, x: FloatArray, y: FloatArray, baseline: float = math.nan) -> None:
-        self.x, self.y, self.baseline = x, y, baseline
+        self.times_s, self.values, self.baseline = x, y, baseline
         self.update()
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
-        finite = np.isfinite(self.y)
+        finite = np.isfinite(self.values)
         if np.count_nonzero(finite) < 2:
             return
-        values = self.y[finite]
+        values = self.values[finite]
         lo, hi = float(values.min()), float(values.max())
         if math.isfinite(self.baseline):
             lo, hi = min(lo, self.baseline), max(hi, self.baseline)
         if hi - lo < 1e-9:
             lo, hi = lo - 1.0, hi + 1.0
-        x0, x1 = float(self.x[0]), float(self.x[-1])
+        x0, x1 = float(self.times_s[0]), float(self.times_s[-1])
         w, h, pad = self.width() - 6.0, self.height() - 8.0, 4.0
-        px = 3.0 + w * (self.x - x0) / max(x1 - x0, 1e-9)
-        py = pad + h * (hi - self.y) / (hi - lo)
+        px = 3.0 + w * (self.times_s - x0) / max(x1 - x0, 1e-9)
+        py = pad + h * (hi - self.values) / (hi - lo)
         painter = QtGui.QPainter(self)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         if math.isfinite(self.baseline):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from hrvcoach.errors import InputError
@@ -292,7 +293,7 @@ def write_session_report(store: Any, session_id: int, path: Path) -> Path:
             for figure in figures:
                 figure.set_dpi(REPORT_PNG_DPI)
                 figure.canvas.draw()
-                images.append(np.asarray(figure.canvas.buffer_rgba()))
+                images.append(np.asarray(cast(FigureCanvasAgg, figure.canvas).buffer_rgba()))
             plt.imsave(path, np.concatenate(images, axis=0))
     except OSError as exc:
         raise InputError(str(path), f"cannot write the report ({exc})") from None

@@ -627,7 +627,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             if value is None:
                 value = cache[k] = self.pacer.state_at(max(k * WAVE_STEP_S, 0.0)).lung
             lung[i] = value
-        return np.arange(k0, k1 + 1) * WAVE_STEP_S, lung
+        return np.arange(k0, k1 + 1, dtype=np.float64) * WAVE_STEP_S, lung
 
     def _draw_cards(self) -> None:
         """The marker cards' numbers and notes (only when a beat brought new markers)."""
@@ -1004,4 +1004,8 @@ def _close_on_sigint(window: QtWidgets.QWidget) -> Callable[[], None]:
         QtCore.QTimer.singleShot(0, window.close)
 
     signal.signal(signal.SIGINT, on_sigint)
-    return lambda: signal.signal(signal.SIGINT, previous)
+
+    def undo() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    return undo
