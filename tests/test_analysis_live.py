@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -196,13 +197,26 @@ def test_analysis_reference_module_imports_neurokit2_only_when_called():
     assert result.stdout.strip() == "False"
 
 
-def test_a_reused_corrected_window_equals_correcting_the_window_again():
+def _nsrdb_beats() -> list[Beat]:
+    return beats_of(read_rr_file(shared_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms[:1200])
+
+
+def _simulated_beats_with_gaps() -> list[Beat]:
+    """Simulated paced breathing with many artifacts, and a few beats without skin contact."""
+    beats = [s.beat for s in itertools.takewhile(lambda s: s.beat.time_s <= 900.0, simulate_beats(
+        Pacer.constant(6.0), SimulatedPerson(), seed=11, artifacts_per_min=6.0))]
+    for i in range(150, len(beats), 173):
+        beats[i] = dataclasses.replace(beats[i], contact=False)
+    return beats
+
+
+@pytest.mark.parametrize("make_beats", [_nsrdb_beats, _simulated_beats_with_gaps])
+def test_a_reused_corrected_window_equals_correcting_the_window_again(make_beats):
     # many flagged beats: the corrected window is extended beat by beat while the flags stand,
     # and must give the beats that correcting the whole window afresh gives
-    rr = read_rr_file(shared_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms[:1200]
     live = LiveMarkers(correct_artifacts=True)
     reused = checked = 0
-    for beat in beats_of(rr):
+    for beat in make_beats():
         before = live._cache
         live.update(beat)
         if live._cache is None:  # no flag in the window: the beats as recorded

@@ -94,6 +94,7 @@ def in_use(beat: Beat) -> bool:
     """Whether the markers use this beat: skin contact and RR within MIN_RR_MS..MAX_RR_MS."""
     return beat.usable and MIN_RR_MS <= beat.rr_ms <= MAX_RR_MS
 
+
 _GROW = 512
 _NEVER = 2**62  # a stream index no beat reaches
 _MARGIN_S = 10.0
@@ -400,6 +401,7 @@ class _CorrectedBeats:
         self._gap, self._touched = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
         self._seq = np.empty(size, dtype=np.int64)
         self._start, self._end = 0, rr.size
+        self._last_seq = int(seq[-1]) if seq.size else -1  # the newest beat taken, even if trimmed
         for mine, theirs in ((self._rr, rr), (self._time, times), (self._gap, gaps),
                              (self._touched, touched), (self._seq, seq)):
             mine[:rr.size] = theirs
@@ -407,13 +409,13 @@ class _CorrectedBeats:
     def reusable(self, first_seq: int, newest_seq: int, held: int | None) -> bool:
         """True when no kept beat is held back now, dropping the beats before first_seq leaves
         every fix whole, and no fix reaches the beats up to newest_seq not kept yet."""
-        last = int(self._seq[self._end - 1])
+        last = self._last_seq
         return ((held is None or held > last) and first_seq < self.first_involved
                 and (newest_seq <= last or last >= self.last_involved))
 
     def extend(self, rr: FloatArray, times: FloatArray, gaps: BoolArray, seq: IntArray) -> None:
         """Append the beats of seq after the last one kept (they are clean: flags unchanged)."""
-        new = int(np.searchsorted(seq, self._seq[self._end - 1], side="right"))
+        new = int(np.searchsorted(seq, self._last_seq, side="right"))
         count = seq.size - new
         if count <= 0:
             return
@@ -426,6 +428,7 @@ class _CorrectedBeats:
         self._touched[self._end:end] = False
         self._seq[self._end:end] = seq[new:]
         self._end = end
+        self._last_seq = int(seq[-1])
 
     def _compact(self, room: int) -> None:
         size = self._end - self._start
