@@ -110,8 +110,8 @@ def mean_rr_ms(rr_ms: FloatArray) -> float:
     return float(rr.sum()) / rr.size if rr.size else math.nan
 
 
-def _sd(values: FloatArray, ddof: int) -> float:
-    centred = values - values.sum() / values.size
+def _sd(values: FloatArray, ddof: int, mean: float | None = None) -> float:
+    centred = values - (values.sum() / values.size if mean is None else mean)
     return math.sqrt(float(np.dot(centred, centred)) / (values.size - ddof))
 
 
@@ -169,13 +169,17 @@ def baevsky_stress_index(rr_ms: FloatArray, *, bin_ms: float = STRESS_INDEX_BIN_
     rr = _one_d(rr_ms)
     if rr.size < 2:
         return math.nan
-    spread_s = float(rr.max() - rr.min()) / 1000.0
+    shortest = float(rr.min())
+    spread_s = (float(rr.max()) - shortest) / 1000.0
     if spread_s <= 0:
         return math.nan
-    bins = np.floor(rr / bin_ms).astype(np.int64)
-    counts = np.bincount(bins - bins.min())
-    fullest = int(np.argmax(counts))
-    mode_s = ((fullest + int(bins.min())) + 0.5) * bin_ms / 1000.0
+    lowest = math.floor(shortest / bin_ms)  # the bin of the shortest interval
+    bins = rr / bin_ms
+    np.floor(bins, out=bins)
+    bins -= lowest
+    counts = np.bincount(bins.astype(np.intp))
+    fullest = int(counts.argmax())
+    mode_s = ((fullest + lowest) + 0.5) * bin_ms / 1000.0
     amplitude_pct = 100.0 * float(counts[fullest]) / rr.size
     index = amplitude_pct / (2.0 * mode_s * spread_s)
     return math.sqrt(index) if square_root else index
@@ -184,13 +188,15 @@ def baevsky_stress_index(rr_ms: FloatArray, *, bin_ms: float = STRESS_INDEX_BIN_
 def time_markers(rr_ms: FloatArray, after_gap: BoolArray | None = None) -> TimeDomain:
     """Every time-domain marker of one window of RR intervals."""
     rr = _one_d(rr_ms)
+    n = rr.size
     diffs, sums = _pairs(rr, after_gap)  # shared by RMSSD, pNN50 and the Poincaré plot
     rmssd = _rms(diffs)
     sd1, sd2 = _poincare(diffs, sums, 1)
+    mean_rr = mean_rr_ms(rr)
     return TimeDomain(
-        mean_rr_ms=mean_rr_ms(rr),
+        mean_rr_ms=mean_rr,
         mean_hr_bpm=mean_hr_bpm(rr),
-        sdnn_ms=sdnn_ms(rr),
+        sdnn_ms=_sd(rr, 1, mean_rr) if n >= 2 else math.nan,  # sdnn_ms, sharing the mean
         rmssd_ms=rmssd,
         ln_rmssd=math.log(rmssd) if rmssd > 0 else math.nan,
         pnn50_pct=_share_above_pct(diffs, PNN_THRESHOLD_MS),
