@@ -469,11 +469,12 @@ class BleSource:
         """Battery from GATT 0x2A19 when exported, else from BlueZ's Battery1 (read, then followed)."""
         char = client.services.get_characteristic(BATTERY_LEVEL_UUID)
         if char is not None:
+            # subscribe first, then read: a change between the two is not missed
+            if "notify" in char.properties:
+                await client.start_notify(char, partial(self._on_battery_gatt, generation))
             raw = await _read_bytes(client, BATTERY_LEVEL_UUID)
             if raw:
                 self._on_battery(generation, raw[0])
-            if "notify" in char.properties:
-                await client.start_notify(char, partial(self._on_battery_gatt, generation))
             return None
         path = device.details.get("path") if isinstance(device.details, dict) else None
         if path is None or not sys.platform.startswith("linux"):
