@@ -48,9 +48,6 @@ Recordings from ../shared/data are used when present; a missing one is skipped w
 
 from __future__ import annotations
 
-import datetime
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -67,6 +64,8 @@ import scipy
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from machine import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
 
 from hrvcoach.analysis import (  # noqa: E402
     LiveMarkers,
@@ -240,16 +239,6 @@ def help_startup_s() -> float:
 # -- the table ---------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu ?"
-
-
 def us(value: float) -> str:
     return f"{value:.0f} µs"
 
@@ -308,9 +297,8 @@ def day_row(nk: ModuleType | None) -> tuple[str, ...]:
 def main() -> None:
     began = time.perf_counter()
     warnings.simplefilter("ignore")
-    print(f"# {datetime.datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, {cpu_model()}, {platform.system()}")
-    print(f"# Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}")
+    print(machine_line())
+    print(f"# numpy {np.__version__}, scipy {scipy.__version__}")
     nk: ModuleType | None
     start = time.perf_counter()
     try:

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import sys
 import time
@@ -17,6 +15,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from machine import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
 
 from hrvcoach.analysis.live import LiveMarkers  # noqa: E402
 from hrvcoach.beats import Beat  # noqa: E402
@@ -72,8 +72,7 @@ def main() -> None:
         cases.append(("read 24-h RR file (~106k beats)", lambda: read_rr_file(DAY_FILE), 5, 1))
     else:
         print(f"# skipped the 24-h file: {DAY_FILE} missing")
-    print(f"# {platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or 'cpu ?'}, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"{machine_line()}, numpy {np.__version__}")
     print(f"{'case':<42}{'median':>14}")
     for name, fn, repeat, per in cases:
         total_ms = median_ms(fn, repeat)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+from machine import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
 from PySide6 import QtWidgets  # noqa: E402
 
 from hrvcoach.clock import InstantClock  # noqa: E402
@@ -137,8 +137,7 @@ def main() -> None:
     cpu_s = 20.0 if args.quick else 60.0
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["benchmark"])
-    print(f"# {platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or 'cpu ?'}, "
-          f"{platform.system()}, Python {platform.python_version()}, Qt offscreen")
+    print(f"{machine_line()}, Qt offscreen")
     events = session_events(3600.0)
     print(f"# {len(events)} session events for 60 min; {frames} frames per row at {FPS:g} fps")
     print(f"{'frames':<44}{'median ms':>10}{'p99 ms':>9}{'max ms':>9}")
