@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
-from scipy.signal import welch
+from scipy.signal import detrend, welch
 
 from hrvcoach.analysis import (
     band_power_ms2,
@@ -18,7 +18,7 @@ from hrvcoach.analysis import (
     spectrum_of,
     welch_psd,
 )
-from hrvcoach.analysis.spectral import Resampled, cubic_spline, detrended, power_between_ms2
+from hrvcoach.analysis.spectral import Resampled, cubic_spline, power_between_ms2
 from hrvcoach.formats import read_rr_file
 from tests.helpers import shared_recording
 
@@ -69,7 +69,7 @@ def test_a_sine_of_amplitude_a_has_power_a_squared_over_2_at_its_frequency():
     fs = 4.0
     t = np.arange(1200) / fs
     x = 900.0 + 40.0 * np.sin(2 * np.pi * 0.1 * t)
-    spectrum = welch_psd(detrended(x, "constant"), sample_hz=fs, segment_samples=600, nfft=4096)
+    spectrum = welch_psd(detrend(x, type="constant"), sample_hz=fs, segment_samples=600, nfft=4096)
     assert power_between_ms2(spectrum, 0.05, 0.15) == pytest.approx(40.0**2 / 2, rel=0.01)
     assert band_power_ms2(spectrum, 0.05, 0.15) == pytest.approx(40.0**2 / 2, rel=0.01)
 
@@ -159,7 +159,7 @@ def _pyhrv_welch(rr: np.ndarray, segment: int) -> tuple[list[float], list[float]
     if ((times[-1] - times[0]) * 4.0) % 1.0 == 0.0:  # pyhrv's arange stops before the end
         resampled = Resampled(resampled.time_s[:-1], resampled.rr_ms[:-1], 4.0,
                               resampled.duration_s)
-    spectrum = welch_psd(detrended(resampled.rr_ms, "constant"), sample_hz=4.0,
+    spectrum = welch_psd(detrend(resampled.rr_ms, type="constant"), sample_hz=4.0,
                          segment_samples=segment, window="hamming", nfft=4096, align="start")
     f, p = spectrum.frequency_hz, spectrum.psd_ms2_per_hz
     powers, peaks = [], []

@@ -234,20 +234,6 @@ def _centred_ramp(n: int) -> tuple[FloatArray, float]:
     return x, float(np.dot(x, x))
 
 
-def detrended(samples: FloatArray, detrend: Detrend) -> FloatArray:
-    """Samples minus their mean ("constant") or least-squares line ("linear"), along the last axis."""
-    n = samples.shape[-1]
-    centred = samples - samples.sum(axis=-1, keepdims=True) / max(n, 1)
-    if detrend == "constant" or n < 2:
-        return centred
-    x, xx = _centred_ramp(n)
-    slope = (centred @ x) / xx
-    if centred.ndim == 1:
-        centred -= slope * x
-        return centred
-    return centred - np.multiply.outer(slope, x)
-
-
 def welch_psd(samples: FloatArray, *, sample_hz: float, segment_samples: int,
               overlap: float = 0.5, window: str = "hann", nfft: int | None = None,
               align: Align = "end", duration_s: float | None = None,
