@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hrvcoach.analysis import (
     LiveMarkers,
@@ -253,3 +255,31 @@ def test_recent_artifacts_are_the_times_of_the_beats_the_detector_marks():
     in_use_times = [s.beat.time_s for s in simulated if in_use(s.beat)]
     assert live.recent_artifacts(64)[1] == in_use_times[-64]
     assert not LiveMarkers().recent_artifacts(64)[0]  # no detector without correction
+
+
+# One beat of a messy stream: normal, premature, missed or extra beats, no contact, a gap.
+_BEAT_EVENTS = st.sampled_from(["normal"] * 12 + ["early", "missed", "extra", "no contact",
+                                                   "gap", "out of range"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(events=st.lists(_BEAT_EVENTS, min_size=50, max_size=400), seed=st.integers(0, 1000))
+def test_live_markers_survive_any_messy_stream_and_the_reused_window_stays_exact(events, seed):
+    rng = np.random.default_rng(seed)
+    live, plain = LiveMarkers(correct_artifacts=True), LiveMarkers()
+    now = 0.0
+    for i, event in enumerate(events):
+        rr = 900.0 + 60.0 * math.sin(i / 1.5) + 15.0 * rng.standard_normal()
+        rr = {"early": 0.6 * rr, "missed": 2.0 * rr, "extra": 0.45 * rr,
+              "out of range": 4000.0}.get(event, rr)
+        now += rr / 1000.0
+        beat = Beat(rr, now, contact=event != "no contact", after_gap=event == "gap")
+        for markers in (live.update(beat), plain.update(beat)):
+            assert 0 <= markers.artifacts_in_window <= max(markers.beats_in_window, 0)
+            assert math.isnan(markers.hr_bpm) or 20.0 < markers.hr_bpm < 250.0
+            assert math.isnan(markers.rmssd_ms) or markers.rmssd_ms >= 0.0
+        if live._cache is not None:
+            incremental = [part.copy() for part in live._corrected()]
+            live._cache = None
+            for ours, theirs in zip(incremental, live._corrected(), strict=True):
+                np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
