@@ -78,10 +78,7 @@ class Spectrum:
     segment_s: float  # length of one segment
     duration_s: float  # the window the beats cover: sum of their RR
     cumulative_ms2: FloatArray  # integral of the PSD from 0 Hz up to each bin (trapezoids)
-
-    @property
-    def bin_hz(self) -> float:
-        return float(self.frequency_hz[1]) if self.frequency_hz.size > 1 else math.nan
+    bin_hz: float = math.nan  # the grid's step (NaN with fewer than 2 bins)
 
 
 def make_spectrum(psd_ms2_per_hz: FloatArray, bin_hz: float, *, segments: int, segment_s: float,
@@ -92,7 +89,8 @@ def make_spectrum(psd_ms2_per_hz: FloatArray, bin_hz: float, *, segments: int, s
         cumulative[0] = 0.0
         ((psd_ms2_per_hz[1:] + psd_ms2_per_hz[:-1]) * (0.5 * bin_hz)).cumsum(out=cumulative[1:])
     return Spectrum(frequency_grid(psd_ms2_per_hz.size, bin_hz), psd_ms2_per_hz, segments,
-                    segment_s, duration_s, cumulative)
+                    segment_s, duration_s, cumulative,
+                    float(bin_hz) if psd_ms2_per_hz.size > 1 else math.nan)
 
 
 EMPTY_SPECTRUM_ARRAY = np.empty(0)
