@@ -1,7 +1,11 @@
-"""Shared test helpers: where the real recordings live, and skipping clearly without them."""
+"""Shared test helpers: where the real recordings live (skipping clearly without them), and
+running the CLI as a user does."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,3 +20,12 @@ def shared_recording(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"real recording missing: {path} (needs ../shared/data beside the checkout)")
     return path
+
+
+def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m hrvcoach ARGS` in a child process with its own data folder and no display."""
+    env = {**os.environ, "HRVCOACH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, check=False)

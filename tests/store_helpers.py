@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from hrvcoach.beats import Beat
 from hrvcoach.clock import InstantClock
@@ -43,11 +39,3 @@ def beats_of(store: Store, session_id: int) -> list[Beat]:
     stored = store.beats(session_id)
     return [Beat(rr, t, contact, gap) for t, rr, contact, gap in
             zip(stored.time_s, stored.rr_ms, stored.contact, stored.after_gap, strict=True)]
-
-
-def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HRVCOACH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)

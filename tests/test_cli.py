@@ -5,23 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from hrvcoach import __version__
 from hrvcoach.views.cli import main
-from tests.helpers import shared_recording
+from tests.helpers import run_cli, shared_recording
 
 HEAVY_MODULES = ("numpy", "neurokit2", "PySide6", "matplotlib", "pyqtgraph", "bleak", "scipy")
-
-
-def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HRVCOACH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
 
 
 def test_help_imports_no_heavy_module():

@@ -17,7 +17,7 @@ import pytest
 from hrvcoach.recording import read_recording
 from hrvcoach.store import DB_FILE, Store
 from hrvcoach.views.cli import main
-from tests.store_helpers import run_cli
+from tests.helpers import run_cli
 
 MARKER_KEYS = {"before", "after", "delta", "ci_low", "ci_high"}
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +13,7 @@ from hrvcoach.analysis.resonance import (
     choose_resonance,
     score_rates,
 )
+from tests.helpers import run_cli
 
 
 def sinus_beats(blocks: list[tuple[float, float, float]], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -66,19 +63,13 @@ def test_a_near_tie_with_a_neighbour_moves_the_choice_between_them():
     assert choose_resonance([]) is None
 
 
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HRVCOACH_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
-
-
 @pytest.mark.parametrize(("resonance", "seed"), [(4.5, 1), (5.5, 2), (6.5, 3)])
 def test_assessment_on_the_simulator_finds_its_resonance_rate_and_stores_it(tmp_path, resonance, seed):
-    result = run_cli(tmp_path, "demo", "--headless", "--speed", "2000", "--protocol",
-                     "resonance-assessment", "--sim-resonance", str(resonance), "--seed", str(seed))
+    result = run_cli("demo", "--headless", "--speed", "2000", "--protocol", "resonance-assessment",
+                     "--sim-resonance", str(resonance), "--seed", str(seed), home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "resonance assessment" in result.stdout and "← best" in result.stdout
-    profile = run_cli(tmp_path, "profile", "--json")
+    profile = run_cli("profile", "--json", home=tmp_path)
     stored = json.loads(profile.stdout)
     assert stored["resonance_bpm"] == pytest.approx(resonance, abs=0.25)
     assert [row["rate_bpm"] for row in stored["scores"]] == [6.5, 6.0, 5.5, 5.0, 4.5]
@@ -88,25 +79,26 @@ def test_assessment_on_the_simulator_finds_its_resonance_rate_and_stores_it(tmp_
 
 
 def test_a_resonance_protocol_uses_the_assessed_rate(tmp_path):
-    assert run_cli(tmp_path, "demo", "--headless", "--speed", "2000", "--protocol",
-                   "resonance-assessment", "--sim-resonance", "4.5", "--seed", "1").returncode == 0
-    result = run_cli(tmp_path, "demo", "--headless", "--speed", "2000", "--protocol",
-                     "resonance-practice", "--duration", "240")
+    assessed = run_cli("demo", "--headless", "--speed", "2000", "--protocol", "resonance-assessment",
+                       "--sim-resonance", "4.5", "--seed", "1", home=tmp_path)
+    assert assessed.returncode == 0
+    result = run_cli("demo", "--headless", "--speed", "2000", "--protocol",
+                     "resonance-practice", "--duration", "240", home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "pacer 4.5 breaths/min" in result.stdout
     assert "pacer  4.5/min" in result.stdout
-    shown = run_cli(tmp_path, "protocols", "show", "resonance-practice")
+    shown = run_cli("protocols", "show", "resonance-practice", home=tmp_path)
     assert "4.5 breaths/min, your resonance rate" in shown.stdout
 
 
 def test_profile_without_an_assessment_says_so(tmp_path):
-    assert json.loads(run_cli(tmp_path, "profile", "--json").stdout)["resonance_bpm"] is None
-    assert "No resonance rate assessed yet" in run_cli(tmp_path, "profile").stdout
+    assert json.loads(run_cli("profile", "--json", home=tmp_path).stdout)["resonance_bpm"] is None
+    assert "No resonance rate assessed yet" in run_cli("profile", home=tmp_path).stdout
 
 
 def test_a_corrupt_profile_is_a_one_line_error(tmp_path):
     (tmp_path / "profile.json").write_text("{not json")
-    result = run_cli(tmp_path, "profile")
+    result = run_cli("profile", home=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith(f"hrvcoach: error: {tmp_path / 'profile.json'}: unreadable profile")
 
@@ -119,7 +111,7 @@ def test_profile_plot_draws_every_scored_rate(tmp_path):
     scores = [RateScore(rate, 10.0 + i, 1e5, 3e3, float("nan"), 0.5 + 0.1 * i)
               for i, rate in enumerate([6.5, 6.0, 5.5])]
     save_profile(tmp_path, Profile(5.5, "2026-11-25T08:00:00+00:00", "x.csv", scores))
-    result = run_cli(tmp_path, "profile", "--plot", str(tmp_path / "res.png"))
+    result = run_cli("profile", "--plot", str(tmp_path / "res.png"), home=tmp_path)
     assert result.returncode == 0, result.stderr
     png = (tmp_path / "res.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
