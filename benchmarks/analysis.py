@@ -65,7 +65,7 @@ import scipy
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from machine import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
+from common import machine_line, run_times  # noqa: E402  (benchmarks/, the script's own folder)
 
 from hrvcoach.analysis import (  # noqa: E402
     LiveMarkers,
@@ -105,12 +105,7 @@ class Windows:
 
 def best_of(fn: Callable[[], object], repeat: int) -> float:
     """Seconds: the best of `repeat` runs (the least disturbed by other processes)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(run_times(fn, repeat))
 
 
 def beats_of(rr: np.ndarray) -> list[Beat]:
@@ -228,12 +223,8 @@ def nk_day_s(nk: ModuleType, settings: dict[str, Any]) -> float:
 
 def help_startup_s() -> float:
     command = [sys.executable, "-m", "hrvcoach", "--help"]
-    runs = []
-    for _ in range(7):
-        start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True, cwd=REPO)
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
+    return statistics.median(run_times(
+        lambda: subprocess.run(command, capture_output=True, check=True, cwd=REPO), 7))
 
 
 # -- the table ---------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from machine import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
+from common import machine_line, run_times  # noqa: E402  (benchmarks/, the script's own folder)
 
 from hrvcoach.analysis.live import LiveMarkers  # noqa: E402
 from hrvcoach.beats import Beat  # noqa: E402
@@ -28,12 +27,7 @@ DAY_FILE = REPO.parent / "shared" / "data" / "physionet_rr_rhrvbook" / "nsr2db" 
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000.0
+    return statistics.median(run_times(fn, repeat)) * 1000.0
 
 
 def live_markers_per_beat(beats: list[Beat]) -> Callable[[], object]:

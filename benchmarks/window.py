@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
-from machine import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
+from common import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
 from PySide6 import QtWidgets  # noqa: E402
 
 from hrvcoach.clock import InstantClock  # noqa: E402

@@ -1,10 +1,13 @@
-"""The machine a benchmark ran on, for the first line of its table (numbers mean little without)."""
+"""What the benchmarks share: timed runs of a call, and the machine they ran on (the first line
+of every table: numbers mean little without it)."""
 
 from __future__ import annotations
 
 import datetime
 import os
 import platform
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -24,3 +27,14 @@ def machine_line() -> str:
     return (f"# {datetime.datetime.now():%Y-%m-%d %H:%M}, {platform.machine()}, "
             f"{os.cpu_count()} CPUs, {cpu_model()}, {platform.system()}, "
             f"Python {platform.python_version()}")
+
+
+def run_times(fn: Callable[[], object], repeat: int) -> list[float]:
+    """Seconds each of `repeat` calls of fn took (take the min for the least disturbed run, or
+    the median)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
