@@ -43,6 +43,17 @@ class SetupChoice:
     replay_file: Path | None = None  # the recording (source "replay")
 
 
+def _titled_card(title: str) -> tuple[QtWidgets.QFrame, QtWidgets.QVBoxLayout]:
+    """A themed card with a small caps title; returns it and the layout to fill."""
+    card = QtWidgets.QFrame()
+    card.setObjectName("card")
+    layout = QtWidgets.QVBoxLayout(card)
+    layout.setContentsMargins(22, 18, 22, 18)
+    layout.setSpacing(8)
+    layout.addWidget(make_label(title, size_px=13, role="muted", weight=600))
+    return card, layout
+
+
 class SetupPanel(QtWidgets.QWidget):
     """Source and protocol choice; `wait_for_choice()` returns when the user presses Start."""
 
@@ -75,12 +86,7 @@ class SetupPanel(QtWidgets.QWidget):
         columns.setSpacing(20)
         root.addLayout(columns, stretch=1)
 
-        source_card = QtWidgets.QFrame()
-        source_card.setObjectName("card")
-        source = QtWidgets.QVBoxLayout(source_card)
-        source.setContentsMargins(22, 18, 22, 18)
-        source.setSpacing(8)
-        source.addWidget(make_label("HEART-RATE SOURCE", size_px=13, role="muted", weight=600))
+        source_card, source = _titled_card("HEART-RATE SOURCE")
         self.source_group = QtWidgets.QButtonGroup(self)
         self.ble_radio = QtWidgets.QRadioButton("Bluetooth chest strap")
         self.sim_radio = QtWidgets.QRadioButton(
@@ -108,12 +114,7 @@ class SetupPanel(QtWidgets.QWidget):
         source.addStretch(1)
         columns.addWidget(source_card, stretch=1)
 
-        protocol_card = QtWidgets.QFrame()
-        protocol_card.setObjectName("card")
-        box = QtWidgets.QVBoxLayout(protocol_card)
-        box.setContentsMargins(22, 18, 22, 18)
-        box.setSpacing(8)
-        box.addWidget(make_label("PROTOCOL", size_px=13, role="muted", weight=600))
+        protocol_card, box = _titled_card("PROTOCOL")
         self.protocol_combo = QtWidgets.QComboBox()
         for protocol in self.protocols:
             self.protocol_combo.addItem(f"{protocol.name} · {clock_text(protocol.duration_s)}")
