@@ -75,8 +75,8 @@ from hrvcoach.analysis import (  # noqa: E402
     spectrum_of,
     time_markers,
 )
-from hrvcoach.beats import Beat  # noqa: E402
-from hrvcoach.formats import read_rr_file  # noqa: E402
+from hrvcoach.core.beats import Beat  # noqa: E402
+from hrvcoach.files.rr_files import read_rr_file  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 DAY_FILE = DATA / "physionet_rr_rhrvbook" / "nsr2db" / "nsr001_rr_secs.txt"

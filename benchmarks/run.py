@@ -18,10 +18,10 @@ sys.path.insert(0, str(REPO))
 from common import machine_line, run_times  # noqa: E402  (benchmarks/, the script's own folder)
 
 from hrvcoach.analysis.live import LiveMarkers  # noqa: E402
-from hrvcoach.beats import Beat  # noqa: E402
-from hrvcoach.formats import read_rr_file  # noqa: E402
-from hrvcoach.pacer import Pacer  # noqa: E402
-from hrvcoach.protocols import load_protocol  # noqa: E402
+from hrvcoach.core.beats import Beat  # noqa: E402
+from hrvcoach.files.rr_files import read_rr_file  # noqa: E402
+from hrvcoach.protocols.pacer import Pacer  # noqa: E402
+from hrvcoach.protocols.protocol import load_protocol  # noqa: E402
 
 DAY_FILE = REPO.parent / "shared" / "data" / "physionet_rr_rhrvbook" / "nsr2db" / "nsr001_rr_secs.txt"
 

@@ -34,12 +34,12 @@ import numpy as np  # noqa: E402
 from common import machine_line  # noqa: E402  (benchmarks/, the script's own folder)
 from PySide6 import QtWidgets  # noqa: E402
 
-from hrvcoach.clock import InstantClock  # noqa: E402
-from hrvcoach.pacer import Pacer  # noqa: E402
-from hrvcoach.protocols import Breath, Phase, Protocol  # noqa: E402
+from hrvcoach.core.clock import InstantClock  # noqa: E402
+from hrvcoach.protocols.pacer import Pacer  # noqa: E402
+from hrvcoach.protocols.protocol import Breath, Phase, Protocol  # noqa: E402
 from hrvcoach.session import Session, SessionEnded, SessionEvent  # noqa: E402
 from hrvcoach.sources.simulator import SimulatedPerson, SimulatedStrap  # noqa: E402
-from hrvcoach.views.window import CoachWindow  # noqa: E402
+from hrvcoach.views.qt.window import CoachWindow  # noqa: E402
 
 HOUR = Protocol("hour", "an hour of paced breathing", (
     Phase("settle", "baseline", 30.0, guidance="Breathe as usual."),

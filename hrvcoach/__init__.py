@@ -3,8 +3,8 @@
 Kept light on purpose: every CLI start imports this module.
 """
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.errors import DeviceError, HrvcoachError, InputError
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.errors import DeviceError, HrvcoachError, InputError
 
 __version__ = "0.1.0"
 

@@ -1,5 +1,5 @@
 """`python -m hrvcoach` runs the command-line interface."""
 
-from hrvcoach.views.cli import main
+from hrvcoach.views.cli.main import main
 
 raise SystemExit(main())

@@ -20,10 +20,10 @@ from typing import Protocol as TypingProtocol
 
 from hrvcoach.analysis.live import EMPTY_MARKERS, Engine, LiveMarkers, Markers, in_use
 from hrvcoach.analysis.spectral import Spectrum
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.clock import Clock, PausableClock
-from hrvcoach.pacer import Pacer, PacerState
-from hrvcoach.protocols import Phase, Protocol
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.clock import Clock, PausableClock
+from hrvcoach.protocols.pacer import Pacer, PacerState
+from hrvcoach.protocols.protocol import Phase, Protocol
 from hrvcoach.sources.base import Source
 
 log = logging.getLogger(__name__)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from hrvcoach.beats import Beat
-from hrvcoach.clock import InstantClock
-from hrvcoach.comparison import compute_markers
-from hrvcoach.pacer import Pacer
-from hrvcoach.protocols import load_protocol
+from hrvcoach.core.beats import Beat
+from hrvcoach.core.clock import InstantClock
+from hrvcoach.history.compare import compute_markers
+from hrvcoach.protocols.pacer import Pacer
+from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.session import Session
 from hrvcoach.sources.simulator import DEFAULT_PERSON, SimulatedStrap
-from hrvcoach.store import Store, StoreRecorder
+from hrvcoach.store.db import Store, StoreRecorder
 
 
 def record_simulated_session(store: Store, protocol_name: str = "qigong", *, seed: int = 1,

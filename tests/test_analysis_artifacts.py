@@ -19,8 +19,8 @@ from hrvcoach.analysis import (
     detect_artifacts,
     rmssd_ms,
 )
-from hrvcoach.formats import read_rr_file
-from hrvcoach.pacer import Pacer
+from hrvcoach.files.rr_files import read_rr_file
+from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
 from tests.helpers import shared_recording
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from hrvcoach.analysis import analyze, window_markers
-from hrvcoach.formats import read_rr_file
-from hrvcoach.views.cli import main
+from hrvcoach.files.rr_files import read_rr_file
+from hrvcoach.views.cli.main import main
 from tests.helpers import shared_recording
 
 TIME_KEYS = {"mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct",
@@ -147,7 +147,7 @@ def test_whole_record_of_a_day_uses_every_beat_and_drops_the_offset(capsys):
 def test_long_analyses_show_a_progress_bar_on_a_terminal_only():
     import io
 
-    from hrvcoach.views.cli_analyze import _progress_bar
+    from hrvcoach.views.cli.analyze import _progress_bar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -163,9 +163,9 @@ def test_long_analyses_show_a_progress_bar_on_a_terminal_only():
 
 
 def test_coach_commands_take_the_markers_engine():
-    from hrvcoach.protocols import load_protocol
+    from hrvcoach.protocols.protocol import load_protocol
     from hrvcoach.session import Session
-    from hrvcoach.views.cli import build_parser
+    from hrvcoach.views.cli.main import build_parser
 
     args = build_parser().parse_args(["demo", "--engine", "neurokit2"])
     assert args.engine == "neurokit2"

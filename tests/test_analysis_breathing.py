@@ -14,9 +14,9 @@ from hrvcoach.analysis import LiveMarkers, hf_is_valid, window_markers
 from hrvcoach.analysis.breathing import peak_to_trough
 from hrvcoach.analysis.coherence import coherence_markers
 from hrvcoach.analysis.spectral import Resampled, resample_rr
-from hrvcoach.beats import Beat
-from hrvcoach.formats import read_rr_file
-from hrvcoach.pacer import Pacer
+from hrvcoach.core.beats import Beat
+from hrvcoach.files.rr_files import read_rr_file
+from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
 from tests.helpers import shared_recording
 

@@ -19,9 +19,9 @@ from hrvcoach.analysis import (
     window_markers,
 )
 from hrvcoach.analysis.live import in_use
-from hrvcoach.beats import Beat
-from hrvcoach.formats import read_rr_file
-from hrvcoach.pacer import Pacer
+from hrvcoach.core.beats import Beat
+from hrvcoach.files.rr_files import read_rr_file
+from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
 from tests.helpers import shared_recording
 

@@ -19,7 +19,7 @@ from hrvcoach.analysis import (
     welch_psd,
 )
 from hrvcoach.analysis.spectral import Resampled, cubic_spline, power_between_ms2
-from hrvcoach.formats import read_rr_file
+from hrvcoach.files.rr_files import read_rr_file
 from tests.helpers import shared_recording
 
 

@@ -16,7 +16,7 @@ from hrvcoach.analysis import (
     sdnn_ms,
     time_markers,
 )
-from hrvcoach.formats import read_rr_file
+from hrvcoach.files.rr_files import read_rr_file
 from tests.helpers import shared_recording
 
 REAL_RECORDINGS = [

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import pytest
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.clock import ScaledClock
-from hrvcoach.errors import DeviceError
-from hrvcoach.sources.ble import BleSource, find_strap, scan
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.clock import ScaledClock
+from hrvcoach.core.errors import DeviceError
+from hrvcoach.sources.ble.source import BleSource, find_strap, scan
 from tests.ble_fixtures import StrapWorld, read_rr_ms
 from tests.helpers import shared_recording
 

@@ -9,14 +9,14 @@ import sys
 import pytest
 
 from hrvcoach import __version__
-from hrvcoach.views.cli import main
+from hrvcoach.views.cli.main import main
 from tests.helpers import run_cli, shared_recording
 
 HEAVY_MODULES = ("numpy", "neurokit2", "PySide6", "matplotlib", "pyqtgraph", "bleak", "scipy")
 
 
 def test_help_imports_no_heavy_module():
-    code = ("import sys\nfrom hrvcoach.views.cli import main\n"
+    code = ("import sys\nfrom hrvcoach.views.cli.main import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -90,7 +90,7 @@ def test_replay_headless_records_every_beat_it_played(tmp_path):
     assert result.returncode == 0, result.stderr
     recordings = list((tmp_path / "recordings").glob("*.csv"))
     assert len(recordings) == 1 and f"recording saved: {recordings[0]}" in result.stdout
-    from hrvcoach.formats import read_rr_file
+    from hrvcoach.files.rr_files import read_rr_file
 
     played = read_rr_file(recordings[0]).rr_ms
     original = read_rr_file(source).rr_ms
@@ -138,7 +138,7 @@ def test_demo_screenshot_writes_a_non_blank_png_of_the_window(tmp_path):
     assert f"screenshot saved: {png}" in result.stdout
     from PySide6.QtGui import QImage
 
-    from hrvcoach.views.window import WINDOW_SIZE
+    from hrvcoach.views.qt.window import WINDOW_SIZE
 
     image = QImage(str(png))
     assert (image.width(), image.height()) == WINDOW_SIZE == (1280, 800)
@@ -149,7 +149,7 @@ def test_demo_screenshot_writes_a_non_blank_png_of_the_window(tmp_path):
 def test_ctrl_c_stops_the_session_keeps_the_recording_and_exits_130(tmp_path):
     import signal
 
-    from hrvcoach.formats import read_rr_file
+    from hrvcoach.files.rr_files import read_rr_file
 
     env = {**os.environ, "HRVCOACH_HOME": str(tmp_path)}
     process = subprocess.Popen([sys.executable, "-m", "hrvcoach", "demo", "--headless", "--speed", "20"],

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hrvcoach.views.cli import main
+from hrvcoach.views.cli.main import main
 from tests.ble_fixtures import StrapWorld, read_rr_ms
 from tests.helpers import shared_recording
 
@@ -250,8 +250,8 @@ def test_standalone_take_off_and_put_on_mid_session_is_survived_with_the_gap_mar
 
 # ---- the window's strap picker (Qt, offscreen) --------------------------------------------------
 def found(name: str, address: str, rssi_dbm: int):
-    from hrvcoach.devices import match_profile
-    from hrvcoach.sources.ble import FoundStrap
+    from hrvcoach.sources.ble.devices import match_profile
+    from hrvcoach.sources.ble.source import FoundStrap
 
     return FoundStrap(name, address, rssi_dbm, match_profile(name), True)
 
@@ -260,7 +260,7 @@ def found(name: str, address: str, rssi_dbm: int):
 def test_the_picker_lists_scanned_straps_and_returns_the_chosen_one(qapp, accept):
     from PySide6 import QtCore
 
-    from hrvcoach.views.device_picker import DevicePicker, pick_device
+    from hrvcoach.views.qt.device_picker import DevicePicker, pick_device
 
     straps = [found("Polar H10 2B3C4D5E", "E4:9E:1A:2B:3C:4D", -50),
               found("HRM-Dual:068786", "C1:02:03:04:05:06", -70)]
@@ -285,12 +285,12 @@ def test_the_picker_lists_scanned_straps_and_returns_the_chosen_one(qapp, accept
 def test_the_window_runs_after_the_picker_on_a_fresh_qasync_loop(qapp, tmp_path):
     from PySide6 import QtCore
 
-    from hrvcoach.clock import ScaledClock
-    from hrvcoach.protocols import load_protocol
+    from hrvcoach.core.clock import ScaledClock
+    from hrvcoach.protocols.protocol import load_protocol
     from hrvcoach.session import Session
     from hrvcoach.sources.replay import ReplaySource
-    from hrvcoach.views.device_picker import DevicePicker, pick_device
-    from hrvcoach.views.window import run_window
+    from hrvcoach.views.qt.device_picker import DevicePicker, pick_device
+    from hrvcoach.views.qt.window import run_window
 
     async def fake_scan(timeout_s: float):
         await asyncio.sleep(0.02)

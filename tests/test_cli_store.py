@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from hrvcoach.recording import read_recording
-from hrvcoach.store import DB_FILE, Store
-from hrvcoach.views.cli import main
+from hrvcoach.files.journal import read_recording
+from hrvcoach.store.db import DB_FILE, Store
+from hrvcoach.views.cli.main import main
 from tests.helpers import run_cli
 
 MARKER_KEYS = {"before", "after", "delta", "ci_low", "ci_high"}

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from hrvcoach.beats import Beat
-from hrvcoach.comparison import MAX_RELIABLE_ARTIFACT_PCT, compare, compute_markers
-from hrvcoach.errors import InputError
-from hrvcoach.store import NewPhase, Store
-from hrvcoach.views.cli_store import comparison_json
+from hrvcoach.core.beats import Beat
+from hrvcoach.core.errors import InputError
+from hrvcoach.history.compare import MAX_RELIABLE_ARTIFACT_PCT, compare, compute_markers
+from hrvcoach.store.db import NewPhase, Store
+from hrvcoach.views.cli.history import comparison_json
 
 
 def wiggle(n: int, seed: int) -> np.ndarray:

@@ -6,7 +6,8 @@ import tomllib
 
 import pytest
 
-from hrvcoach.devices import (
+from hrvcoach.core.errors import InputError
+from hrvcoach.sources.ble.devices import (
     HEART_RATE_SERVICE_UUID,
     bundled_device_dir,
     list_device_profiles,
@@ -14,7 +15,6 @@ from hrvcoach.devices import (
     match_profile,
     normalize_uuid,
 )
-from hrvcoach.errors import InputError
 from tests.helpers import REPO
 
 
@@ -69,7 +69,7 @@ def test_profiles_record_what_a_strap_senses_and_its_quirks():
 def test_profiles_ship_inside_the_wheel():
     config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     force = config["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
-    assert force["devices"] == "hrvcoach/devices"
+    assert force["devices"] == "hrvcoach/shipped/devices"
 
 
 @pytest.mark.parametrize(("text", "uuid"), [

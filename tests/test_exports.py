@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hrvcoach.beats import Beat
-from hrvcoach.errors import InputError
-from hrvcoach.exports import export_session, import_recording, import_start, read_recording_file
-from hrvcoach.store import NewPhase, Store
+from hrvcoach.core.beats import Beat
+from hrvcoach.core.errors import InputError
+from hrvcoach.files.session_files import export_session, import_recording, import_start, read_recording_file
+from hrvcoach.store.db import NewPhase, Store
 from tests.store_helpers import beats_of, record_simulated_session
 
 

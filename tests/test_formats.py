@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hrvcoach.errors import InputError
-from hrvcoach.formats import read_rr_file
+from hrvcoach.core.errors import InputError
+from hrvcoach.files.rr_files import read_rr_file
 from tests.helpers import shared_recording
 
 

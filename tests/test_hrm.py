@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.errors import InputError
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.errors import InputError
 from hrvcoach.sources.hrm import (
     MIN_BEAT_STEP_S,
     HeartRateMeasurement,

@@ -20,5 +20,5 @@ def test_analysis_core_imports_neither_qt_bleak_sqlite_nor_neurokit2():
 
 def test_session_and_sources_do_not_import_views():
     forbidden = ("PySide6", "pyqtgraph", "matplotlib", "hrvcoach.views")
-    statement = "import hrvcoach.session, hrvcoach.sources.replay, hrvcoach.pacer"
+    statement = "import hrvcoach.session, hrvcoach.sources.replay, hrvcoach.protocols.pacer"
     assert modules_loaded_by(statement, forbidden) == []

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hrvcoach.pacer import Pacer, breath_part
-from hrvcoach.protocols import Breath, load_protocol, load_protocol_file
+from hrvcoach.protocols.pacer import Pacer, breath_part
+from hrvcoach.protocols.protocol import Breath, load_protocol, load_protocol_file
 
 TWO_RATES = """
 name = "two rates"

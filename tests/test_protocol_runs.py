@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from hrvcoach.clock import InstantClock
-from hrvcoach.pacer import Pacer
-from hrvcoach.protocols import list_protocols, load_protocol
+from hrvcoach.core.clock import InstantClock
+from hrvcoach.protocols.pacer import Pacer
+from hrvcoach.protocols.protocol import list_protocols, load_protocol
 from hrvcoach.session import PhaseStarted, Session, SessionEnded, SessionEvent, Snapshot
 from hrvcoach.sources.simulator import SimulatedStrap
-from hrvcoach.views.cli import main
+from hrvcoach.views.cli.main import main
 from hrvcoach.views.headless import HeadlessPrinter
 
 BUILT_IN = [protocol.name for protocol in list_protocols()]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hrvcoach.errors import InputError
-from hrvcoach.protocols import bundled_protocol_dir, list_protocols, load_protocol, load_protocol_file
+from hrvcoach.core.errors import InputError
+from hrvcoach.protocols.bundled import bundled_protocol_dir
+from hrvcoach.protocols.protocol import list_protocols, load_protocol, load_protocol_file
 
 
 def test_built_in_protocols_load_with_positive_durations():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.clock import InstantClock, ScaledClock
-from hrvcoach.formats import read_rr_file
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.clock import InstantClock, ScaledClock
+from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.sources.replay import ReplaySource
 from tests.helpers import shared_recording
 

@@ -11,9 +11,9 @@ import pytest
 from matplotlib import pyplot as plt
 from matplotlib.image import imread
 
-from hrvcoach.comparison import compare, session_phase_data
-from hrvcoach.store import Store
-from hrvcoach.trends import TrendDay, Trends, TrendWeek
+from hrvcoach.history.compare import compare, session_phase_data
+from hrvcoach.history.trends import TrendDay, Trends, TrendWeek
+from hrvcoach.store.db import Store
 from hrvcoach.views.report import (
     session_report_figures,
     trends_figure,

@@ -105,7 +105,7 @@ def test_a_corrupt_profile_is_a_one_line_error(tmp_path):
 
 def test_profile_plot_draws_every_scored_rate(tmp_path):
     from hrvcoach.analysis.resonance import RateScore
-    from hrvcoach.profile import Profile, save_profile
+    from hrvcoach.history.profile import Profile, save_profile
     from hrvcoach.views.report import plot_resonance, resonance_figure
 
     scores = [RateScore(rate, 10.0 + i, 1e5, 3e3, float("nan"), 0.5 + 0.1 * i)

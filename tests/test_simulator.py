@@ -11,11 +11,11 @@ from scipy.interpolate import CubicSpline
 from scipy.signal import welch
 
 from hrvcoach.analysis.time_domain import rmssd_ms
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.clock import InstantClock
-from hrvcoach.constants import MAX_RR_MS, MIN_RR_MS
-from hrvcoach.pacer import Pacer
-from hrvcoach.protocols import Breath, Phase, Protocol, load_protocol
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.clock import InstantClock
+from hrvcoach.core.constants import MAX_RR_MS, MIN_RR_MS
+from hrvcoach.protocols.pacer import Pacer
+from hrvcoach.protocols.protocol import Breath, Phase, Protocol, load_protocol
 from hrvcoach.sources.simulator import (
     DEFAULT_PERSON,
     SimulatedBeat,

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from hrvcoach import store as store_module
-from hrvcoach.beats import Beat
-from hrvcoach.store import (
+from hrvcoach.core.beats import Beat
+from hrvcoach.store import db as store_module
+from hrvcoach.store.db import (
     DB_FILE,
     SCHEMA_VERSION,
     NewPhase,
@@ -119,8 +119,8 @@ def test_a_beat_is_committed_without_waiting_for_the_next_one(tmp_path):
 _WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from hrvcoach.beats import Beat
-    from hrvcoach.store import NewPhase, Store, StoreRecorder
+    from hrvcoach.core.beats import Beat
+    from hrvcoach.store.db import NewPhase, Store, StoreRecorder
     home, count = Path(sys.argv[1]), int(sys.argv[2])
     store = Store.open(home)
     recorder = StoreRecorder(store, protocol="qigong", source="simulator", commit_every_s=0.0)
@@ -233,7 +233,7 @@ def test_a_simulated_session_keeps_phases_markers_and_the_strap_name(tmp_path):
 
 def test_the_profile_lives_in_the_store_and_an_old_profile_json_is_migrated(tmp_path):
     from hrvcoach.analysis.resonance import RateScore
-    from hrvcoach.profile import Profile, load_profile, save_profile
+    from hrvcoach.history.profile import Profile, load_profile, save_profile
 
     old = {"resonance_bpm": 5.5, "assessed_at": "2026-01-02T08:00:00+01:00", "session": "a.csv",
            "scores": [{"rate_bpm": 5.5, "p2t_bpm": 12.0, "lf_peak_ms2_per_hz": 1e4,
@@ -272,7 +272,7 @@ def test_phases_of_a_stopped_session_end_at_its_last_beat(tmp_path):
 
 
 def test_a_session_killed_before_its_first_beat_still_opens_and_lists(tmp_path):
-    from hrvcoach.comparison import compute_markers
+    from hrvcoach.history.compare import compute_markers
 
     with Store.open(tmp_path) as store:
         session_id, lock = store.begin_session(protocol="demo", source="ble")
@@ -284,7 +284,7 @@ def test_a_session_killed_before_its_first_beat_still_opens_and_lists(tmp_path):
 
 
 def test_two_journals_started_in_the_same_second_get_their_own_private_files(tmp_path):
-    from hrvcoach.views.cli_store import open_journal
+    from hrvcoach.views.cli.history import open_journal
 
     first, second = open_journal(tmp_path / "rec", "demo"), open_journal(tmp_path / "rec", "demo")
     try:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hrvcoach.analysis import LiveMarkers, mean_hr_bpm, rmssd_ms, successive_differences_ms
-from hrvcoach.beats import Beat
-from hrvcoach.formats import read_rr_file
+from hrvcoach.core.beats import Beat
+from hrvcoach.files.rr_files import read_rr_file
 from tests.helpers import shared_recording
 
 

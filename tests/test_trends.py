@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from hrvcoach.analysis import correct_artifacts
-from hrvcoach.store import Store
-from hrvcoach.trends import compute_trends, load_trends
-from hrvcoach.views.cli import main
+from hrvcoach.history.trends import compute_trends, load_trends
+from hrvcoach.store.db import Store
+from hrvcoach.views.cli.main import main
 
 START = dt.date(2026, 1, 1)
 DAYS = 60

@@ -16,14 +16,14 @@ from typing import Self
 import pytest
 from PySide6 import QtCore
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.clock import InstantClock, ScaledClock
-from hrvcoach.pacer import Pacer
-from hrvcoach.protocols import load_protocol
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.clock import InstantClock, ScaledClock
+from hrvcoach.protocols.pacer import Pacer
+from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.session import Marked, Paused, Resumed, Session, SessionEnded, SessionEvent, Snapshot
 from hrvcoach.sources.replay import ReplaySource
 from hrvcoach.sources.simulator import SimulatedStrap
-from hrvcoach.views.window import CoachWindow, EndOfSession, StartedSession, run_window
+from hrvcoach.views.qt.window import CoachWindow, EndOfSession, StartedSession, run_window
 
 DEMO = load_protocol("demo")  # settle 0-60 s, slow breathing 6/min 60-240 s, rest 240-300 s
 Key = QtCore.Qt.Key
@@ -158,7 +158,7 @@ async def test_beats_a_strap_sends_while_paused_are_left_out_and_the_next_follow
 
 
 async def test_m_marks_the_moment_on_the_plot_and_as_a_note_in_the_store(qtbot, tmp_path):
-    from hrvcoach.views.cli_store import SessionLog
+    from hrvcoach.views.cli.history import SessionLog
 
     clock = InstantClock()
     window = coach(qtbot, clock)
@@ -281,7 +281,7 @@ def test_stop_ends_the_session_and_the_window_stays_on_the_summary(qapp):
 
 def test_the_end_shows_the_stored_before_after_comparison_and_opens_the_report(
         qapp, tmp_path, monkeypatch):
-    from hrvcoach.views import cli
+    from hrvcoach.views.cli import main as cli
 
     monkeypatch.setattr(cli, "has_display", lambda: True)
     seen: dict[str, object] = {}
@@ -317,7 +317,7 @@ def test_the_end_shows_the_stored_before_after_comparison_and_opens_the_report(
 
 # ---- every kind of source ------------------------------------------------------------------------
 def test_the_window_builds_with_a_bluetooth_source_and_shows_its_status(qtbot):
-    from hrvcoach.sources.ble import BleSource
+    from hrvcoach.sources.ble.source import BleSource
 
     clock = ScaledClock()
     window = coach(qtbot, clock)
@@ -338,11 +338,11 @@ def test_the_window_builds_with_a_bluetooth_source_and_shows_its_status(qtbot):
 
 @pytest.mark.parametrize("kind", ["ble", "sim", "replay"])
 def test_the_setup_page_starts_the_chosen_source_and_protocol(qapp, tmp_path, kind):
-    from hrvcoach.devices import match_profile
-    from hrvcoach.protocols import list_protocols
-    from hrvcoach.sources.ble import BleSource, FoundStrap
-    from hrvcoach.views.setup import SetupChoice
-    from hrvcoach.views.window import run_setup_window
+    from hrvcoach.protocols.protocol import list_protocols
+    from hrvcoach.sources.ble.devices import match_profile
+    from hrvcoach.sources.ble.source import BleSource, FoundStrap
+    from hrvcoach.views.qt.setup import SetupChoice
+    from hrvcoach.views.qt.window import run_setup_window
 
     rr_file = tmp_path / "rr.txt"
     rr_file.write_text("\n".join(["900", "950", "1000", "950"] * 30))
@@ -363,7 +363,7 @@ def test_the_setup_page_starts_the_chosen_source_and_protocol(qapp, tmp_path, ki
             built.append(BleSource(choice.device or "", clock))
             source = ReplaySource([950.0] * 60, clock, name="a strap stand-in")  # no radio here
         elif choice.source == "replay":
-            from hrvcoach.formats import read_rr_file
+            from hrvcoach.files.rr_files import read_rr_file
 
             source = ReplaySource(read_rr_file(choice.replay_file).rr_ms, clock, name="rr.txt")
         else:
@@ -418,9 +418,9 @@ def test_the_setup_page_starts_the_chosen_source_and_protocol(qapp, tmp_path, ki
 
 
 def test_a_bad_choice_is_shown_on_the_setup_page_which_waits_for_another(qapp):
-    from hrvcoach.errors import InputError
-    from hrvcoach.protocols import list_protocols
-    from hrvcoach.views.window import run_setup_window
+    from hrvcoach.core.errors import InputError
+    from hrvcoach.protocols.protocol import list_protocols
+    from hrvcoach.views.qt.window import run_setup_window
 
     def start(choice, on_event) -> StartedSession:
         raise InputError("rr.txt:3", "RR is not a number: '8x0'")
@@ -450,8 +450,8 @@ def test_a_bad_choice_is_shown_on_the_setup_page_which_waits_for_another(qapp):
 
 def test_hrvcoach_window_runs_the_chosen_simulator_session_and_stores_marks(qapp, tmp_path,
                                                                             monkeypatch):
-    from hrvcoach.store import Store
-    from hrvcoach.views import cli
+    from hrvcoach.store.db import Store
+    from hrvcoach.views.cli import main as cli
 
     monkeypatch.setattr(cli, "has_display", lambda: True)
     seen: dict[str, object] = {}

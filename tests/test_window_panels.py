@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 
 from hrvcoach.analysis.live import Markers
-from hrvcoach.beats import Beat
-from hrvcoach.clock import InstantClock
-from hrvcoach.constants import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
-from hrvcoach.pacer import Pacer
-from hrvcoach.protocols import load_protocol
+from hrvcoach.core.beats import Beat
+from hrvcoach.core.clock import InstantClock
+from hrvcoach.core.constants import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
+from hrvcoach.protocols.pacer import Pacer
+from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.session import Session, SessionEnded, SessionEvent, Snapshot
 from hrvcoach.sources.simulator import SimulatedPerson, SimulatedStrap
-from hrvcoach.views.series import TrendSeries
+from hrvcoach.views.qt.series import TrendSeries
+from hrvcoach.views.qt.theme import DARK, LIGHT
+from hrvcoach.views.qt.window import TREND_POINTS, CoachWindow, coherence_words
 from hrvcoach.views.text import number_text
-from hrvcoach.views.theme import DARK, LIGHT
-from hrvcoach.views.window import TREND_POINTS, CoachWindow, coherence_words
 
 DEMO = load_protocol("demo")  # settle 0-60 s (baseline), slow breathing 6/min 60-240 s, rest
 

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import median_filter, rank_filter
 
-from hrvcoach.constants import (
+from hrvcoach.core.constants import (
     ARTIFACT_ALPHA,
     ARTIFACT_C1,
     ARTIFACT_C2,

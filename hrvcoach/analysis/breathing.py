@@ -35,7 +35,7 @@ from hrvcoach.analysis.spectral import (
     peak_frequency_hz,
     power_between_ms2,
 )
-from hrvcoach.constants import (
+from hrvcoach.core.constants import (
     BREATHING_BAND_HZ,
     BREATHING_POWER_HALF_WIDTH_HZ,
     HF_BAND_HZ,

@@ -28,7 +28,7 @@ from hrvcoach.analysis.spectral import (
     power_between_ms2,
     window_values,
 )
-from hrvcoach.constants import (
+from hrvcoach.core.constants import (
     COHERENCE_BLOCK_S,
     COHERENCE_FFT_POINTS,
     COHERENCE_PEAK_BAND_HZ,

@@ -43,8 +43,8 @@ from hrvcoach.analysis.spectral import (
     spectrum_of,
 )
 from hrvcoach.analysis.time_domain import BoolArray, TimeDomain, mean_hr_bpm, time_markers
-from hrvcoach.beats import Beat
-from hrvcoach.constants import (
+from hrvcoach.core.beats import Beat
+from hrvcoach.core.constants import (
     ARTIFACT_MEDIAN_BEATS,
     HR_WINDOW_S,
     LIVE_SPECTRUM_WINDOW_S,

@@ -25,7 +25,7 @@ from hrvcoach.analysis.breathing import breathing_markers
 from hrvcoach.analysis.coherence import coherence_markers
 from hrvcoach.analysis.spectral import FloatArray, FrequencyDomain, resample_rr, spectrum_of
 from hrvcoach.analysis.time_domain import TimeDomain, baevsky_stress_index, mean_hr_bpm
-from hrvcoach.constants import HF_MIN_WINDOW_S, LF_MIN_WINDOW_S, VLF_MIN_WINDOW_S
+from hrvcoach.core.constants import HF_MIN_WINDOW_S, LF_MIN_WINDOW_S, VLF_MIN_WINDOW_S
 
 if TYPE_CHECKING:
     from hrvcoach.analysis.live import Markers

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from hrvcoach.analysis.breathing import breathing_markers
 from hrvcoach.analysis.coherence import coherence_markers
 from hrvcoach.analysis.spectral import resample_rr, spectrum_of
-from hrvcoach.constants import LF_BAND_HZ
+from hrvcoach.core.constants import LF_BAND_HZ
 
 FloatArray = NDArray[np.float64]
 

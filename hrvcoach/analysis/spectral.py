@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy.linalg import lapack
 from scipy.signal import get_window
 
-from hrvcoach.constants import (
+from hrvcoach.core.constants import (
     HF_BAND_HZ,
     HF_MIN_WINDOW_S,
     LF_BAND_HZ,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from hrvcoach.constants import PNN_THRESHOLD_MS, STRESS_INDEX_BIN_MS
+from hrvcoach.core.constants import PNN_THRESHOLD_MS, STRESS_INDEX_BIN_MS
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

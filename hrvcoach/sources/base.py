@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol, Self
 
-from hrvcoach.beats import Beat, SourceStatus
+from hrvcoach.core.beats import Beat, SourceStatus
 
 SourceItem = Beat | SourceStatus
 

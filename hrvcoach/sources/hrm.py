@@ -26,8 +26,8 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind, rr_ms_from_1024
-from hrvcoach.errors import InputError
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind, rr_ms_from_1024
+from hrvcoach.core.errors import InputError
 
 __all__ = [
     "MIN_BEAT_STEP_S",

@@ -8,8 +8,8 @@ from typing import Self
 import numpy as np
 from numpy.typing import NDArray
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.clock import Clock
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.clock import Clock
 from hrvcoach.sources.base import SourceItem
 
 

@@ -45,11 +45,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind, quantize_rr_ms
-from hrvcoach.clock import Clock
-from hrvcoach.constants import SPONTANEOUS_BREATHS_PER_MIN
-from hrvcoach.pacer import Pacer, breath_part
-from hrvcoach.protocols import Breath
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind, quantize_rr_ms
+from hrvcoach.core.clock import Clock
+from hrvcoach.core.constants import SPONTANEOUS_BREATHS_PER_MIN
+from hrvcoach.protocols.pacer import Pacer, breath_part
+from hrvcoach.protocols.protocol import Breath
 from hrvcoach.sources.base import SourceItem
 
 __all__ = ["DEFAULT_PERSON", "SimulatedBeat", "SimulatedPerson", "SimulatedStrap", "simulate_beats"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from hrvcoach.beats import SourceStatus, StatusKind
+from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.session import PhaseStarted, SessionEnded, SessionEvent, Snapshot
 from hrvcoach.views.text import clock_text, number_text
 

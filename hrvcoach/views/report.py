@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from hrvcoach.errors import InputError
-from hrvcoach.profile import Profile
+from hrvcoach.core.errors import InputError
+from hrvcoach.history.profile import Profile
 
 _METRICS = (
     ("p2t_bpm", "peak-to-trough HR (bpm, mean per breath)"),
@@ -170,7 +170,7 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
     import numpy as np
 
     from hrvcoach.analysis.spectral import rr_spectrum
-    from hrvcoach.constants import HF_BAND_HZ, LF_BAND_HZ
+    from hrvcoach.core.constants import HF_BAND_HZ, LF_BAND_HZ
 
     spectra = page.add_axes((0.1, 0.6, 0.85, 0.33))
     spectra.set_gid("spectra-axes")
@@ -256,7 +256,7 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
 
 def session_report_figures(store: Any, session_id: int) -> list[Figure]:
     """The report's two A4 pages."""
-    from hrvcoach.comparison import compare, session_phase_data
+    from hrvcoach.history.compare import compare, session_phase_data
 
     info = store.session(session_id)
     analysis = session_phase_data(store, session_id)

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from hrvcoach.protocols import Breath, Protocol
+from hrvcoach.protocols.protocol import Breath, Protocol
 
 BreathPart = Literal["in", "hold in", "out", "hold out"]
 

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from hrvcoach.errors import InputError
-from hrvcoach.tomlfields import field_path, non_negative, number, positive, read_toml, reject_unknown, text
+from hrvcoach.core.errors import InputError
+from hrvcoach.protocols.bundled import bundled_protocol_dir
+from hrvcoach.protocols.fields import (
+    field_path,
+    non_negative,
+    number,
+    positive,
+    read_toml,
+    reject_unknown,
+    text,
+)
 
 PhaseKind = Literal["baseline", "paced", "recovery", "free"]
 Comparison = Literal["before", "after"]
@@ -126,18 +134,6 @@ class Protocol:
             for phase in self.phases
         )
         return replace(self, phases=phases)
-
-
-def bundled_dir(name: str) -> Path:
-    """A data folder shipped in the wheel (hrvcoach/<name>) or at the top of a source checkout."""
-    installed = Path(str(resources.files("hrvcoach"))) / name
-    if installed.is_dir():
-        return installed
-    return Path(__file__).resolve().parent.parent / name
-
-
-def bundled_protocol_dir() -> Path:
-    return bundled_dir("protocols")
 
 
 def list_protocols() -> list[Protocol]:

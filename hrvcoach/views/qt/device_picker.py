@@ -18,10 +18,10 @@ from PySide6 import QtCore, QtWidgets
 # isort: split
 import qasync  # after PySide6, so it binds to it
 
-from hrvcoach.errors import DeviceError
+from hrvcoach.core.errors import DeviceError
 
 if TYPE_CHECKING:
-    from hrvcoach.sources.ble import FoundStrap
+    from hrvcoach.sources.ble.source import FoundStrap
 
 __all__ = ["DevicePicker", "pick_device"]
 
@@ -120,7 +120,7 @@ class DevicePicker(QtWidgets.QDialog):
 def pick_device(scan: ScanFunction | None = None) -> str | None:
     """Run the picker on its own qasync loop; the chosen strap's address, or None."""
     if scan is None:
-        from hrvcoach.sources.ble import scan as ble_scan
+        from hrvcoach.sources.ble.source import scan as ble_scan
 
         scan = ble_scan
     app = cast(QtWidgets.QApplication, QtWidgets.QApplication.instance()) \

@@ -1,6 +1,6 @@
 """The coach window's end-of-session page: before and after, the verdict, and the report button.
 
-With the saved session's comparison (hrvcoach.comparison: baseline vs recovery, each marker with
+With the saved session's comparison (hrvcoach.history.compare: baseline vs recovery, each marker with
 its 95 % interval) when the CLI supplies it; else the session's own baseline and last markers.
 """
 
@@ -16,11 +16,11 @@ from PySide6 import QtWidgets
 
 from hrvcoach.analysis.live import Markers
 from hrvcoach.session import SessionEnded
-from hrvcoach.views.panels import CardSpec, make_label
+from hrvcoach.views.qt.panels import CardSpec, make_label
 from hrvcoach.views.text import NO_VALUE, clock_text, number_text
 
 if TYPE_CHECKING:
-    from hrvcoach.comparison import Comparison, MarkerChange
+    from hrvcoach.history.compare import Comparison, MarkerChange
 
 __all__ = ["EndOfSession", "SummaryPanel"]
 

@@ -43,8 +43,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 
-from hrvcoach.beats import Beat, SourceStatus, StatusKind
-from hrvcoach.errors import HrvcoachError, InputError
+from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.errors import HrvcoachError, InputError
 
 try:  # POSIX: the kernel releases a flock when its process dies, even by kill -9
     import fcntl
@@ -293,10 +293,7 @@ class Store:
             raise StoreError(f"{data_dir / DB_FILE}: cannot open the session store ({exc})") from None
         store = cls(path, connection)
         try:
-            store._configure()
-            store._migrate(existed)
-            if recover:
-                store.recovered = store.recover_dead_sessions()
+            store._set_up(existed, recover=recover)
         except sqlite3.DatabaseError as exc:
             connection.close()
             raise StoreError(f"{path}: not a usable hrvcoach session store ({exc})") from None
@@ -309,6 +306,23 @@ class Store:
                 with contextlib.suppress(OSError):
                     os.chmod(side, 0o600)
         return store
+
+    def _set_up(self, existed: bool, *, recover: bool) -> None:
+        """WAL mode, schema, recovery. SQLite can answer "database is locked" at once (without
+        waiting for busy_timeout) while another process switches a new file to WAL or recovers
+        its WAL index; such a start is retried until BUSY_TIMEOUT_MS have passed."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._configure()
+                self._migrate(existed)
+                if recover:
+                    self.recovered = self.recover_dead_sessions()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _configure(self) -> None:
         self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -18,7 +18,7 @@ Numbers are written with Python's shortest exact representation, so export -> im
 same floats: the same beats (time, RR, contact, gap) and phases; `rr` keeps the RR intervals
 (times are rebuilt as their running sum). Artifact flags are recomputed on import.
 
-Import (`read_recording_file`) reads these four and, through hrvcoach.formats.read_rr_file, any
+Import (`read_recording_file`) reads these four and, through hrvcoach.files.rr_files.read_rr_file, any
 RR text/CSV (and hrvcoach's own CSV journal, with its times and contact flags). Everything is
 read and checked before anything is written; an error names the file and line (or field).
 """
@@ -34,9 +34,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from hrvcoach.beats import Beat
-from hrvcoach.errors import InputError
-from hrvcoach.store import (
+from hrvcoach.core.beats import Beat
+from hrvcoach.core.errors import InputError
+from hrvcoach.store.db import (
     NewPhase,
     SessionInfo,
     Store,
@@ -254,7 +254,7 @@ def _check_beats(beats: list[Beat], where: list[str]) -> None:
 
 
 def _read_rr(path: Path, sha: str, units: Literal["ms", "s"] | None, column: str | None) -> Recording:
-    from hrvcoach.formats import read_rr_file
+    from hrvcoach.files.rr_files import read_rr_file
 
     recording = read_rr_file(path, units=units, column=column)
     rr = [float(value) for value in recording.rr_ms]
@@ -492,7 +492,7 @@ def _laid_phases(recording: Recording, protocol_name: str | None) -> tuple[str, 
     if protocol_name is None:
         return "import", [NewPhase(0, "recording", "baseline", 0.0, last_s, None, None,
                                    "breathe freely", "before")]
-    from hrvcoach.protocols import load_protocol
+    from hrvcoach.protocols.protocol import load_protocol
 
     protocol = load_protocol(protocol_name)
     phases = []
@@ -529,6 +529,6 @@ def import_recording(store: Store, recording: Recording, *, started_at: str,
 def _is_builtin(name: str | None) -> bool:
     if not name:
         return False
-    from hrvcoach.protocols import bundled_protocol_dir
+    from hrvcoach.protocols.bundled import bundled_protocol_dir
 
     return (bundled_protocol_dir() / f"{name}.toml").exists()

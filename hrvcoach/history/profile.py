@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hrvcoach.analysis.resonance import RateScore
-from hrvcoach.errors import InputError
+from hrvcoach.core.errors import InputError
 
 PROFILE_FILE = "profile.json"
 
@@ -38,7 +38,7 @@ class Profile:
 
 def load_profile(data_dir: Path) -> Profile:
     """The stored profile, or an empty one when none was saved yet."""
-    from hrvcoach.store import DB_FILE, Store
+    from hrvcoach.store.db import DB_FILE, Store
 
     if (data_dir / DB_FILE).exists():
         with Store.open(data_dir, recover=False) as store:
@@ -57,7 +57,7 @@ def load_profile(data_dir: Path) -> Profile:
 
 
 def _save_to_store(store: Any, profile: Profile) -> None:
-    from hrvcoach.store import StoredProfile
+    from hrvcoach.store.db import StoredProfile
 
     store.save_profile(StoredProfile(profile.resonance_bpm, profile.assessed_at, profile.session,
                                      [asdict(score) for score in profile.scores]))
@@ -84,7 +84,7 @@ def _load_json(data_dir: Path) -> Profile:
 def save_profile(data_dir: Path, profile: Profile) -> Path:
     """Save the profile in the store and mirror it to profile.json (atomically, user-only);
     returns the JSON file's path."""
-    from hrvcoach.store import Store
+    from hrvcoach.store.db import Store
 
     with Store.open(data_dir, recover=False) as store:
         _save_to_store(store, profile)

@@ -50,7 +50,7 @@ def _protocol_json(protocol: Any) -> dict[str, Any]:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    from hrvcoach.protocols import list_protocols
+    from hrvcoach.protocols.protocol import list_protocols
 
     protocols = list_protocols()
     if args.json:
@@ -76,9 +76,9 @@ def _print_protocol(protocol: Any) -> None:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from hrvcoach.profile import load_profile
-    from hrvcoach.protocols import load_protocol
-    from hrvcoach.views.cli import data_dir
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.protocols.protocol import load_protocol
+    from hrvcoach.views.cli.main import data_dir
 
     protocol = load_protocol(args.protocol,
                              resonance_per_min=load_profile(data_dir(args)).resonance_bpm)
@@ -90,7 +90,7 @@ def _run_show(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from hrvcoach.protocols import load_protocol_file
+    from hrvcoach.protocols.protocol import load_protocol_file
 
     protocol = load_protocol_file(args.file)
     print(f"{args.file}: ok — {protocol.name}, {len(protocol.phases)} phases, "
@@ -99,8 +99,8 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_profile(args: argparse.Namespace) -> int:
-    from hrvcoach.profile import load_profile
-    from hrvcoach.views.cli import data_dir
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.views.cli.main import data_dir
 
     profile = load_profile(data_dir(args))
     if args.plot is not None:

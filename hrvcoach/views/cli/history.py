@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Self
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
-    from hrvcoach.beats import Beat
-    from hrvcoach.comparison import Comparison
-    from hrvcoach.recording import CsvRecorder
+    from hrvcoach.core.beats import Beat
+    from hrvcoach.files.journal import CsvRecorder
+    from hrvcoach.history.compare import Comparison
     from hrvcoach.session import SessionEnded, SessionEvent
-    from hrvcoach.store import Store, StoreRecorder
+    from hrvcoach.store.db import Store, StoreRecorder
 
 FORMATS = ("rr", "csv", "json", "edf")
 
@@ -108,8 +108,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def open_store(home: Path) -> Store:
     """Open the store; sessions found interrupted are reported, and markers missing from any
     session (interrupted, or stopped before they were computed) are computed now."""
-    from hrvcoach.comparison import compute_markers
-    from hrvcoach.store import Store
+    from hrvcoach.history.compare import compute_markers
+    from hrvcoach.store.db import Store
 
     store = Store.open(home)
     for session_id in store.recovered:
@@ -131,7 +131,7 @@ class SessionLog:
     and at the end the session's status and markers."""
 
     def __init__(self, home: Path, protocol: str, source: str) -> None:
-        from hrvcoach.store import StoreRecorder
+        from hrvcoach.store.db import StoreRecorder
 
         self.store = open_store(home)  # creates the data folder user-only
         try:
@@ -173,7 +173,7 @@ class SessionLog:
         else:
             status, why = "completed", ended.reason
         self.recorder.close(status, why)  # type: ignore[arg-type]
-        from hrvcoach.comparison import compute_markers
+        from hrvcoach.history.compare import compute_markers
 
         compute_markers(self.store, self.session_id)
         info = self.store.session(self.session_id)
@@ -199,7 +199,7 @@ class SessionLog:
 def open_journal(folder: Path, label: str) -> CsvRecorder:
     """A new CSV journal (opened) in a user-only folder; a name taken by a session that started
     in the same second gets a suffix instead of failing."""
-    from hrvcoach.recording import CsvRecorder
+    from hrvcoach.files.journal import CsvRecorder
 
     if not folder.exists():
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -215,7 +215,7 @@ def source_name(command: str | None) -> str:
 
 
 def _store(args: argparse.Namespace) -> Store:
-    from hrvcoach.views.cli import data_dir
+    from hrvcoach.views.cli.main import data_dir
 
     return open_store(data_dir(args))
 
@@ -292,7 +292,7 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from hrvcoach.comparison import compare
+    from hrvcoach.history.compare import compare
 
     with _store(args) as store:
         first = store.resolve(args.session)
@@ -323,7 +323,7 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 def _run_trends(args: argparse.Namespace) -> int:
-    from hrvcoach.trends import load_trends
+    from hrvcoach.history.trends import load_trends
 
     with _store(args) as store:
         trends = load_trends(store, days=args.days)
@@ -369,13 +369,13 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from hrvcoach.comparison import compute_markers
-    from hrvcoach.exports import import_recording, import_start, read_recording_file
+    from hrvcoach.files.session_files import import_recording, import_start, read_recording_file
+    from hrvcoach.history.compare import compute_markers
 
     recording = read_recording_file(args.file, units=args.units, column=args.column)
     started_at = import_start(recording, args.date)
     if args.protocol is not None:  # a bad protocol is an error before anything is written
-        from hrvcoach.protocols import load_protocol
+        from hrvcoach.protocols.protocol import load_protocol
 
         load_protocol(args.protocol)
     with _store(args) as store:
@@ -389,7 +389,7 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from hrvcoach.exports import export_session
+    from hrvcoach.files.session_files import export_session
 
     with _store(args) as store:
         info = store.resolve(args.session)

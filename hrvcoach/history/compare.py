@@ -41,14 +41,14 @@ from hrvcoach.analysis import (
     time_markers,
     window_markers,
 )
-from hrvcoach.constants import (
+from hrvcoach.core.constants import (
     COHERENCE_BLOCK_S,
     HF_BAND_HZ,
     HF_MIN_WINDOW_S,
     STRESS_INDEX_BIN_MS,
 )
-from hrvcoach.errors import InputError
-from hrvcoach.store import SessionInfo, Store, StoredPhase
+from hrvcoach.core.errors import InputError
+from hrvcoach.store.db import SessionInfo, Store, StoredPhase
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]

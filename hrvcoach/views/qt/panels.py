@@ -19,10 +19,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it (not to PyQt)
 
 from hrvcoach.analysis.spectral import Spectrum
-from hrvcoach.constants import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
-from hrvcoach.protocols import Phase
+from hrvcoach.core.constants import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
+from hrvcoach.protocols.protocol import Phase
+from hrvcoach.views.qt.theme import DARK, Theme
 from hrvcoach.views.text import NO_VALUE, clock_text
-from hrvcoach.views.theme import DARK, Theme
 
 __all__ = [
     "MARKER_CARDS",

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from hrvcoach.errors import InputError
+from hrvcoach.core.errors import InputError
 
 
 def field_path(where: str, key: str) -> str:

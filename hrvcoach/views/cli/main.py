@@ -11,19 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hrvcoach import __version__
-from hrvcoach.errors import HrvcoachError, InputError
-from hrvcoach.views import cli_analyze, cli_ble, cli_protocols, cli_store
-from hrvcoach.views.arg_types import non_negative_float, positive_float
+from hrvcoach.core.errors import HrvcoachError, InputError
+from hrvcoach.views.cli import analyze as cli_analyze
+from hrvcoach.views.cli import ble as cli_ble
+from hrvcoach.views.cli import history as cli_store
+from hrvcoach.views.cli import protocols as cli_protocols
+from hrvcoach.views.cli.arg_types import non_negative_float, positive_float
 
 if TYPE_CHECKING:
-    from hrvcoach.clock import Clock
-    from hrvcoach.protocols import Protocol
+    from hrvcoach.core.clock import Clock
+    from hrvcoach.protocols.protocol import Protocol
     from hrvcoach.session import SessionEnded, SessionEvent
     from hrvcoach.sources.base import Source
-    from hrvcoach.sources.ble import FoundStrap
-    from hrvcoach.views.cli_store import SessionLog
-    from hrvcoach.views.setup import SetupChoice
-    from hrvcoach.views.window import EndOfSession, StartedSession
+    from hrvcoach.sources.ble.source import FoundStrap
+    from hrvcoach.views.cli.history import SessionLog
+    from hrvcoach.views.qt.setup import SetupChoice
+    from hrvcoach.views.qt.window import EndOfSession, StartedSession
 
     SourceFactory = Callable[[Protocol, Clock], Source]
 
@@ -138,7 +141,7 @@ def has_display() -> bool:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from hrvcoach.pacer import Pacer
+    from hrvcoach.protocols.pacer import Pacer
     from hrvcoach.sources.simulator import SimulatedPerson, SimulatedStrap
 
     def make_source(protocol: Protocol, clock: Clock) -> Source:
@@ -150,7 +153,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from hrvcoach.formats import read_rr_file
+    from hrvcoach.files.rr_files import read_rr_file
     from hrvcoach.sources.replay import ReplaySource
 
     recording = read_rr_file(args.file, units=args.units, column=args.column)
@@ -165,11 +168,11 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
     """Run a session with the window, offscreen for a screenshot, or headless."""
     import asyncio
 
-    from hrvcoach.clock import ScaledClock
-    from hrvcoach.profile import load_profile
-    from hrvcoach.protocols import load_protocol
+    from hrvcoach.core.clock import ScaledClock
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.protocols.protocol import load_protocol
     from hrvcoach.session import Session
-    from hrvcoach.views.cli_store import SessionLog, source_name
+    from hrvcoach.views.cli.history import SessionLog, source_name
     from hrvcoach.views.headless import HeadlessPrinter
 
     home = data_dir(args)
@@ -195,7 +198,7 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
 
         try:
             if window:
-                from hrvcoach.views.window import run_window
+                from hrvcoach.views.qt.window import run_window
 
                 on_end = None if args.screenshot is not None else window_end_hook(log, home)
                 ended = run_window(make_session, protocol, clock, screenshot=args.screenshot,
@@ -220,8 +223,8 @@ def window_end_hook(log: SessionLog, home: Path) -> Callable[[SessionEnded], End
     """What the window shows once the session ends: it is saved first, then compared (baseline
     vs recovery, with intervals), and its report can be written to DATA_DIR/reports."""
     def on_end(ended: SessionEnded) -> EndOfSession:
-        from hrvcoach.comparison import compare
-        from hrvcoach.views.window import EndOfSession
+        from hrvcoach.history.compare import compare
+        from hrvcoach.views.qt.window import EndOfSession
 
         log.finish(ended)
         store, session_id = log.store, log.session_id
@@ -243,8 +246,8 @@ def window_end_hook(log: SessionLog, home: Path) -> Callable[[SessionEnded], End
 
 def _run_window(args: argparse.Namespace) -> int:
     """`hrvcoach window`: the setup page chooses the source and protocol; then a session."""
-    from hrvcoach.profile import load_profile
-    from hrvcoach.protocols import list_protocols, load_protocol
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.protocols.protocol import list_protocols, load_protocol
 
     if not has_display():
         raise InputError("window", "needs a display (X11 or Wayland); use `demo --screenshot` or "
@@ -256,7 +259,7 @@ def _run_window(args: argparse.Namespace) -> int:
     chosen = load_protocol(args.protocol, resonance_per_min=resonance)
     if chosen.name not in [p.name for p in protocols]:
         protocols.append(chosen)
-    from hrvcoach.views.window import run_setup_window
+    from hrvcoach.views.qt.window import run_setup_window
 
     with contextlib.ExitStack() as stack:
         logs: list[SessionLog] = []
@@ -273,7 +276,7 @@ def _run_window(args: argparse.Namespace) -> int:
 
 
 async def _ble_scan(timeout_s: float) -> list[FoundStrap]:
-    from hrvcoach.sources.ble import scan
+    from hrvcoach.sources.ble.source import scan
 
     return await scan(timeout_s)
 
@@ -282,11 +285,11 @@ def _start_chosen(args: argparse.Namespace, home: Path, choice: SetupChoice,
                   on_event: Callable[[SessionEvent], None], stack: contextlib.ExitStack,
                   logs: list[SessionLog]) -> StartedSession:
     """The session the setup page asked for (its source opened late, its log in the store)."""
-    from hrvcoach.clock import ScaledClock
-    from hrvcoach.pacer import Pacer
+    from hrvcoach.core.clock import ScaledClock
+    from hrvcoach.protocols.pacer import Pacer
     from hrvcoach.session import Session
-    from hrvcoach.views.cli_store import SessionLog
-    from hrvcoach.views.window import StartedSession
+    from hrvcoach.views.cli.history import SessionLog
+    from hrvcoach.views.qt.window import StartedSession
 
     protocol = choice.protocol
     clock = ScaledClock(args.speed)
@@ -295,11 +298,11 @@ def _start_chosen(args: argparse.Namespace, home: Path, choice: SetupChoice,
         case "ble":
             if args.speed != 1.0:
                 raise InputError("--speed", "a Bluetooth strap runs in real time only")
-            from hrvcoach.sources.ble import BleSource
+            from hrvcoach.sources.ble.source import BleSource
 
             source, label, kind = BleSource(choice.device or "", clock), "", "ble"
         case "replay":
-            from hrvcoach.formats import read_rr_file
+            from hrvcoach.files.rr_files import read_rr_file
             from hrvcoach.sources.replay import ReplaySource
 
             path = choice.replay_file
@@ -321,8 +324,8 @@ def _start_chosen(args: argparse.Namespace, home: Path, choice: SetupChoice,
 
 def _assess_resonance(home: Path, recording: Path, protocol: Protocol) -> None:
     """Score the session's rate blocks, print the evidence and store the chosen rate."""
-    from hrvcoach.assessment import assess_recording, store_assessment
-    from hrvcoach.views.cli_protocols import print_scores
+    from hrvcoach.history.assessment import assess_recording, store_assessment
+    from hrvcoach.views.cli.protocols import print_scores
 
     assessment = assess_recording(recording, protocol)
     print("resonance assessment (heart-rate oscillation at each breathing rate):")

@@ -13,13 +13,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from hrvcoach.views.arg_types import positive_seconds
+from hrvcoach.views.cli.arg_types import positive_seconds
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
     from hrvcoach.analysis.artifacts import Artifact
     from hrvcoach.analysis.batch import Analysis, WindowAnalysis
-    from hrvcoach.formats import RRRecording
+    from hrvcoach.files.rr_files import RRRecording
 
 PROGRESS_MIN_STEPS = 24  # show a progress bar for at least this many windows (on a terminal)
 ARTIFACTS_LISTED = 8  # the text report names this many artifact events
@@ -47,7 +47,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _run_analyze(args: argparse.Namespace) -> int:
     from hrvcoach.analysis.batch import analyze
-    from hrvcoach.formats import read_rr_file
+    from hrvcoach.files.rr_files import read_rr_file
 
     results: list[dict[str, Any]] = []
     for path in args.files:

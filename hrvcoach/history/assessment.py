@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from hrvcoach.analysis.resonance import RateBlock, RateScore, choose_resonance, score_rates
-from hrvcoach.profile import Profile, save_profile
-from hrvcoach.protocols import Protocol
-from hrvcoach.recording import read_recording
+from hrvcoach.files.journal import read_recording
+from hrvcoach.history.profile import Profile, save_profile
+from hrvcoach.protocols.protocol import Protocol
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Writes each beat to a CSV file the moment it arrives, so a crash loses nothing.
 
-The file reads back with hrvcoach.formats.read_rr_file (its RR column is `rr_ms`).
+The file reads back with hrvcoach.files.rr_files.read_rr_file (its RR column is `rr_ms`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TextIO
 
-from hrvcoach.beats import Beat
-from hrvcoach.errors import InputError
+from hrvcoach.core.beats import Beat
+from hrvcoach.core.errors import InputError
 
 HEADER = "time_s,rr_ms,contact,after_gap\n"
 

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from hrvcoach.errors import InputError
+from hrvcoach.core.errors import InputError
 
 RRUnits = Literal["ms", "s"]
 RR_COLUMN_NAMES = ("rr_ms", "rr", "rri", "ibi", "ibi_ms", "rr_interval", "nn", "nni", "rr (ms)")

@@ -10,21 +10,21 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from hrvcoach.errors import DeviceError, InputError
-from hrvcoach.views.arg_types import positive_seconds
+from hrvcoach.core.errors import DeviceError, InputError
+from hrvcoach.views.cli.arg_types import positive_seconds
 
 if TYPE_CHECKING:
-    from hrvcoach.clock import Clock
-    from hrvcoach.protocols import Protocol
+    from hrvcoach.core.clock import Clock
+    from hrvcoach.protocols.protocol import Protocol
     from hrvcoach.sources.base import Source
-    from hrvcoach.sources.ble import FoundStrap
+    from hrvcoach.sources.ble.source import FoundStrap
 
 PICK_SCAN_S = 5.0  # at most this long `coach` without --device scans for the only strap in range
 
 
 def add_commands(commands: Any, parser: argparse.ArgumentParser) -> None:
     """Add `scan` and `coach` to the `hrvcoach` subcommands."""
-    from hrvcoach.views.cli import add_coach_options  # cli.py imports this module
+    from hrvcoach.views.cli.main import add_coach_options  # cli.py imports this module
 
     scan = commands.add_parser(
         "scan", help="list the Bluetooth LE heart-rate straps in range",
@@ -57,7 +57,7 @@ def add_commands(commands: Any, parser: argparse.ArgumentParser) -> None:
 def _scan(timeout_s: float) -> list[FoundStrap]:
     import asyncio
 
-    from hrvcoach.sources.ble import scan
+    from hrvcoach.sources.ble.source import scan
 
     return asyncio.run(scan(timeout_s))
 
@@ -92,10 +92,10 @@ def _run_scan(args: argparse.Namespace) -> int:
 
 def _choose_device(args: argparse.Namespace) -> str:
     """--device was not given: the window's picker, or headless the only strap in range."""
-    from hrvcoach.views.cli import has_display
+    from hrvcoach.views.cli.main import has_display
 
     if not args.headless and args.screenshot is None and has_display():
-        from hrvcoach.views.device_picker import pick_device
+        from hrvcoach.views.qt.device_picker import pick_device
 
         chosen = pick_device()
         if chosen is None:
@@ -115,7 +115,7 @@ def _choose_device(args: argparse.Namespace) -> str:
 
 
 def _run_coach(args: argparse.Namespace) -> int:
-    from hrvcoach.views.cli import run_coach
+    from hrvcoach.views.cli.main import run_coach
 
     device = args.device if args.device is not None else _choose_device(args)
     if not device.strip():
@@ -125,7 +125,7 @@ def _run_coach(args: argparse.Namespace) -> int:
               "time; only a simulated strap (fakebluez --speed) keeps up", file=sys.stderr)
 
     def make_source(protocol: Protocol, clock: Clock) -> Source:
-        from hrvcoach.sources.ble import BleSource
+        from hrvcoach.sources.ble.source import BleSource
 
         return BleSource(device, clock, scan_timeout_s=args.scan_timeout,
                          give_up_after_s=args.give_up_after)

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from PySide6 import QtCore, QtWidgets
 
-from hrvcoach.errors import DeviceError
-from hrvcoach.protocols import Protocol
-from hrvcoach.views.device_picker import fill_strap_list
-from hrvcoach.views.panels import make_label
+from hrvcoach.core.errors import DeviceError
+from hrvcoach.protocols.protocol import Protocol
+from hrvcoach.views.qt.device_picker import fill_strap_list
+from hrvcoach.views.qt.panels import make_label
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
-    from hrvcoach.sources.ble import FoundStrap
+    from hrvcoach.sources.ble.source import FoundStrap
 
 __all__ = ["SetupChoice", "SetupPanel", "SourceKind"]
 

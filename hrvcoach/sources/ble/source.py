@@ -46,16 +46,16 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 
-from hrvcoach.beats import SourceStatus, StatusKind
-from hrvcoach.clock import Clock
-from hrvcoach.devices import (
+from hrvcoach.core.beats import SourceStatus, StatusKind
+from hrvcoach.core.clock import Clock
+from hrvcoach.core.errors import DeviceError
+from hrvcoach.sources.base import SourceItem
+from hrvcoach.sources.ble.devices import (
     HEART_RATE_SERVICE_UUID,
     DeviceProfile,
     list_device_profiles,
     match_profile,
 )
-from hrvcoach.errors import DeviceError
-from hrvcoach.sources.base import SourceItem
 from hrvcoach.sources.hrm import HrmTimeline
 
 if TYPE_CHECKING:

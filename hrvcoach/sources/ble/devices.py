@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from hrvcoach.errors import InputError
-from hrvcoach.protocols import bundled_dir
-from hrvcoach.tomlfields import flag, read_toml, reject_unknown, text, texts
+from hrvcoach.core.errors import InputError
+from hrvcoach.protocols.bundled import bundled_dir
+from hrvcoach.protocols.fields import flag, read_toml, reject_unknown, text, texts
 
 __all__ = [
     "GENERIC_PROFILE_NAME",

@@ -39,11 +39,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 import qasync  # after PySide6, so it binds to it (pyqtgraph too, in views.panels)
 
 from hrvcoach.analysis.live import EMPTY_MARKERS, Markers
-from hrvcoach.beats import SourceStatus, StatusKind
-from hrvcoach.clock import Clock, RestartableClock
-from hrvcoach.errors import HrvcoachError, InputError
-from hrvcoach.pacer import Pacer, PacerState
-from hrvcoach.protocols import Phase, Protocol
+from hrvcoach.core.beats import SourceStatus, StatusKind
+from hrvcoach.core.clock import Clock, RestartableClock
+from hrvcoach.core.errors import HrvcoachError, InputError
+from hrvcoach.protocols.pacer import Pacer, PacerState
+from hrvcoach.protocols.protocol import Phase, Protocol
 from hrvcoach.session import (
     Marked,
     Paused,
@@ -54,7 +54,7 @@ from hrvcoach.session import (
     SessionEvent,
     Snapshot,
 )
-from hrvcoach.views.panels import (
+from hrvcoach.views.qt.panels import (
     MARKER_CARDS,
     HeartRhythmPlot,
     MarkerCard,
@@ -63,14 +63,14 @@ from hrvcoach.views.panels import (
     SpectrumPlot,
     make_label,
 )
-from hrvcoach.views.series import TrendSeries
-from hrvcoach.views.summary import EndOfSession, SummaryPanel
+from hrvcoach.views.qt.series import TrendSeries
+from hrvcoach.views.qt.summary import EndOfSession, SummaryPanel
+from hrvcoach.views.qt.theme import THEMES, Theme, ThemeName
 from hrvcoach.views.text import clock_text, number_text
-from hrvcoach.views.theme import THEMES, Theme, ThemeName
 
 if TYPE_CHECKING:
     from hrvcoach.analysis.spectral import Spectrum
-    from hrvcoach.views.setup import ScanFunction, SetupChoice, SetupPanel
+    from hrvcoach.views.qt.setup import ScanFunction, SetupChoice, SetupPanel
 
 __all__ = ["WINDOW_SIZE", "CoachWindow", "EndOfSession", "PacerDisc", "run_window"]
 
@@ -845,7 +845,7 @@ def run_setup_window(protocols: Sequence[Protocol],
     session; a bad choice raises a HrvcoachError, shown on the page, which waits for another.
     Returns None when the window is closed before a session started.
     """
-    from hrvcoach.views.setup import SetupPanel
+    from hrvcoach.views.qt.setup import SetupPanel
 
     _qt_app(title)
     setup = SetupPanel(protocols, scan=scan, default_protocol=default_protocol)

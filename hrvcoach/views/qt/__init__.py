@@ -1,0 +1,1 @@
+"""The coach window (PySide6 + pyqtgraph). Only views/qt imports Qt."""
