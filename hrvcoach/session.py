@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 from typing import Protocol as TypingProtocol
 
-from hrvcoach.analysis.live import EMPTY_MARKERS, Engine, LiveMarkers, Markers, in_use
+from hrvcoach.analysis.live import Engine, LiveMarkers, in_use
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock, PausableClock
+from hrvcoach.core.markers import EMPTY_MARKERS, Markers
 from hrvcoach.protocols.pacer import Pacer, PacerState
 from hrvcoach.protocols.protocol import Phase, Protocol
 from hrvcoach.sources.base import Source

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hrvcoach.analysis import analyze, window_markers
+from hrvcoach.core.markers import MARKERS
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.views.cli.main import main
 from tests.helpers import shared_recording
@@ -80,10 +81,12 @@ def test_json_output_has_the_documented_shape(capsys):
                                       "indices"}
     assert data["artifacts"]["count"] == len(data["artifacts"]["indices"])
     assert set(data["time"]) == TIME_KEYS and set(data["frequency"]) == FREQUENCY_KEYS
-    assert set(data["breathing"]) == {"rate_bpm", "power_ms2", "p2t_ms"}
-    assert set(data["coherence"]) == {"ratio", "peak_hz"}
+    assert set(data["breathing"]) == {"breaths_per_min", "breathing_power_ms2", "p2t_ms", "p2t_bpm"}
+    assert set(data["coherence"]) == {"coherence_ratio", "coherence_peak_hz"}
+    for block in ("time", "frequency", "breathing", "coherence"):
+        assert set(data[block]) <= set(MARKERS), block  # the catalogue's names, nothing else
     assert data["frequency"]["hf_valid"] is True
-    assert 12 < data["breathing"]["rate_bpm"] < 18
+    assert 12 < data["breathing"]["breaths_per_min"] < 18
 
 
 def test_json_for_several_files_with_windows_is_a_list_with_null_for_missing_markers(capsys):

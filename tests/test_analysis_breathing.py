@@ -52,7 +52,7 @@ def test_hf_is_flagged_not_valid_at_6_breaths_per_min_and_valid_at_15():
     assert not slow.breathing.hf_valid
     # the reason: the RSA sits in LF, so HF is small next to LF although vagal activity is high
     assert slow.frequency.lf_hf > 5.0
-    assert slow.breathing.power_ms2 > 0.5 * slow.frequency.lf_ms2
+    assert slow.breathing.breathing_power_ms2 > 0.5 * slow.frequency.lf_ms2
     fast = window_markers(last_seconds(paced_rr(15.0), 300.0))
     assert fast.breathing.hf_valid
     assert not hf_is_valid(9.0) and hf_is_valid(9.1) and hf_is_valid(math.nan)
@@ -99,20 +99,20 @@ def test_peak_to_trough_of_a_sine_is_twice_its_amplitude():
 
 def test_coherence_is_high_for_a_clean_oscillation_and_low_for_broadband_noise():
     clean = coherence_markers(sine_series(60.0, 0.1, noise_ms=5.0), max_blocks=1)
-    assert clean.peak_hz == pytest.approx(0.1, abs=0.004)
-    assert clean.ratio > 10.0
+    assert clean.coherence_peak_hz == pytest.approx(0.1, abs=0.004)
+    assert clean.coherence_ratio > 10.0
     noise = coherence_markers(sine_series(0.0, 0.1, noise_ms=40.0, seed=3), max_blocks=1)
-    assert noise.ratio < 0.3
+    assert noise.coherence_ratio < 0.3
     averaged = coherence_markers(sine_series(60.0, 0.1, noise_ms=5.0))
-    assert averaged.blocks == 4 and averaged.ratio > 10.0
+    assert averaged.blocks == 4 and averaged.coherence_ratio > 10.0
 
 
 def test_coherence_rises_with_paced_breathing_near_resonance():
     paced = window_markers(last_seconds(paced_rr(5.5), 64.0), coherence_blocks=1).coherence
-    assert paced.peak_hz == pytest.approx(5.5 / 60.0, abs=0.01)
+    assert paced.coherence_peak_hz == pytest.approx(5.5 / 60.0, abs=0.01)
     rest = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
     resting = coherence_markers(resample_rr(rest[:70]), max_blocks=1)
-    assert paced.ratio > 5.0 > 1.0 > resting.ratio
+    assert paced.coherence_ratio > 5.0 > 1.0 > resting.coherence_ratio
 
 
 def test_coherence_spectrum_equals_the_zero_padded_fft_of_detrended_hann_blocks():

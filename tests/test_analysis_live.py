@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 
 from hrvcoach.analysis import (
     LiveMarkers,
-    Markers,
     mean_hr_bpm,
     time_markers,
     window_markers,
 )
 from hrvcoach.analysis.live import in_use
 from hrvcoach.core.beats import Beat
+from hrvcoach.core.markers import Markers
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
@@ -35,7 +35,7 @@ def assert_same(live: Markers, rr60: np.ndarray, rr120: np.ndarray, rr10: np.nda
     time = time_markers(rr60)
     batch = window_markers(rr120, coherence_blocks=1)
     pairs = {
-        "hr_bpm": (live.hr_bpm, mean_hr_bpm(rr10)),
+        "mean_hr_bpm": (live.mean_hr_bpm, mean_hr_bpm(rr10)),
         "rmssd_ms": (live.rmssd_ms, time.rmssd_ms),
         "ln_rmssd": (live.ln_rmssd, time.ln_rmssd),
         "sdnn_ms": (live.sdnn_ms, time.sdnn_ms),
@@ -49,11 +49,11 @@ def assert_same(live: Markers, rr60: np.ndarray, rr120: np.ndarray, rr10: np.nda
         "lf_peak_hz": (live.lf_peak_hz, batch.frequency.lf_peak_hz),
         "hf_peak_hz": (live.hf_peak_hz, batch.frequency.hf_peak_hz),
         "breaths_per_min": (live.breaths_per_min, batch.breathing.breaths_per_min),
-        "breathing_power_ms2": (live.breathing_power_ms2, batch.breathing.power_ms2),
+        "breathing_power_ms2": (live.breathing_power_ms2, batch.breathing.breathing_power_ms2),
         "p2t_ms": (live.p2t_ms, batch.breathing.p2t_ms),
         "p2t_bpm": (live.p2t_bpm, batch.breathing.p2t_bpm),
-        "coherence_ratio": (live.coherence_ratio, batch.coherence.ratio),
-        "coherence_peak_hz": (live.coherence_peak_hz, batch.coherence.peak_hz),
+        "coherence_ratio": (live.coherence_ratio, batch.coherence.coherence_ratio),
+        "coherence_peak_hz": (live.coherence_peak_hz, batch.coherence.coherence_peak_hz),
     }
     for name, (ours, theirs) in pairs.items():
         assert ours == pytest.approx(theirs, rel=1e-12, nan_ok=True), name
@@ -276,7 +276,7 @@ def test_live_markers_survive_any_messy_stream_and_the_reused_window_stays_exact
         beat = Beat(rr, now, contact=event != "no contact", after_gap=event == "gap")
         for markers in (live.update(beat), plain.update(beat)):
             assert 0 <= markers.artifacts_in_window <= max(markers.beats_in_window, 0)
-            assert math.isnan(markers.hr_bpm) or 20.0 < markers.hr_bpm < 250.0
+            assert math.isnan(markers.mean_hr_bpm) or 20.0 < markers.mean_hr_bpm < 250.0
             assert math.isnan(markers.rmssd_ms) or markers.rmssd_ms >= 0.0
         if live._cache is not None:
             incremental = [part.copy() for part in live._corrected()]

@@ -20,10 +20,10 @@ def sinus_beats(blocks: list[tuple[float, float, float]], seed: int = 0) -> tupl
     """Beats whose heart rate swings at each block's breathing rate with the given p2t (bpm)."""
     rng = np.random.default_rng(seed)
     times, rrs, t = [], [], 0.0
-    for rate_bpm, duration_s, p2t_bpm in blocks:
+    for breaths_per_min, duration_s, p2t_bpm in blocks:
         end = t + duration_s
         while t < end:
-            hr = 65.0 + 0.5 * p2t_bpm * np.sin(2 * np.pi * rate_bpm / 60.0 * t) + rng.normal(0, 0.3)
+            hr = 65.0 + 0.5 * p2t_bpm * np.sin(2 * np.pi * breaths_per_min / 60.0 * t) + rng.normal(0, 0.3)
             rr = 60_000.0 / hr
             t += rr / 1000.0
             times.append(t)
@@ -36,20 +36,20 @@ def test_the_block_with_the_largest_oscillation_wins():
     rr, t = sinus_beats(spec)
     blocks = [RateBlock(rate, 120.0 * i, 120.0 * (i + 1)) for i, (rate, _, _) in enumerate(spec)]
     scores = score_rates(rr, t, blocks)
-    assert [score.rate_bpm for score in scores] == [6.5, 6.0, 5.5, 5.0]
-    assert max(scores, key=lambda s: s.score).rate_bpm == 5.5
-    assert scores[2].score == max(score.score for score in scores) > 0.95
+    assert [score.breaths_per_min for score in scores] == [6.5, 6.0, 5.5, 5.0]
+    assert max(scores, key=lambda s: s.resonance_score).breaths_per_min == 5.5
+    assert scores[2].resonance_score == max(score.resonance_score for score in scores) > 0.95
     p2t = [score.p2t_bpm for score in scores]
     assert max(p2t) == p2t[2]
     assert p2t == pytest.approx([6.0, 9.0, 16.0, 10.0], rel=0.15)  # the swings put in
-    assert all(score.coherence > 1.0 for score in scores)  # one clean rhythm in each block
+    assert all(score.coherence_ratio > 1.0 for score in scores)  # one clean rhythm in each block
     assert choose_resonance(scores) == 5.5
 
 
 def test_a_block_too_short_to_judge_is_left_out():
     rr, t = sinus_beats([(6.0, 120.0, 10.0), (5.0, 30.0, 10.0)])
     blocks = [RateBlock(6.0, 0.0, 120.0), RateBlock(5.0, 120.0, 150.0)]
-    assert [score.rate_bpm for score in score_rates(rr, t, blocks)] == [6.0]
+    assert [score.breaths_per_min for score in score_rates(rr, t, blocks)] == [6.0]
 
 
 def score(rate: float, value: float) -> RateScore:
@@ -71,8 +71,8 @@ def test_assessment_on_the_simulator_finds_its_resonance_rate_and_stores_it(tmp_
     assert "resonance assessment" in result.stdout and "← best" in result.stdout
     profile = run_cli("profile", "--json", home=tmp_path)
     stored = json.loads(profile.stdout)
-    assert stored["resonance_bpm"] == pytest.approx(resonance, abs=0.25)
-    assert [row["rate_bpm"] for row in stored["scores"]] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    assert stored["resonance_breaths_per_min"] == pytest.approx(resonance, abs=0.25)
+    assert [row["breaths_per_min"] for row in stored["scores"]] == [6.5, 6.0, 5.5, 5.0, 4.5]
     assert stored["session"].endswith("-resonance-assessment.csv")
     assert stored["assessed_at"][:4].isdigit()
     assert (tmp_path / "profile.json").stat().st_mode & 0o077 == 0  # the user's only
@@ -92,7 +92,7 @@ def test_a_resonance_protocol_uses_the_assessed_rate(tmp_path):
 
 
 def test_profile_without_an_assessment_says_so(tmp_path):
-    assert json.loads(run_cli("profile", "--json", home=tmp_path).stdout)["resonance_bpm"] is None
+    assert json.loads(run_cli("profile", "--json", home=tmp_path).stdout)["resonance_breaths_per_min"] is None
     assert "No resonance rate assessed yet" in run_cli("profile", home=tmp_path).stdout
 
 

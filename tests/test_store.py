@@ -184,20 +184,21 @@ def test_migrations_run_once_in_order_and_back_up_the_file_first(tmp_path, monke
         for beat in beats(10):
             recorder.append(beat)
         recorder.close("completed", "duration reached")
-    v2 = "CREATE TABLE tags (session_id INTEGER NOT NULL, tag TEXT NOT NULL);"
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, (2, v2)])
+    newest = store_module.SCHEMA_VERSION
+    later = "CREATE TABLE tags (session_id INTEGER NOT NULL, tag TEXT NOT NULL);"
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, (newest + 1, later, None)])
     with Store.open(tmp_path) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == newest + 1
         assert store.session(1).n_beats == 10  # the data survived
-    backup = tmp_path / f"{DB_FILE}.bak-v1"
+    backup = tmp_path / f"{DB_FILE}.bak-v{newest}"
     assert backup.stat().st_mode & 0o777 == 0o600
     old = sqlite3.connect(backup)
-    assert old.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
+    assert old.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == newest
     assert old.execute("SELECT COUNT(*) FROM beats").fetchone()[0] == 10
     old.close()
     with Store.open(tmp_path) as store:  # nothing applied twice
         versions = store._db.execute("SELECT version FROM schema_version").fetchall()
-        assert [v for (v,) in versions] == [1, 2]
+        assert [v for (v,) in versions] == list(range(1, newest + 2))
 
 
 def test_a_store_from_a_newer_hrvcoach_is_refused_untouched(tmp_path):
@@ -239,19 +240,19 @@ def test_the_profile_lives_in_the_store_and_an_old_profile_json_is_migrated(tmp_
            "scores": [{"rate_bpm": 5.5, "p2t_bpm": 12.0, "lf_peak_ms2_per_hz": 1e4,
                        "power_at_rate_ms2": 900.0, "coherence": 3.0, "score": 1.0}]}
     (tmp_path / "profile.json").write_text(json.dumps(old))
-    assert load_profile(tmp_path).resonance_bpm == 5.5  # no store yet: read, nothing created
+    assert load_profile(tmp_path).resonance_breaths_per_min == 5.5  # no store yet: read, nothing created
     assert not (tmp_path / DB_FILE).exists()
     Store.open(tmp_path).close()
     migrated = load_profile(tmp_path)
     with Store.open(tmp_path) as store:
-        assert store.profile().resonance_bpm == 5.5
+        assert store.profile().resonance_breaths_per_min == 5.5
     (tmp_path / "profile.json").unlink()
     assert load_profile(tmp_path) == migrated  # the store has it now
     score = RateScore(6.0, 10.0, 2e4, 800.0, 2.0, 1.0)
     save_profile(tmp_path, Profile(6.0, "2026-02-01T08:00:00+01:00", "b.csv", [score]))
     with Store.open(tmp_path) as store:
-        assert store.profile().resonance_bpm == 6.0
-    assert json.loads((tmp_path / "profile.json").read_text())["resonance_bpm"] == 6.0  # mirror
+        assert store.profile().resonance_breaths_per_min == 6.0
+    assert json.loads((tmp_path / "profile.json").read_text())["resonance_breaths_per_min"] == 6.0  # mirror
     assert load_profile(tmp_path).scores == [score]
     assert os.stat(tmp_path / "profile.json").st_mode & 0o077 == 0
 

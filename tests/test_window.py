@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from hrvcoach.analysis.live import EMPTY_MARKERS, Markers
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock, InstantClock, ScaledClock
 from hrvcoach.core.errors import DeviceError
+from hrvcoach.core.markers import EMPTY_MARKERS, Markers
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.protocols.protocol import Breath, Phase, Protocol, load_protocol
 from hrvcoach.session import (

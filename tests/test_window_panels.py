@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pytest
 
-from hrvcoach.analysis.live import Markers
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.clock import InstantClock
 from hrvcoach.core.constants import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
+from hrvcoach.core.markers import Markers
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.session import Session, SessionEnded, SessionEvent, Snapshot
@@ -83,7 +83,7 @@ def test_every_marker_card_shows_the_latest_markers_with_their_baseline(paced):
     window, snapshots = paced
     last, baseline = snapshots[-1].markers, snapshots[-1].baseline
     assert baseline is not None  # the settle phase (compare = "before") ended at 60 s
-    expected = {"hr_bpm": 0, "rmssd_ms": 0, "p2t_bpm": 1, "breathing_power_ms2": 0,
+    expected = {"mean_hr_bpm": 0, "rmssd_ms": 0, "p2t_bpm": 1, "breathing_power_ms2": 0,
                 "coherence_ratio": 1, "hf_ms2": 0}
     for key, digits in expected.items():
         card = window.cards[key]
@@ -92,7 +92,7 @@ def test_every_marker_card_shows_the_latest_markers_with_their_baseline(paced):
         base = getattr(baseline, key)
         if math.isfinite(base):
             assert f"baseline {number_text(base, digits)}" in card.detail_label.text(), key
-    assert window.hr_label.text() == number_text(last.hr_bpm)
+    assert window.hr_label.text() == number_text(last.mean_hr_bpm)
     assert coherence_words(last.coherence_ratio) in window.cards["coherence_ratio"].detail_label.text()
     assert f"at {last.breaths_per_min:.1f} breaths/min" in \
         window.cards["breathing_power_ms2"].detail_label.text()

@@ -23,7 +23,7 @@ from hrvcoach.analysis.breathing import (
     hf_is_valid,
 )
 from hrvcoach.analysis.coherence import Coherence, coherence_markers
-from hrvcoach.analysis.live import EMPTY_MARKERS, LiveMarkers, Markers
+from hrvcoach.analysis.live import LiveMarkers
 from hrvcoach.analysis.spectral import (
     FrequencyDomain,
     Resampled,
@@ -52,7 +52,6 @@ from hrvcoach.analysis.time_domain import (
 
 __all__ = [
     "ARTIFACT_KINDS",
-    "EMPTY_MARKERS",
     "Analysis",
     "Artifact",
     "ArtifactKind",
@@ -62,7 +61,6 @@ __all__ = [
     "Detection",
     "FrequencyDomain",
     "LiveMarkers",
-    "Markers",
     "Resampled",
     "Spectrum",
     "StreamingArtifactDetector",

@@ -61,7 +61,7 @@ class Breathing:
 
     breaths_per_min: float
     paced: bool  # True: the rate is the pacer's, not estimated
-    power_ms2: float  # RR power within +-0.015 Hz of the breathing frequency
+    breathing_power_ms2: float  # RR power within +-0.015 Hz of the breathing frequency
     p2t_ms: float  # mean per-breath peak-to-trough swing of RR
     p2t_bpm: float  # the same swing in heart rate
     hf_valid: bool  # False when breathing at or below 9/min: HF then misses the RSA

@@ -43,10 +43,10 @@ __all__ = ["Coherence", "coherence_markers", "coherence_ratio", "coherence_spect
 class Coherence:
     """Coherence of one window; NaN when it is shorter than one block."""
 
-    ratio: float  # (peak / (total - peak))²
-    peak_hz: float  # the dominant 0.04-0.26 Hz frequency
-    peak_ms2: float  # power within +-0.015 Hz of it
-    total_ms2: float  # power over 0.0033-0.4 Hz
+    coherence_ratio: float  # (peak / (total - peak))²
+    coherence_peak_hz: float  # the dominant 0.04-0.26 Hz frequency
+    peak_power_ms2: float  # power within +-0.015 Hz of it
+    block_power_ms2: float  # power over 0.0033-0.4 Hz
     blocks: int  # 64-s blocks averaged
 
 

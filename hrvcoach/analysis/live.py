@@ -16,8 +16,7 @@ no spectrum spans them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from hrvcoach.analysis.artifacts import (
     rolling_median,
 )
 from hrvcoach.analysis.breathing import Breathing, breathing_markers
+from hrvcoach.analysis.buffers import Columns
 from hrvcoach.analysis.coherence import Coherence, coherence_markers
 from hrvcoach.analysis.spectral import (
     FloatArray,
@@ -52,42 +52,12 @@ from hrvcoach.core.constants import (
     MIN_RR_MS,
     RMSSD_WINDOW_S,
 )
+from hrvcoach.core.markers import EMPTY_MARKERS, Markers
 
 Engine = Literal["hrvcoach", "neurokit2"]
 NAN = math.nan
 
 
-@dataclass(frozen=True, slots=True)
-class Markers:
-    """Markers after one beat. NaN until there is enough data."""
-
-    hr_bpm: float  # mean over the last HR_WINDOW_S
-    rmssd_ms: float  # over the last RMSSD_WINDOW_S, never across a gap
-    beats_in_window: int  # usable beats in the RMSSD window
-    # time domain, same window as RMSSD
-    ln_rmssd: float = NAN
-    sdnn_ms: float = NAN
-    pnn50_pct: float = NAN
-    sd1_ms: float = NAN
-    sd2_ms: float = NAN
-    stress_index: float = NAN
-    # spectrum of the last LIVE_SPECTRUM_WINDOW_S (HF from 1 min on, LF from 2 min on)
-    lf_ms2: float = NAN
-    hf_ms2: float = NAN
-    lf_hf: float = NAN
-    lf_peak_hz: float = NAN
-    hf_peak_hz: float = NAN
-    hf_valid: bool = True  # False when breathing at or below 9/min: HF misses the RSA then
-    breaths_per_min: float = NAN  # the pacer's rate when pacing, else from the RSA peak
-    breathing_power_ms2: float = NAN  # RR power within +-0.015 Hz of the breathing frequency
-    p2t_ms: float = NAN  # mean per-breath peak-to-trough RR swing
-    p2t_bpm: float = NAN  # the same in heart rate
-    coherence_ratio: float = NAN  # over the last 64 s
-    coherence_peak_hz: float = NAN
-    artifacts_in_window: int = 0  # corrected or held-back beats in the RMSSD window
-
-
-EMPTY_MARKERS = Markers(math.nan, math.nan, 0)
 
 
 def in_use(beat: Beat) -> bool:
@@ -95,7 +65,8 @@ def in_use(beat: Beat) -> bool:
     return beat.usable and MIN_RR_MS <= beat.rr_ms <= MAX_RR_MS
 
 
-_GROW = 512
+_BEAT_COLUMNS: Final = {"rr": np.float64, "time": np.float64, "gap": np.bool_, "seq": np.int64}
+_CORRECTED_COLUMNS: Final = {**_BEAT_COLUMNS, "touched": np.bool_}
 _NEVER = 2**62  # a stream index no beat reaches
 _MARGIN_S = 10.0
 
@@ -125,12 +96,7 @@ class LiveMarkers:
         self.engine = engine
         # a margin, so that an artifact at the oldest edge of a window can still be corrected
         self._keep_s = max(rmssd_window_s, hr_window_s, spectrum_window_s) + _MARGIN_S
-        self._rr = np.empty(_GROW)
-        self._time = np.empty(_GROW)
-        self._gap = np.zeros(_GROW, dtype=bool)
-        self._seq = np.empty(_GROW, dtype=np.int64)
-        self._start = 0  # oldest kept beat
-        self._end = 0  # one past the newest
+        self._kept = Columns(_BEAT_COLUMNS)  # usable beats of the last _keep_s seconds
         self._count = 0  # usable beats so far (the detector's stream index)
         self._pending_gap = False
         self._detector = StreamingArtifactDetector()
@@ -144,24 +110,11 @@ class LiveMarkers:
     # -- the buffer of usable beats -------------------------------------------------------
 
     def _append(self, rr_ms: float, time_s: float, after_gap: bool) -> None:
-        if self._end == self._rr.size:
-            live = slice(self._start, self._end)
-            size = self._end - self._start
-            capacity = max(_GROW, 2 * size)
-            for name in ("_rr", "_time", "_gap", "_seq"):
-                old = getattr(self, name)
-                new = np.empty(capacity, dtype=old.dtype)
-                new[:size] = old[live]
-                setattr(self, name, new)
-            self._start, self._end = 0, size
-        i = self._end
-        self._rr[i], self._time[i], self._gap[i], self._seq[i] = rr_ms, time_s, after_gap, self._count
-        self._end += 1
+        kept = self._kept
+        kept.append(rr=rr_ms, time=time_s, gap=after_gap, seq=self._count)
         self._count += 1
-        oldest_s = time_s - self._keep_s
-        times = self._time
-        while self._start < self._end and times[self._start] <= oldest_s:
-            self._start += 1
+        times = kept.view("time")
+        kept.drop_front(int(np.searchsorted(times, time_s - self._keep_s, side="right")))
 
     def window(self, window_s: float) -> tuple[FloatArray, BoolArray, int]:
         """The beats the markers use for the last window_s seconds, after correction and without
@@ -169,7 +122,7 @@ class LiveMarkers:
         rr, times, gaps, flagged = self._corrected()
         if rr.size == 0:
             return rr, gaps, 0
-        now_s = float(self._time[self._end - 1])  # the newest beat, even while it is held back
+        now_s = float(self._kept.view("time")[-1])  # the newest beat, even while it is held back
         first = int(np.searchsorted(times, now_s - window_s, side="right"))
         return rr[first:], gaps[first:], int(np.count_nonzero(flagged[first:]))
 
@@ -180,8 +133,8 @@ class LiveMarkers:
         and beats that left the window are dropped, which gives the same beats as correcting
         the window again (to rounding) at a fraction of the cost.
         """
-        part = slice(self._start, self._end)
-        rr, times, gaps, seq = self._rr[part], self._time[part], self._gap[part], self._seq[part]
+        kept = self._kept
+        rr, times, gaps, seq = kept.view("rr"), kept.view("time"), kept.view("gap"), kept.view("seq")
         if not self.correct_artifacts or rr.size == 0:
             self._cache = None
             return rr, times, gaps, self._no_flags(rr.size)
@@ -281,17 +234,17 @@ class LiveMarkers:
     def recent_artifacts(self, beats: int) -> tuple[tuple[float, ...], float]:
         """(times of the flagged or held-back beats among the newest `beats` beats in use, time
         of the oldest of those beats): what the coach marks. ((), NaN) before the first beat."""
-        if self._end == self._start:
+        if len(self._kept) == 0:
             return (), NAN
-        first = max(self._start, self._end - beats)
-        oldest_s = float(self._time[first])
+        times, seq = self._kept.view("time")[-beats:], self._kept.view("seq")[-beats:]
+        oldest_s = float(times[0])
         if not self.correct_artifacts:
             return (), oldest_s
-        first_seq, last_seq = int(self._seq[first]), int(self._seq[self._end - 1])
+        first_seq, last_seq = int(seq[0]), int(seq[-1])
         marked = set(self._detector.flags_between(first_seq, last_seq))
         marked.update(i for i in self._detector.suspects() if first_seq <= i <= last_seq)
-        # the kept beats are consecutive in the stream: index = first + (seq - first_seq)
-        return tuple(float(self._time[first + i - first_seq]) for i in sorted(marked)), oldest_s
+        # the kept beats are consecutive in the stream: position = seq - first_seq
+        return tuple(float(times[i - first_seq]) for i in sorted(marked)), oldest_s
 
     def update(self, beat: Beat, pacer_breaths_per_min: float | None = None) -> Markers:
         """Take one beat (from any source) and return the markers after it.
@@ -326,40 +279,42 @@ class LiveMarkers:
             spectral_first += int(after_gap[-1]) + 1
         spectral_rr = rr[spectral_first:]
         hr = mean_hr_bpm(rr[hr_first:])
+        neurokit = None
         if self.engine == "neurokit2":
-            from hrvcoach.analysis.reference import neurokit_live_markers
+            from hrvcoach.analysis.reference import neurokit_frequency_domain, neurokit_time_domain
 
-            self.latest_spectrum = None
-
-            return neurokit_live_markers(window, spectral_rr, hr_bpm=hr,
-                                         artifacts=int(np.count_nonzero(flagged[first:])),
-                                         pacer_breaths_per_min=pacer_breaths_per_min)
-        markers, self.latest_spectrum = _hrvcoach_markers(
-            window, window_gaps, spectral_rr, hr_bpm=hr,
+            neurokit = (neurokit_time_domain(window), neurokit_frequency_domain(spectral_rr))
+        markers, spectrum = _window_markers(
+            window, window_gaps, spectral_rr, mean_hr_bpm=hr,
             artifacts=int(np.count_nonzero(flagged[first:])),
-            pacer_breaths_per_min=pacer_breaths_per_min)
+            pacer_breaths_per_min=pacer_breaths_per_min, neurokit=neurokit)
+        self.latest_spectrum = None if neurokit is not None else spectrum
         return markers
 
 
-def _hrvcoach_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: FloatArray, *,
-                      hr_bpm: float, artifacts: int,
-                      pacer_breaths_per_min: float | None) -> tuple[Markers, Spectrum]:
-    time = time_markers(window, window_gaps)
+def _window_markers(window: FloatArray, window_gaps: BoolArray, spectral_rr: FloatArray, *,
+                    mean_hr_bpm: float, artifacts: int, pacer_breaths_per_min: float | None,
+                    neurokit: tuple[TimeDomain, FrequencyDomain] | None = None
+                    ) -> tuple[Markers, Spectrum]:
+    """The live markers of the windows; `neurokit`: its time and frequency domains instead."""
     resampled = resample_rr(spectral_rr)
     spectrum = spectrum_of(resampled)
-    frequency = frequency_markers(spectrum)
+    if neurokit is None:
+        time, frequency = time_markers(window, window_gaps), frequency_markers(spectrum)
+    else:
+        time, frequency = neurokit
     breath = breathing_markers(spectrum, resampled, paced_breaths_per_min=pacer_breaths_per_min)
     coherent = coherence_markers(resampled, max_blocks=1)
-    markers = markers_of(time, frequency, breath, coherent, hr_bpm=hr_bpm,
+    markers = markers_of(time, frequency, breath, coherent, mean_hr_bpm=mean_hr_bpm,
                          beats=int(window.size), artifacts=artifacts)
     return markers, spectrum
 
 
 def markers_of(time: TimeDomain, frequency: FrequencyDomain, breath: Breathing,
-               coherent: Coherence, *, hr_bpm: float, beats: int, artifacts: int) -> Markers:
+               coherent: Coherence, *, mean_hr_bpm: float, beats: int, artifacts: int) -> Markers:
     """The live Markers from each family's markers of their windows."""
     return Markers(
-        hr_bpm=hr_bpm,
+        mean_hr_bpm=mean_hr_bpm,
         rmssd_ms=time.rmssd_ms,
         beats_in_window=beats,
         ln_rmssd=time.ln_rmssd,
@@ -375,11 +330,11 @@ def markers_of(time: TimeDomain, frequency: FrequencyDomain, breath: Breathing,
         hf_peak_hz=frequency.hf_peak_hz,
         hf_valid=breath.hf_valid,
         breaths_per_min=breath.breaths_per_min,
-        breathing_power_ms2=breath.power_ms2,
+        breathing_power_ms2=breath.breathing_power_ms2,
         p2t_ms=breath.p2t_ms,
         p2t_bpm=breath.p2t_bpm,
-        coherence_ratio=coherent.ratio,
-        coherence_peak_hz=coherent.peak_hz,
+        coherence_ratio=coherent.coherence_ratio,
+        coherence_peak_hz=coherent.coherence_peak_hz,
         artifacts_in_window=artifacts,
     )
 
@@ -396,15 +351,9 @@ class _CorrectedBeats:
         involved = [*flags, *(peak for _, peak in (fixes[i] for i in flags if i in fixes))]
         self.first_involved = min(involved, default=_NEVER) - 1
         self.last_involved = max(involved, default=-_NEVER) + 1
-        size = max(2 * rr.size, _GROW)
-        self._rr, self._time = np.empty(size), np.empty(size)
-        self._gap, self._touched = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
-        self._seq = np.empty(size, dtype=np.int64)
-        self._start, self._end = 0, rr.size
+        self._beats = Columns(_CORRECTED_COLUMNS, capacity=2 * rr.size)
+        self._beats.extend(rr=rr, time=times, gap=gaps, touched=touched, seq=seq)
         self._last_seq = int(seq[-1]) if seq.size else -1  # the newest beat taken, even if trimmed
-        for mine, theirs in ((self._rr, rr), (self._time, times), (self._gap, gaps),
-                             (self._touched, touched), (self._seq, seq)):
-            mine[:rr.size] = theirs
 
     def reusable(self, first_seq: int, newest_seq: int, held: int | None) -> bool:
         """True when no kept beat is held back now, dropping the beats before first_seq leaves
@@ -416,35 +365,17 @@ class _CorrectedBeats:
     def extend(self, rr: FloatArray, times: FloatArray, gaps: BoolArray, seq: IntArray) -> None:
         """Append the beats of seq after the last one kept (they are clean: flags unchanged)."""
         new = int(np.searchsorted(seq, self._last_seq, side="right"))
-        count = seq.size - new
-        if count <= 0:
+        if new >= seq.size:
             return
-        if self._end + count > self._rr.size:
-            self._compact(count)
-        end = self._end + count
-        self._rr[self._end:end] = rr[new:]
-        self._time[self._end:end] = times[new:]
-        self._gap[self._end:end] = gaps[new:]
-        self._touched[self._end:end] = False
-        self._seq[self._end:end] = seq[new:]
-        self._end = end
+        self._beats.extend(rr=rr[new:], time=times[new:], gap=gaps[new:],
+                           touched=np.zeros(seq.size - new, dtype=bool), seq=seq[new:])
         self._last_seq = int(seq[-1])
-
-    def _compact(self, room: int) -> None:
-        size = self._end - self._start
-        capacity = max(2 * (size + room), _GROW)
-        for name in ("_rr", "_time", "_gap", "_touched", "_seq"):
-            old = getattr(self, name)
-            new = np.empty(capacity, dtype=old.dtype)
-            new[:size] = old[self._start:self._end]
-            setattr(self, name, new)
-        self._start, self._end = 0, size
 
     def trim(self, first_seq: int) -> None:
         """Drop the beats that came from before first_seq."""
-        kept = self._seq[self._start:self._end]
-        self._start += int(np.searchsorted(kept, first_seq, side="left"))
+        kept = self._beats.view("seq")
+        self._beats.drop_front(int(np.searchsorted(kept, first_seq, side="left")))
 
     def arrays(self) -> tuple[FloatArray, FloatArray, BoolArray, BoolArray]:
-        part = slice(self._start, self._end)
-        return self._rr[part], self._time[part], self._gap[part], self._touched[part]
+        beats = self._beats
+        return beats.view("rr"), beats.view("time"), beats.view("gap"), beats.view("touched")

@@ -16,24 +16,17 @@ from __future__ import annotations
 import math
 import warnings
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hrvcoach.analysis.artifacts import Detection
-from hrvcoach.analysis.breathing import breathing_markers
-from hrvcoach.analysis.coherence import coherence_markers
-from hrvcoach.analysis.spectral import FloatArray, FrequencyDomain, resample_rr, spectrum_of
+from hrvcoach.analysis.spectral import FloatArray, FrequencyDomain
 from hrvcoach.analysis.time_domain import TimeDomain, baevsky_stress_index, mean_hr_bpm
 from hrvcoach.core.constants import HF_MIN_WINDOW_S, LF_MIN_WINDOW_S, VLF_MIN_WINDOW_S
-
-if TYPE_CHECKING:
-    from hrvcoach.analysis.live import Markers
 
 __all__ = [
     "neurokit_detect_artifacts",
     "neurokit_frequency_domain",
-    "neurokit_live_markers",
     "neurokit_time_domain",
 ]
 
@@ -113,18 +106,3 @@ def neurokit_detect_artifacts(rr_ms: FloatArray, *, iterative: bool = False) -> 
 
     return Detection(indices("ectopic"), indices("missed"), indices("extra"),
                      indices("longshort"))
-
-
-def neurokit_live_markers(window: FloatArray, spectral_rr: FloatArray, *, hr_bpm: float,
-                          artifacts: int, pacer_breaths_per_min: float | None) -> Markers:
-    """LiveMarkers' numbers with neurokit2 computing the time and frequency domains."""
-    from hrvcoach.analysis.live import markers_of
-
-    time = neurokit_time_domain(window)
-    frequency = neurokit_frequency_domain(spectral_rr)
-    resampled = resample_rr(spectral_rr)
-    spectrum = spectrum_of(resampled)
-    ours = breathing_markers(spectrum, resampled, paced_breaths_per_min=pacer_breaths_per_min)
-    coherent = coherence_markers(resampled, max_blocks=1)
-    return markers_of(time, frequency, ours, coherent, hr_bpm=hr_bpm, beats=int(window.size),
-                      artifacts=artifacts)

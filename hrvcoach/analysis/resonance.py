@@ -32,7 +32,7 @@ MAX_SHIFT_BPM = 0.25  # how far a near tie may move the choice from the best blo
 class RateBlock:
     """A stretch of paced breathing at one constant rate, in session seconds."""
 
-    rate_bpm: float
+    breaths_per_min: float
     start_s: float
     end_s: float
 
@@ -41,30 +41,30 @@ class RateBlock:
 class RateScore:
     """How strongly heart rate oscillated while breathing at one rate."""
 
-    rate_bpm: float  # breaths per minute of the block
+    breaths_per_min: float  # breaths per minute of the block
     p2t_bpm: float  # mean per-breath peak-to-trough heart rate
     lf_peak_ms2_per_hz: float  # largest spectral density in the LF band
-    power_at_rate_ms2: float  # power within ±0.015 Hz of the breathing frequency
-    coherence: float  # coherence ratio of the block's newest 64 s
-    score: float  # mean of the above, each scaled by its best block (1.0 = best in all)
+    breathing_power_ms2: float  # power within ±0.015 Hz of the breathing frequency
+    coherence_ratio: float  # of the block's newest 64 s
+    resonance_score: float  # mean of the above, each scaled by its best block (1.0 = best in all)
 
 
 def _block_metrics(rr_ms: FloatArray, time_s: FloatArray, block: RateBlock,
                    settle_s: float) -> tuple[float, float, float, float] | None:
     """(p2t bpm, LF peak density, power at the breathing rate, coherence) of one block."""
     start_s = block.start_s + settle_s
-    if (block.end_s - start_s) < MIN_BLOCK_BREATHS * 60.0 / block.rate_bpm:
+    if (block.end_s - start_s) < MIN_BLOCK_BREATHS * 60.0 / block.breaths_per_min:
         return None
     inside = (time_s > start_s) & (time_s <= block.end_s)
     if np.count_nonzero(inside) < 2 * MIN_BLOCK_BREATHS:
         return None
     resampled = resample_rr(rr_ms[inside], time_s[inside])
     spectrum = spectrum_of(resampled)
-    breath = breathing_markers(spectrum, resampled, paced_breaths_per_min=block.rate_bpm)
+    breath = breathing_markers(spectrum, resampled, paced_breaths_per_min=block.breaths_per_min)
     f, psd = spectrum.frequency_hz, spectrum.psd_ms2_per_hz
     in_lf = (f >= LF_BAND_HZ[0]) & (f <= LF_BAND_HZ[1])
-    return (breath.p2t_bpm, float(psd[in_lf].max()), breath.power_ms2,
-            coherence_markers(resampled).ratio)
+    return (breath.p2t_bpm, float(psd[in_lf].max()), breath.breathing_power_ms2,
+            coherence_markers(resampled).coherence_ratio)
 
 
 def score_rates(rr_ms: FloatArray, time_s: FloatArray, blocks: list[RateBlock], *,
@@ -82,7 +82,7 @@ def score_rates(rr_ms: FloatArray, time_s: FloatArray, blocks: list[RateBlock], 
     scaled = table[:, usable] / best[usable]
     scores = np.nanmean(scaled, axis=1) if scaled.size else np.zeros(len(rows))
     return [
-        RateScore(block.rate_bpm, p2t, lf_peak, at_rate, coherence, float(score))
+        RateScore(block.breaths_per_min, p2t, lf_peak, at_rate, coherence, float(score))
         for (block, (p2t, lf_peak, at_rate, coherence)), score in zip(rows, scores, strict=True)
     ]
 
@@ -96,12 +96,12 @@ def choose_resonance(scores: list[RateScore]) -> float | None:
     """
     if not scores:
         return None
-    best = max(scores, key=lambda score: score.score)
+    best = max(scores, key=lambda score: score.resonance_score)
     close = [score for score in scores
-             if abs(score.rate_bpm - best.rate_bpm) <= NEIGHBOUR_BPM + 1e-9
-             and score.score >= NEAR_TIE * best.score]
-    weight = sum(score.score for score in close)
-    mean = sum(score.rate_bpm * score.score for score in close) / weight if weight > 0 else (
-        best.rate_bpm)
-    shift = min(max(mean - best.rate_bpm, -MAX_SHIFT_BPM), MAX_SHIFT_BPM)
-    return round((best.rate_bpm + shift) * 20.0) / 20.0
+             if abs(score.breaths_per_min - best.breaths_per_min) <= NEIGHBOUR_BPM + 1e-9
+             and score.resonance_score >= NEAR_TIE * best.resonance_score]
+    weight = sum(score.resonance_score for score in close)
+    mean = sum(score.breaths_per_min * score.resonance_score for score in close) / weight if weight > 0 else (
+        best.breaths_per_min)
+    shift = min(max(mean - best.breaths_per_min, -MAX_SHIFT_BPM), MAX_SHIFT_BPM)
+    return round((best.breaths_per_min + shift) * 20.0) / 20.0

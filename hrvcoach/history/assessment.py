@@ -19,7 +19,7 @@ class Assessment:
     """The scores of each rate block and the chosen resonance rate (None: nothing scorable)."""
 
     scores: list[RateScore]
-    resonance_bpm: float | None
+    resonance_breaths_per_min: float | None
 
 
 def rate_blocks(protocol: Protocol) -> list[RateBlock]:
@@ -43,8 +43,8 @@ def assess_recording(recording: Path, protocol: Protocol) -> Assessment:
 
 def store_assessment(data_dir: Path, assessment: Assessment, recording: Path) -> Path | None:
     """Save the chosen rate and its evidence as the user's profile; None when nothing was chosen."""
-    if assessment.resonance_bpm is None:
+    if assessment.resonance_breaths_per_min is None:
         return None
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    profile = Profile(assessment.resonance_bpm, now, recording.name, assessment.scores)
+    profile = Profile(assessment.resonance_breaths_per_min, now, recording.name, assessment.scores)
     return save_profile(data_dir, profile)

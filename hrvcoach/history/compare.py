@@ -196,8 +196,8 @@ def phase_markers(data: PhaseData) -> dict[str, float]:
                    sd1_ms=td.sd1_ms, sd2_ms=td.sd2_ms, stress_index=td.stress_index,
                    vlf_ms2=fd.vlf_ms2, lf_ms2=fd.lf_ms2, hf_ms2=fd.hf_ms2, lf_hf=fd.lf_hf,
                    breaths_per_min=breath.breaths_per_min, hf_valid=float(breath.hf_valid),
-                   power_at_breathing_ms2=breath.power_ms2, p2t_bpm=breath.p2t_bpm,
-                   coherence_ratio=found.coherence.ratio,
+                   breathing_power_ms2=breath.breathing_power_ms2, p2t_bpm=breath.p2t_bpm,
+                   coherence_ratio=found.coherence.coherence_ratio,
                    high_coherence_s=high_coherence_s(resample_rr(rr)) if rr.size >= 4 else 0.0)
     return markers
 
@@ -211,7 +211,7 @@ def high_coherence_s(resampled: Resampled) -> float:
         end = resampled.rr_ms.size - k * length
         block = Resampled(resampled.time_s[end - length:end], resampled.rr_ms[end - length:end],
                           resampled.sample_hz, COHERENCE_BLOCK_S)
-        if coherence_markers(block, max_blocks=1).ratio >= HIGH_COHERENCE_RATIO:
+        if coherence_markers(block, max_blocks=1).coherence_ratio >= HIGH_COHERENCE_RATIO:
             high += 1
     return high * COHERENCE_BLOCK_S
 

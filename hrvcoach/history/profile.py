@@ -19,6 +19,7 @@ from typing import Any
 
 from hrvcoach.analysis.resonance import RateScore
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.markers import current_names
 
 PROFILE_FILE = "profile.json"
 
@@ -27,7 +28,7 @@ PROFILE_FILE = "profile.json"
 class Profile:
     """What hrvcoach knows about the user."""
 
-    resonance_bpm: float | None = None
+    resonance_breaths_per_min: float | None = None
     assessed_at: str | None = None  # ISO 8601 with timezone
     session: str | None = None  # the recording the assessment came from
     scores: list[RateScore] = field(default_factory=list)
@@ -48,7 +49,7 @@ def load_profile(data_dir: Path) -> Profile:
                     scores = [RateScore(**score) for score in stored.scores]
                 except TypeError as exc:
                     raise InputError(f"{store.path}: profile", f"unexpected scores ({exc})") from None
-                return Profile(stored.resonance_bpm, stored.assessed_at, stored.session, scores)
+                return Profile(stored.resonance_breaths_per_min, stored.assessed_at, stored.session, scores)
             profile = _load_json(data_dir)
             if profile != Profile():
                 _save_to_store(store, profile)  # migrate the pre-store profile.json
@@ -59,7 +60,7 @@ def load_profile(data_dir: Path) -> Profile:
 def _save_to_store(store: Any, profile: Profile) -> None:
     from hrvcoach.store.db import StoredProfile
 
-    store.save_profile(StoredProfile(profile.resonance_bpm, profile.assessed_at, profile.session,
+    store.save_profile(StoredProfile(profile.resonance_breaths_per_min, profile.assessed_at, profile.session,
                                      [asdict(score) for score in profile.scores]))
 
 
@@ -72,10 +73,11 @@ def _load_json(data_dir: Path) -> Profile:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(str(path), f"unreadable profile ({exc})") from None
     try:
-        rate = data["resonance_bpm"]
+        data = current_names(data)
+        rate = data["resonance_breaths_per_min"]
         if rate is not None and not (isinstance(rate, (int, float)) and math.isfinite(rate)):
-            raise ValueError(f"resonance_bpm {rate!r}")
-        scores = [RateScore(**score) for score in data.get("scores", [])]
+            raise ValueError(f"resonance_breaths_per_min {rate!r}")
+        scores = [RateScore(**current_names(score)) for score in data.get("scores", [])]
         return Profile(rate, data.get("assessed_at"), data.get("session"), scores)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(str(path), f"unexpected profile content ({exc})") from None

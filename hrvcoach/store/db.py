@@ -37,7 +37,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +45,7 @@ from typing import Any, Final, Literal, Self
 
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.errors import HrvcoachError, InputError
+from hrvcoach.core.markers import LEGACY_NAMES, current_names
 
 try:  # POSIX: the kernel releases a flock when its process dies, even by kill -9
     import fcntl
@@ -161,8 +162,28 @@ CREATE TABLE profile (
 );
 """
 
-# (version, SQL). Append new versions; never edit a released one.
-MIGRATIONS: list[tuple[int, str]] = [(1, _SCHEMA_V1)]
+# Schema 2: one name per marker (hrvcoach.core.markers): stored marker names and the profile's
+# column and score keys take their catalogue names (LEGACY_NAMES); the scores are rewritten by
+# _rename_profile_scores in the same transaction.
+_SCHEMA_V2: Final = f"""
+UPDATE phase_markers SET name = CASE name {" ".join(
+    f"WHEN '{old}' THEN '{new}'" for old, new in LEGACY_NAMES.items())} ELSE name END;
+ALTER TABLE profile RENAME COLUMN resonance_bpm TO resonance_breaths_per_min;
+"""
+
+
+def _rename_profile_scores(db: sqlite3.Connection) -> None:
+    for row_id, scores in db.execute("SELECT id, scores_json FROM profile").fetchall():
+        renamed = [current_names(score) for score in json.loads(scores)]
+        db.execute("UPDATE profile SET scores_json = ? WHERE id = ?", (json.dumps(renamed), row_id))
+
+
+Migration = Callable[[sqlite3.Connection], None]
+# (version, SQL, then Python). Append new versions; never edit a released one.
+MIGRATIONS: list[tuple[int, str, Migration | None]] = [
+    (1, _SCHEMA_V1, None),
+    (2, _SCHEMA_V2, _rename_profile_scores),
+]
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
 
 
@@ -235,7 +256,7 @@ class StoredAnnotation:
 
 @dataclass(frozen=True, slots=True)
 class StoredProfile:
-    resonance_bpm: float | None
+    resonance_breaths_per_min: float | None
     assessed_at: str | None
     session: str | None
     scores: list[dict[str, Any]]
@@ -350,7 +371,7 @@ class Store:
             return
         if existed and current > 0:
             self._backup(self.path.with_name(f"{self.path.name}.bak-v{current}"))
-        for version, script in MIGRATIONS:
+        for version, script, step in MIGRATIONS:
             with self.transaction():
                 if self.schema_version() >= version:  # another process got there first
                     continue
@@ -359,6 +380,8 @@ class Store:
                                      "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
                 for statement in _statements(script):
                     self._db.execute(statement)
+                if step is not None:
+                    step(self._db)
                 self._db.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now_iso()))
                 log.info("%s: schema migrated to version %d", self.path, version)
 
@@ -647,7 +670,7 @@ class Store:
 
     def profile(self) -> StoredProfile | None:
         with self.lock:
-            row = self._db.execute("SELECT resonance_bpm, assessed_at, session, scores_json FROM"
+            row = self._db.execute("SELECT resonance_breaths_per_min, assessed_at, session, scores_json FROM"
                                    " profile WHERE id = 1").fetchone()
         if row is None:
             return None
@@ -656,7 +679,7 @@ class Store:
     def save_profile(self, profile: StoredProfile) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO profile VALUES (1, ?, ?, ?, ?)",
-                       (profile.resonance_bpm, profile.assessed_at, profile.session,
+                       (profile.resonance_breaths_per_min, profile.assessed_at, profile.session,
                         json.dumps(profile.scores)))
 
 

@@ -39,7 +39,7 @@ class HeadlessPrinter:
                 self._next_report_s = (snapshot.time_s // self._every_s + 1) * self._every_s
                 rate = snapshot.pacer.breaths_per_min
                 pacer = f"{rate:4.1f}/min" if rate is not None else "   free"
-                self._print(f"{clock_text(snapshot.time_s)}  HR {_number(snapshot.markers.hr_bpm)} bpm"
+                self._print(f"{clock_text(snapshot.time_s)}  HR {_number(snapshot.markers.mean_hr_bpm)} bpm"
                             f"  RMSSD {_number(snapshot.markers.rmssd_ms)} ms  pacer {pacer}")
             case SourceStatus(kind=kind, time_s=time_s, message=message) if kind not in (
                 StatusKind.ENDED,
@@ -52,4 +52,4 @@ class HeadlessPrinter:
                             f"{ended.beats} beats")
                 self._print(f"        RMSSD end of first phase {_number(before).strip()} ms "
                             f"→ last 60 s {_number(after).strip()} ms; "
-                            f"HR {_number(ended.last_markers.hr_bpm).strip()} bpm")
+                            f"HR {_number(ended.last_markers.mean_hr_bpm).strip()} bpm")

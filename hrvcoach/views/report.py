@@ -21,8 +21,8 @@ from hrvcoach.history.profile import Profile
 _METRICS = (
     ("p2t_bpm", "peak-to-trough HR (bpm, mean per breath)"),
     ("lf_peak_ms2_per_hz", "LF spectral peak (ms²/Hz)"),
-    ("power_at_rate_ms2", "power at the breathing rate (ms²)"),
-    ("coherence", "coherence ratio"),
+    ("breathing_power_ms2", "power at the breathing rate (ms²)"),
+    ("coherence_ratio", "coherence ratio"),
 )
 
 
@@ -30,19 +30,19 @@ def resonance_figure(profile: Profile) -> Figure:
     """One panel per sign of resonance against breathing rate, the chosen rate marked."""
     if not profile.scores:
         raise InputError("profile", "no resonance assessment to plot yet")
-    scores = sorted(profile.scores, key=lambda score: score.rate_bpm)
-    rates = [score.rate_bpm for score in scores]
+    scores = sorted(profile.scores, key=lambda score: score.breaths_per_min)
+    rates = [score.breaths_per_min for score in scores]
     shown = [(key, label) for key, label in _METRICS
              if any(math.isfinite(getattr(score, key)) for score in scores)]
     figure, axes = plt.subplots(1, len(shown) + 1, figsize=(3.6 * (len(shown) + 1), 3.8),
                                 constrained_layout=True)
-    for axis, (key, label) in zip(axes, [*shown, ("score", "combined score (1 = best)")],
+    for axis, (key, label) in zip(axes, [*shown, ("resonance_score", "combined score (1 = best)")],
                                   strict=True):
         values = [getattr(score, key) for score in scores]
         axis.plot(rates, values, "o-", color="#3a7ca5")
-        if profile.resonance_bpm is not None:
-            axis.axvline(profile.resonance_bpm, color="#e07a5f", linestyle="--",
-                         label=f"chosen {profile.resonance_bpm:g}/min")
+        if profile.resonance_breaths_per_min is not None:
+            axis.axvline(profile.resonance_breaths_per_min, color="#e07a5f", linestyle="--",
+                         label=f"chosen {profile.resonance_breaths_per_min:g}/min")
         axis.set_xlabel("breathing rate (breaths/min)")
         axis.set_title(label, fontsize=10)
         axis.grid(alpha=0.3)

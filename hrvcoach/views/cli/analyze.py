@@ -124,11 +124,13 @@ def _blocks(stretch: WindowAnalysis) -> dict[str, Any]:
             "hf_valid": breathing.hf_valid,
         },
         "breathing": {
-            "rate_bpm": _number(breathing.breaths_per_min),  # breaths per minute
-            "power_ms2": _number(breathing.power_ms2),
+            "breaths_per_min": _number(breathing.breaths_per_min),
+            "breathing_power_ms2": _number(breathing.breathing_power_ms2),
             "p2t_ms": _number(breathing.p2t_ms),
+            "p2t_bpm": _number(breathing.p2t_bpm),
         },
-        "coherence": {"ratio": _number(coherence.ratio), "peak_hz": _number(coherence.peak_hz)},
+        "coherence": {"coherence_ratio": _number(coherence.coherence_ratio),
+                      "coherence_peak_hz": _number(coherence.coherence_peak_hz)},
     }
 
 
@@ -198,7 +200,7 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
         f" (peak {_fmt(f.hf_peak_hz, 3, 'Hz')})   LF/HF {_fmt(f.lf_hf, 2)}"
         f"   total {_fmt(f.total_ms2, 0, 'ms²')}",
         f"  breathing  {_fmt(b.breaths_per_min, 1, 'breaths/min')}"
-        f"{' (pacer)' if b.paced else ' (RSA peak)'}   power at it {_fmt(b.power_ms2, 0, 'ms²')}"
+        f"{' (pacer)' if b.paced else ' (RSA peak)'}   power at it {_fmt(b.breathing_power_ms2, 0, 'ms²')}"
         f"   peak-to-trough {_fmt(b.p2t_ms, 0, 'ms')} / {_fmt(b.p2t_bpm, 1, 'bpm')}",
     ]
     events = _artifact_events(whole.artifacts)
@@ -212,7 +214,7 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
                      "(9/min or slower) puts the respiratory sinus arrhythmia into LF, so HF "
                      "and LF/HF do not show vagal activity here; see the power at the breathing "
                      "rate and the peak-to-trough swing")
-    lines.append(f"  coherence  ratio {_fmt(c.ratio, 2)} at {_fmt(c.peak_hz, 3, 'Hz')}")
+    lines.append(f"  coherence  ratio {_fmt(c.coherence_ratio, 2)} at {_fmt(c.coherence_peak_hz, 3, 'Hz')}")
     if analysis.windows:
         lines.append("")
         lines.append(f"  {'window':>15} {'beats':>6} {'HR':>6} {'RMSSD':>7} {'LF':>8} {'HF':>8}"
@@ -225,7 +227,7 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
                 f" {_fmt(wm.time.rmssd_ms, 1):>7} {_fmt(wm.frequency.lf_ms2, 0):>8}"
                 f" {_fmt(wm.frequency.hf_ms2, 0):>8} {_fmt(wm.frequency.lf_hf, 2):>6}"
                 f" {'yes' if wm.breathing.hf_valid else 'NO':>5}"
-                f" {_fmt(wm.breathing.breaths_per_min, 1):>6} {_fmt(wm.coherence.ratio, 2):>7}"
+                f" {_fmt(wm.breathing.breaths_per_min, 1):>6} {_fmt(wm.coherence.coherence_ratio, 2):>7}"
                 f" {len(w.artifacts):>6}")
         lines.append("  (HR bpm, RMSSD ms, LF/HF ms²; HF ok: breathing faster than 9/min)")
     out.write("\n".join(lines) + "\n\n")

@@ -176,7 +176,7 @@ def run_coach(args: argparse.Namespace, make_source: SourceFactory) -> int:
     from hrvcoach.views.headless import HeadlessPrinter
 
     home = data_dir(args)
-    protocol = load_protocol(args.protocol, resonance_per_min=load_profile(home).resonance_bpm)
+    protocol = load_protocol(args.protocol, resonance_per_min=load_profile(home).resonance_breaths_per_min)
     if args.headless and args.screenshot:
         raise InputError("--screenshot", "cannot be combined with --headless")
     window = args.screenshot is not None or not args.headless
@@ -253,7 +253,7 @@ def _run_window(args: argparse.Namespace) -> int:
         raise InputError("window", "needs a display (X11 or Wayland); use `demo --screenshot` or "
                          "`--headless` commands without one")
     home = data_dir(args)
-    resonance = load_profile(home).resonance_bpm
+    resonance = load_profile(home).resonance_breaths_per_min
     protocols = [p.at_resonance_rate(resonance) if resonance is not None and p.uses_resonance
                  else p for p in list_protocols()]
     chosen = load_protocol(args.protocol, resonance_per_min=resonance)
@@ -334,7 +334,7 @@ def _assess_resonance(home: Path, recording: Path, protocol: Protocol) -> None:
     if saved is None:
         print("no rate block was long enough to score: the profile is unchanged")
     else:
-        print(f"your resonance rate: {assessment.resonance_bpm:g} breaths/min (saved to {saved}; "
+        print(f"your resonance rate: {assessment.resonance_breaths_per_min:g} breaths/min (saved to {saved}; "
               f"protocols that say \"resonance\" now use it)")
 
 

@@ -81,7 +81,7 @@ def _run_show(args: argparse.Namespace) -> int:
     from hrvcoach.views.cli.main import data_dir
 
     protocol = load_protocol(args.protocol,
-                             resonance_per_min=load_profile(data_dir(args)).resonance_bpm)
+                             resonance_per_min=load_profile(data_dir(args)).resonance_breaths_per_min)
     if args.json:
         print(json.dumps(_protocol_json(protocol), indent=2))
     else:
@@ -112,11 +112,11 @@ def _run_profile(args: argparse.Namespace) -> int:
         return 0
     if args.plot is not None:
         print(f"plot saved: {args.plot}")
-    if profile.resonance_bpm is None:
+    if profile.resonance_breaths_per_min is None:
         print("No resonance rate assessed yet: run `hrvcoach demo --protocol resonance-assessment` "
               "(or `coach` with a strap). Protocols that say \"resonance\" use 6 breaths/min.")
         return 0
-    print(f"resonance rate: {profile.resonance_bpm:g} breaths/min "
+    print(f"resonance rate: {profile.resonance_breaths_per_min:g} breaths/min "
           f"(assessed {profile.assessed_at}, session {profile.session})")
     print_scores(profile.scores, sys.stdout)
     return 0
@@ -126,9 +126,10 @@ def print_scores(scores: list[Any], out: Any) -> None:
     print(f"{'rate/min':>9} {'p2t bpm':>8} {'LF peak':>10} {'power@rate':>11} {'coherence':>10}"
           f" {'score':>6}", file=out)
     print(f"{'':>9} {'mean':>8} {'ms²/Hz':>10} {'ms²':>11} {'ratio':>10} {'0–1':>6}", file=out)
-    best = max((score.score for score in scores), default=None)
+    best = max((score.resonance_score for score in scores), default=None)
     for score in scores:
-        mark = "  ← best" if score.score == best else ""
-        print(f"{score.rate_bpm:>9.2f} {score.p2t_bpm:>8.1f} {score.lf_peak_ms2_per_hz:>10.0f} "
-              f"{score.power_at_rate_ms2:>11.0f} {score.coherence:>10.2f} {score.score:>6.2f}{mark}",
+        mark = "  ← best" if score.resonance_score == best else ""
+        print(f"{score.breaths_per_min:>9.2f} {score.p2t_bpm:>8.1f} {score.lf_peak_ms2_per_hz:>10.0f} "
+              f"{score.breathing_power_ms2:>11.0f} {score.coherence_ratio:>10.2f} "
+              f"{score.resonance_score:>6.2f}{mark}",
               file=out)

@@ -54,7 +54,7 @@ class CardSpec:
 
 
 MARKER_CARDS: Final = (
-    CardSpec("hr_bpm", "HEART RATE", "bpm", 0, "last 10 s"),
+    CardSpec("mean_hr_bpm", "HEART RATE", "bpm", 0, "last 10 s"),
     CardSpec("rmssd_ms", "RMSSD", "ms", 0, "last 60 s"),
     CardSpec("p2t_bpm", "BREATH SWING", "bpm", 1, "peak to trough"),
     CardSpec("breathing_power_ms2", "POWER AT BREATH", "ms²", 0, "±0.015 Hz"),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtWidgets
 
-from hrvcoach.analysis.live import Markers
+from hrvcoach.core.markers import Markers
 from hrvcoach.session import SessionEnded
 from hrvcoach.views.qt.panels import CardSpec, make_label
 from hrvcoach.views.text import NO_VALUE, clock_text, number_text
@@ -148,4 +148,4 @@ def summary_text(ended: SessionEnded) -> str:
     last = ended.last_markers
     return (f"Session complete ({ended.reason}) after {clock_text(ended.time_s)}, {ended.beats} "
             f"beats. RMSSD {number_text(first.rmssd_ms)} → {number_text(last.rmssd_ms)} ms, "
-            f"heart rate {number_text(first.hr_bpm)} → {number_text(last.hr_bpm)} bpm.")
+            f"heart rate {number_text(first.mean_hr_bpm)} → {number_text(last.mean_hr_bpm)} bpm.")

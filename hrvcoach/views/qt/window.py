@@ -38,10 +38,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 # isort: split
 import qasync  # after PySide6, so it binds to it (pyqtgraph too, in views.panels)
 
-from hrvcoach.analysis.live import EMPTY_MARKERS, Markers
 from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock, RestartableClock
 from hrvcoach.core.errors import HrvcoachError, InputError
+from hrvcoach.core.markers import EMPTY_MARKERS, Markers
 from hrvcoach.protocols.pacer import Pacer, PacerState
 from hrvcoach.protocols.protocol import Phase, Protocol
 from hrvcoach.session import (
@@ -110,7 +110,7 @@ _SIGNAL_ROLE: Final = {"good": "good", "fair": "warn", "poor": "bad", "no contac
 @dataclass(frozen=True, slots=True)
 class _BeatPoint:
     time_s: float
-    hr_bpm: float
+    instant_hr_bpm: float
     flagged: bool  # after a gap, without skin contact, or left out of the markers
     usable: bool
 
@@ -320,7 +320,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             card.setFixedWidth(330)
             self.cards[spec.key] = card
             column.addWidget(card, stretch=1)
-        self.hr_label = self.cards["hr_bpm"].value_label
+        self.hr_label = self.cards["mean_hr_bpm"].value_label
         self.rmssd_label = self.cards["rmssd_ms"].value_label
         return column
 
@@ -383,7 +383,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.heart.set_theme(theme)
         self.spectrum.set_theme(theme)
         for spec in MARKER_CARDS:
-            color = theme.heart if spec.key == "hr_bpm" else theme.rgba(theme.breath, 255)
+            color = theme.heart if spec.key == "mean_hr_bpm" else theme.rgba(theme.breath, 255)
             self.cards[spec.key].sparkline.set_colors(color, theme.muted)
         self.legend_label.setText(
             f"<span style='color:{theme.heart}'>━</span> heart rate &nbsp;&nbsp;"
@@ -594,7 +594,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         x0, x1 = t_s - self.history_s, t_s + LEAD_S
         visible = [p for p in self._beats if x0 <= p.time_s <= t_s + 1e-9]
         times = np.fromiter((p.time_s for p in visible), np.float64, len(visible))
-        hrs = np.fromiter((p.hr_bpm for p in visible), np.float64, len(visible))
+        hrs = np.fromiter((p.instant_hr_bpm for p in visible), np.float64, len(visible))
         flagged = np.fromiter((p.flagged for p in visible), np.bool_, len(visible))
         usable = np.fromiter((p.usable for p in visible), np.bool_, len(visible))
         artifact = np.fromiter((p.time_s in self._artifact_times for p in visible), np.bool_,

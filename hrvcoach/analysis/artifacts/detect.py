@@ -1,0 +1,249 @@
+"""Artifact detection: the Lipponen & Tarvainen (2019) classifier over a whole RR series.
+
+Lipponen, J. A., & Tarvainen, M. P. (2019). A robust algorithm for heart rate variability time
+series artefact correction using novel beat classification. J Med Eng Technol 43(3), 173-181.
+
+Beats are classified from two normalised series: dRR (successive differences over a threshold
+from the quartile deviation of the surrounding 91 beats) and mRR (deviation from the 11-beat
+median over its own threshold), with the subspaces S12/S22 separating ectopic beats, missed and
+extra detections and long or short beats. This is our own vectorised implementation of the
+same algorithm as neurokit2's `signal_fixpeaks(method="Kubios")`, checked against it flag for
+flag (tests); it runs on a 24-hour recording in milliseconds.
+
+Indices are 0-based positions in the input RR list: an artifact at index k is the interval
+rr_ms[k], i.e. the beat that ends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import median_filter, rank_filter
+
+from hrvcoach.core.constants import (
+    ARTIFACT_ALPHA,
+    ARTIFACT_C1,
+    ARTIFACT_C2,
+    ARTIFACT_MEDIAN_BEATS,
+    ARTIFACT_THRESHOLD_BEATS,
+)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+ArtifactKind = Literal["ectopic", "missed", "extra", "long_short"]
+ARTIFACT_KINDS: Final[tuple[ArtifactKind, ...]] = ("ectopic", "missed", "extra", "long_short")
+
+__all__ = ["ARTIFACT_KINDS", "ArtifactKind", "Detection", "detect_artifacts", "rolling_median"]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One pass of the classifier: indices into the RR list, per kind (sorted)."""
+
+    ectopic: tuple[int, ...] = ()
+    missed: tuple[int, ...] = ()
+    extra: tuple[int, ...] = ()
+    long_short: tuple[int, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.ectopic) + len(self.missed) + len(self.extra) + len(self.long_short)
+
+    def kinds(self) -> dict[int, ArtifactKind]:
+        """{index: kind}; an index in two lists keeps the first kind in ARTIFACT_KINDS order."""
+        found: dict[int, ArtifactKind] = {}
+        for kind in ARTIFACT_KINDS:
+            for index in getattr(self, kind):
+                found.setdefault(index, kind)
+        return found
+
+
+# --------------------------------------------------------------------------------------------
+# Rolling statistics with pandas' semantics: centred window, truncated at the ends
+# (rolling(w, center=True, min_periods=1)), linear interpolation between order statistics.
+
+
+def _quantile_sorted(values: FloatArray, q: float) -> float:
+    position = q * (values.size - 1)
+    low = int(position)
+    if low == position or low + 1 >= values.size:
+        return float(values[low])
+    return float(values[low] + (values[low + 1] - values[low]) * (position - low))
+
+
+def _edges(n: int, half: int, ends: tuple[bool, bool]) -> list[int]:
+    """The positions whose centred window is truncated, at the ends asked for."""
+    left = list(range(min(half, n))) if ends[0] else []
+    right = list(range(max(n - half, half), n)) if ends[1] else []
+    return left + right
+
+
+def _rolling_quantiles(values: FloatArray, window: int, q_low: float, q_high: float,
+                       ends: tuple[bool, bool] = (True, True)) -> tuple[FloatArray, FloatArray]:
+    n = values.size
+    half = window // 2
+    low = np.empty(n)
+    high = np.empty(n)
+    edge = _edges(n, half, ends) if n > 2 * half else list(range(n))
+    if n > 2 * half:
+        for q, out in ((q_low, low), (q_high, high)):
+            position = q * (window - 1)
+            rank = int(position)
+            fraction = position - rank
+            lower = rank_filter(values, rank, size=window, mode="nearest")
+            if fraction:
+                upper = rank_filter(values, rank + 1, size=window, mode="nearest")
+                out[:] = lower + (upper - lower) * fraction
+            else:
+                out[:] = lower
+    for i in edge:
+        part = np.sort(values[max(i - half, 0):i + half + 1])
+        low[i] = _quantile_sorted(part, q_low)
+        high[i] = _quantile_sorted(part, q_high)
+    return low, high
+
+
+def rolling_median(values: FloatArray, window: int,
+                   ends: tuple[bool, bool] = (True, True)) -> FloatArray:
+    """Centred running median, truncated at the ends (pandas rolling(window, center=True,
+    min_periods=1).median()); `ends` False leaves that end's truncated windows approximate."""
+    n = values.size
+    half = window // 2
+    out = median_filter(values, size=window, mode="nearest") if n > 2 * half else np.empty(n)
+    for i in _edges(n, half, ends) if n > 2 * half else range(n):
+        out[i] = median_of(values[max(i - half, 0):i + half + 1])
+    return out
+
+
+def _threshold(values: FloatArray, alpha: float, window: int,
+               ends: tuple[bool, bool] = (True, True)) -> FloatArray:
+    q1, q3 = _rolling_quantiles(np.abs(values), window, 0.25, 0.75, ends)
+    return alpha * ((q3 - q1) / 2.0)
+
+
+def _normalised(values: FloatArray, threshold: FloatArray) -> FloatArray:
+    out = np.full(values.size, np.nan)
+    np.divide(values, threshold, out=out, where=threshold != 0)
+    return out
+
+
+def median_of(window: FloatArray) -> float:
+    """np.median of a small window, without its overhead."""
+    m = window.size
+    half = m // 2
+    if m % 2:
+        return float(np.partition(window, half)[half])
+    part = np.partition(window, (half - 1, half))
+    return float((part[half - 1] + part[half]) * 0.5)
+
+
+# --------------------------------------------------------------------------------------------
+# The classifier. It works on "peak" indices, as the paper and neurokit2 do: rr[0] is a made-up
+# interval (the mean) before the first beat, so rr[j] is the input interval j - 1.
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    rr: FloatArray  # rr[0] = the made-up interval
+    drrs: FloatArray  # normalised dRR
+    mrrs: FloatArray  # normalised mRR
+    medrr: FloatArray
+    th2: FloatArray
+    s12: FloatArray
+    s22: FloatArray
+
+
+def classifier_series(rr_ms: FloatArray, *, alpha: float, window: int, median_window: int,
+            ends: tuple[bool, bool] = (True, True)) -> Series:
+    """The classifier's series; `ends` False skips the exact (truncated-window) values at that
+    end, for a slice whose end values are not used."""
+    rr = np.empty(rr_ms.size + 1)
+    rr[1:] = rr_ms
+    rr[0] = rr_ms.mean()
+    drrs = np.empty_like(rr)
+    drrs[1:] = np.diff(rr)
+    drrs[0] = drrs[1:].mean() if rr.size > 1 else 0.0
+    drrs = _normalised(drrs, _threshold(drrs, alpha, window, ends))
+    padded = np.pad(drrs, 2, mode="reflect") if drrs.size > 2 else np.pad(drrs, 2, mode="edge")
+    before, after, after2 = padded[1:-3], padded[3:-1], padded[4:]
+    with np.errstate(invalid="ignore"):
+        s12 = np.where(drrs > 0, np.maximum(before, after),
+                       np.where(drrs < 0, np.minimum(before, after), 0.0))
+        s22 = np.where(drrs >= 0, np.minimum(after, after2),
+                       np.where(drrs < 0, np.maximum(after, after2), 0.0))
+    medrr = rolling_median(rr, median_window, ends)
+    mrrs = rr - medrr
+    mrrs[mrrs < 0] *= 2.0
+    th2 = _threshold(mrrs, alpha, window, ends)
+    return Series(rr, drrs, _normalised(mrrs, th2), medrr, th2, s12, s22)
+
+
+def classify(series: Series, *, c1: float, c2: float, start: int = 0,
+              stop: int | None = None) -> tuple[dict[ArtifactKind, list[int]], int]:
+    """Figure 1 of the paper, beat by beat from `start` to before `stop` (peak indices).
+
+    Returns the flags and the index the loop would visit next (loop state for streaming).
+    """
+    rr, drrs, mrrs, medrr, th2, s12, s22 = (series.rr, series.drrs, series.mrrs, series.medrr,
+                                             series.th2, series.s12, series.s22)
+    flags: dict[ArtifactKind, list[int]] = {kind: [] for kind in ARTIFACT_KINDS}
+    end = rr.size - 2 if stop is None else min(stop, rr.size - 2)
+    with np.errstate(invalid="ignore"):
+        candidates = np.flatnonzero(~(np.abs(drrs[start:end]) <= 1.0)) + start
+    i = start
+    for candidate in candidates.tolist():
+        if candidate < i:
+            continue
+        i = candidate
+        d = drrs[i]
+        if (d > 1 and s12[i] < -c1 * d - c2) or (d < -1 and s12[i] > -c1 * d + c2):
+            flags["ectopic"].append(i)
+            i += 1
+            continue
+        if not (abs(d) > 1 or abs(mrrs[i]) > 3):
+            i += 1
+            continue
+        pair = [i, i + 1] if abs(drrs[i + 1]) < abs(drrs[i + 2]) else [i]
+        for j in pair:
+            long_beat = drrs[j] > 1 and s22[j] < -1
+            short_beat = drrs[j] < -1 and s22[j] > 1
+            i += 1
+            if not (long_beat or short_beat or abs(mrrs[j]) > 3):
+                continue
+            if short_beat and abs(rr[j] + rr[j + 1] - medrr[j]) < th2[j]:
+                flags["extra"].append(j)
+            elif long_beat and abs(rr[j] / 2.0 - medrr[j]) < th2[j]:
+                flags["missed"].append(j)
+            else:
+                flags["long_short"].append(j)
+    return flags, max(i, end)
+
+
+def check_rr(rr_ms: FloatArray) -> FloatArray:
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.ndim != 1:
+        raise ValueError(f"rr_ms must be 1-D, got shape {rr.shape}")
+    return rr
+
+
+def detect_artifacts(rr_ms: FloatArray, *, c1: float = ARTIFACT_C1, c2: float = ARTIFACT_C2,
+                     alpha: float = ARTIFACT_ALPHA, window_beats: int = ARTIFACT_THRESHOLD_BEATS,
+                     median_beats: int = ARTIFACT_MEDIAN_BEATS) -> Detection:
+    """One pass of the Lipponen & Tarvainen classifier over an RR series (no correction).
+
+    The same flags as neurokit2's signal_fixpeaks(method="Kubios", iterative=False). The last two
+    intervals are never classified (the method needs two beats of look-ahead).
+    """
+    rr = check_rr(rr_ms)
+    if window_beats % 2 == 0 or median_beats % 2 == 0:
+        raise ValueError("window_beats and median_beats must be odd (centred windows)")
+    if rr.size < 3:
+        return Detection()
+    series = classifier_series(rr, alpha=alpha, window=window_beats, median_window=median_beats)
+    flags, _ = classify(series, c1=c1, c2=c2)
+    return Detection(**{kind: tuple(j - 1 for j in flags[kind] if j >= 1) for kind in ARTIFACT_KINDS})
+
+

@@ -1,0 +1,200 @@
+"""THE marker catalogue: one name per quantity, with its label, unit, digits, which way is "calmer"
+and what its validity depends on. Live markers, batch analysis, the store, every JSON output, the
+window's cards and the reports use these names and take labels and units from here.
+
+Units are in the names (`_ms`, `_ms2`, `_hz`, `_pct`, `_s`); `_bpm` is always *beats* per minute
+(heart rate), breathing rates are `breaths_per_min`.
+
+`Markers` is the live record of one moment (after one beat): every field is a catalogue name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+__all__ = [
+    "CATALOGUE",
+    "EMPTY_MARKERS",
+    "LEGACY_NAMES",
+    "MARKERS",
+    "Calmer",
+    "MarkerKind",
+    "MarkerSpec",
+    "Markers",
+    "current_names",
+    "format_marker",
+    "marker",
+]
+
+Calmer = Literal["up", "down"]  # the direction a parasympathetic (calming) shift moves it
+MarkerKind = Literal["value", "flag", "count"]
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerSpec:
+    """How to name, show and judge one marker."""
+
+    name: str  # the one name: field, JSON key, stored key
+    label: str  # in sentences and tables: "RMSSD", "heart rate"
+    unit: str  # "" when unitless
+    digits: int  # decimals shown
+    calmer: Calmer | None = None  # None: neither direction means calmer
+    kind: MarkerKind = "value"
+    relative: bool = False  # a change reads best in % (RMSSD) rather than in the unit (HR)
+    valid_if: str | None = None  # the flag marker that must be true for the value to mean it
+    about: str = ""  # one line: what it is
+
+    def with_unit(self) -> str:
+        """e.g. "RMSSD (ms)", "ln RMSSD"."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    def from_stored(self, value: float | None) -> float | bool | None:
+        """A stored number as its kind: a flag as bool, a count as int, NaN/None as None."""
+        if value is None or not math.isfinite(value):
+            return None
+        if self.kind == "flag":
+            return bool(value)
+        if self.kind == "count":
+            return int(value)
+        return float(value)
+
+
+def _spec(name: str, label: str, unit: str, digits: int, calmer: Calmer | None = None, *,
+          kind: MarkerKind = "value", relative: bool = False, valid_if: str | None = None,
+          about: str = "") -> MarkerSpec:
+    return MarkerSpec(name, label, unit, digits, calmer, kind, relative, valid_if, about)
+
+
+CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
+    # time domain
+    _spec("mean_rr_ms", "mean RR", "ms", 0, "up", about="mean interval between beats"),
+    _spec("mean_hr_bpm", "HR", "bpm", 1, "down", about="mean heart rate"),
+    _spec("sdnn_ms", "SDNN", "ms", 1, "up", relative=True,
+          about="standard deviation of the intervals"),
+    _spec("rmssd_ms", "RMSSD", "ms", 1, "up", relative=True,
+          about="root mean square of successive differences (vagal)"),
+    _spec("ln_rmssd", "ln RMSSD", "", 2, "up", about="natural log of RMSSD in ms"),
+    _spec("pnn50_pct", "pNN50", "%", 1, "up",
+          about="successive differences over 50 ms, in % of the differences"),
+    _spec("sd1_ms", "SD1", "ms", 1, "up", about="Poincaré plot width (short-term, vagal)"),
+    _spec("sd2_ms", "SD2", "ms", 1, about="Poincaré plot length"),
+    _spec("stress_index", "stress index", "", 1, "down", relative=True,
+          about="square root of Baevsky's stress index, as Kubios reports it"),
+    # frequency domain (Task Force 1996 bands; Welch spectrum of the 4 Hz cubic-spline series)
+    _spec("vlf_ms2", "VLF", "ms²", 0, about="power 0.0033-0.04 Hz (from 4-min windows)"),
+    _spec("lf_ms2", "LF", "ms²", 0, about="power 0.04-0.15 Hz (from 2-min windows)"),
+    _spec("hf_ms2", "HF", "ms²", 0, "up", relative=True, valid_if="hf_valid",
+          about="power 0.15-0.4 Hz (from 1-min windows); not valid at slow breathing"),
+    _spec("lf_hf", "LF/HF", "", 2, about="LF over HF"),
+    _spec("total_ms2", "total power", "ms²", 0, about="power 0.0033-0.4 Hz"),
+    _spec("lf_peak_hz", "LF peak", "Hz", 3, about="frequency of the largest LF density"),
+    _spec("hf_peak_hz", "HF peak", "Hz", 3, about="frequency of the largest HF density"),
+    _spec("hf_valid", "HF valid", "", 0, kind="flag",
+          about="false when breathing at or below 9/min: the breath then sits in LF"),
+    # breathing (respiratory sinus arrhythmia)
+    _spec("breaths_per_min", "breathing", "/min", 1,
+          about="breathing rate: the pacer's while it paces, else the RSA peak"),
+    _spec("breathing_power_ms2", "power at breath", "ms²", 0, "up", relative=True,
+          about="RR power within ±0.015 Hz of the breathing frequency"),
+    _spec("p2t_ms", "breath swing", "ms", 1, "up", about="mean per-breath peak-to-trough RR"),
+    _spec("p2t_bpm", "breath swing", "bpm", 1, "up",
+          about="mean per-breath peak-to-trough heart rate"),
+    _spec("lf_peak_ms2_per_hz", "LF spectral peak", "ms²/Hz", 0,
+          about="largest spectral density in the LF band"),
+    # coherence (McCraty/HeartMath)
+    _spec("coherence_ratio", "coherence", "ratio", 2, "up",
+          about="(peak power / rest of 0.0033-0.4 Hz)², 0.030 Hz peak window, 64-s blocks"),
+    _spec("coherence_peak_hz", "coherence peak", "Hz", 3,
+          about="the dominant 0.04-0.26 Hz frequency"),
+    _spec("high_coherence_s", "time at high coherence", "s", 0, "up",
+          about="whole 64-s blocks with a coherence ratio of at least 1"),
+    # resonance assessment
+    _spec("resonance_score", "score", "", 2, about="mean of the resonance signs, each scaled "
+          "by its best block (1 = best in all)"),
+    # bookkeeping of a window or phase
+    _spec("n_beats", "beats", "", 0, kind="count", about="intervals analysed"),
+    _spec("duration_s", "length", "s", 0, about="sum of the intervals"),
+    _spec("artifact_pct", "corrected beats", "%", 1,
+          about="beats corrected or without skin contact, in %"),
+    _spec("beats_in_window", "beats", "", 0, kind="count", about="usable beats in the window"),
+    _spec("artifacts_in_window", "corrected", "", 0, kind="count",
+          about="corrected or held-back beats in the window"),
+)
+
+MARKERS: Final[dict[str, MarkerSpec]] = {spec.name: spec for spec in CATALOGUE}
+
+
+# Names hrvcoach 0.1 stored (phase markers, the profile and its scores) -> catalogue names.
+# The store's migration to schema 2 and the reader of an old profile.json use this one map.
+LEGACY_NAMES: Final[dict[str, str]] = {
+    "power_at_breathing_ms2": "breathing_power_ms2",
+    "resonance_bpm": "resonance_breaths_per_min",
+    "rate_bpm": "breaths_per_min",
+    "power_at_rate_ms2": "breathing_power_ms2",
+    "coherence": "coherence_ratio",
+    "score": "resonance_score",
+}
+
+
+def current_names(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record (JSON object) with any 0.1 names replaced by catalogue names."""
+    return {LEGACY_NAMES.get(key, key): value for key, value in record.items()}
+
+
+def marker(name: str) -> MarkerSpec:
+    """The catalogue entry of `name` (a KeyError names the unknown marker)."""
+    try:
+        return MARKERS[name]
+    except KeyError:
+        raise KeyError(f"{name!r} is not in the marker catalogue (hrvcoach.core.markers)") from None
+
+
+def format_marker(name: str, value: float | bool | None, *, unit: bool = False) -> str:
+    """The value with the catalogue's digits ("—" when missing), optionally with its unit.
+    Never "-0": a value that rounds to zero is shown as 0."""
+    spec = marker(name)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if spec.kind == "flag":
+        return "yes" if value else "no"
+    rounded = round(float(value), spec.digits)
+    text = f"{rounded + 0.0:.{spec.digits}f}"  # + 0.0 turns -0.0 into 0.0
+    return f"{text} {spec.unit}" if unit and spec.unit else text
+
+
+NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Markers:
+    """Live markers after one beat (NaN until there is enough data). Windows: heart rate over the
+    last 10 s; the time domain over the last 60 s; the spectrum (LF, HF, breathing) over the last
+    120 s; coherence over the last 64 s of it."""
+
+    mean_hr_bpm: float
+    rmssd_ms: float
+    beats_in_window: int  # usable beats in the RMSSD window
+    ln_rmssd: float = NAN
+    sdnn_ms: float = NAN
+    pnn50_pct: float = NAN
+    sd1_ms: float = NAN
+    sd2_ms: float = NAN
+    stress_index: float = NAN
+    lf_ms2: float = NAN
+    hf_ms2: float = NAN
+    lf_hf: float = NAN
+    lf_peak_hz: float = NAN
+    hf_peak_hz: float = NAN
+    hf_valid: bool = True
+    breaths_per_min: float = NAN
+    breathing_power_ms2: float = NAN
+    p2t_ms: float = NAN
+    p2t_bpm: float = NAN
+    coherence_ratio: float = NAN
+    coherence_peak_hz: float = NAN
+    artifacts_in_window: int = 0
+
+
+EMPTY_MARKERS: Final = Markers(NAN, NAN, 0)
