@@ -23,6 +23,7 @@ from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock, PausableClock
 from hrvcoach.core.markers import EMPTY_MARKERS, Markers
+from hrvcoach.core.records import Annotation, PhaseRecord
 from hrvcoach.protocols.pacer import Pacer, PacerState
 from hrvcoach.protocols.protocol import Phase, Protocol
 from hrvcoach.sources.base import Source
@@ -103,10 +104,48 @@ class SessionEnded:
 SessionEvent = Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
 
 
-class BeatRecorder(TypingProtocol):
-    """Where a session writes each beat before anything else touches it."""
+class SessionRecorder(TypingProtocol):
+    """Where a session writes what happens, as plain records, before anything else sees it: each
+    beat first, then phases as they start, source status events and the user's annotations
+    (marks, pauses). The store implements it; so does the CSV journal (beats only)."""
 
-    def append(self, beat: Beat) -> None: ...
+    def record_beat(self, beat: Beat) -> None: ...
+
+    def record_phase(self, phase: PhaseRecord) -> None: ...
+
+    def record_status(self, status: SourceStatus) -> None: ...
+
+    def record_annotation(self, annotation: Annotation) -> None: ...
+
+
+class AllRecorders:
+    """Several recorders as one, called in order (e.g. the CSV journal, then the store)."""
+
+    def __init__(self, *recorders: SessionRecorder) -> None:
+        self.recorders = recorders
+
+    def record_beat(self, beat: Beat) -> None:
+        for recorder in self.recorders:
+            recorder.record_beat(beat)
+
+    def record_phase(self, phase: PhaseRecord) -> None:
+        for recorder in self.recorders:
+            recorder.record_phase(phase)
+
+    def record_status(self, status: SourceStatus) -> None:
+        for recorder in self.recorders:
+            recorder.record_status(status)
+
+    def record_annotation(self, annotation: Annotation) -> None:
+        for recorder in self.recorders:
+            recorder.record_annotation(annotation)
+
+
+def phase_record(index: int, phase: Phase, start_s: float) -> PhaseRecord:
+    """What is recorded of a protocol phase starting at session time start_s."""
+    return PhaseRecord(index, phase.name, phase.kind, start_s, start_s + phase.duration_s,
+                       phase.breaths_per_min, phase.ramp_to_per_min, phase.pacing_text(),
+                       phase.compare)
 
 
 def signal_quality(beat: Beat, markers: Markers) -> SignalQuality:
@@ -131,7 +170,7 @@ class Session:
     protocol: Protocol
     source: Source
     on_event: Callable[[SessionEvent], None]
-    recorder: BeatRecorder | None = None
+    recorder: SessionRecorder | None = None
     duration_s: float | None = None
     markers_engine: Engine = "hrvcoach"  # "neurokit2": its own numbers (slow; see LiveMarkers)
     clock: Clock | None = None
@@ -172,7 +211,7 @@ class Session:
             raise RuntimeError("this session's clock cannot pause")
         self.clock.pause()
         self._paused = True
-        self.on_event(Paused(self.clock.now()))
+        self._annotate(Paused(self.clock.now()), "paused", "")
 
     def resume(self) -> None:
         """Let session time run on; the first beat after a pause that lost beats follows a gap."""
@@ -180,13 +219,18 @@ class Session:
             return
         self._paused = False
         self.clock.resume()
-        self.on_event(Resumed(self.clock.now()))
+        self._annotate(Resumed(self.clock.now()), "resumed", "")
 
     def mark(self, text: str = "") -> Marked:
         """Mark this moment of the session (e.g. a thought, a noise, a change of posture)."""
         marked = Marked(self._now(), text)
-        self.on_event(marked)
+        self._annotate(marked, "note", text or "mark")
         return marked
+
+    def _annotate(self, event: Paused | Resumed | Marked, kind: str, text: str) -> None:
+        if self.recorder is not None:
+            self.recorder.record_annotation(Annotation(event.time_s, kind, text))
+        self.on_event(event)
 
     async def run(self) -> SessionEnded:
         """Consume the source until the end time; always emits SessionEnded, even when stopped."""
@@ -195,6 +239,8 @@ class Session:
             async with self.source:
                 async for item in self.source.beats():
                     if isinstance(item, SourceStatus):
+                        if self.recorder is not None and item.kind is not StatusKind.ENDED:
+                            self.recorder.record_status(item)
                         self.on_event(item)
                         if item.kind is StatusKind.ENDED:
                             break
@@ -223,7 +269,7 @@ class Session:
 
     def _on_beat(self, beat: Beat) -> None:
         if self.recorder is not None:
-            self.recorder.append(beat)  # the record comes first
+            self.recorder.record_beat(beat)  # the record comes first
         self.beats += 1
         index, phase, start_s = self.protocol.phase_at(beat.time_s)
         if index != self._phase_index:
@@ -233,6 +279,8 @@ class Session:
                 if self.protocol.phases[self._phase_index].compare == "before":
                     self._baseline = ended_markers
             self._phase_index = index
+            if self.recorder is not None:
+                self.recorder.record_phase(phase_record(index, phase, start_s))
             self.on_event(PhaseStarted(start_s, index, phase))
         pacer = self.pacer.state_at(beat.time_s)
         markers = self._markers.update(beat, pacer.breaths_per_min if pacer.paced else None)

@@ -6,12 +6,12 @@ import asyncio
 
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.clock import InstantClock
-from hrvcoach.history.compare import compute_markers
+from hrvcoach.history.phases import compute_markers
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.session import Session
 from hrvcoach.sources.simulator import DEFAULT_PERSON, SimulatedStrap
-from hrvcoach.store.db import Store, StoreRecorder
+from hrvcoach.store import Store, StoreRecorder
 
 
 def record_simulated_session(store: Store, protocol_name: str = "qigong", *, seed: int = 1,
@@ -27,7 +27,7 @@ def record_simulated_session(store: Store, protocol_name: str = "qigong", *, see
         clock = InstantClock()
         source = SimulatedStrap(Pacer.for_protocol(protocol), clock, DEFAULT_PERSON, seed=seed,
                                 artifacts_per_min=artifacts_per_min)
-        return await Session(protocol, source, recorder.on_event, recorder, duration_s).run()
+        return await Session(protocol, source, lambda event: None, recorder, duration_s).run()
 
     ended = asyncio.run(run())
     recorder.close("completed", ended.reason)  # type: ignore[attr-defined]

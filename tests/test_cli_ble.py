@@ -290,7 +290,7 @@ def test_the_window_runs_after_the_picker_on_a_fresh_qasync_loop(qapp, tmp_path)
     from hrvcoach.session import Session
     from hrvcoach.sources.replay import ReplaySource
     from hrvcoach.views.qt.device_picker import DevicePicker, pick_device
-    from hrvcoach.views.qt.window import run_window
+    from hrvcoach.views.qt.loop import run_window
 
     async def fake_scan(timeout_s: float):
         await asyncio.sleep(0.02)

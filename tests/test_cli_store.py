@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hrvcoach.files.journal import read_recording
-from hrvcoach.store.db import DB_FILE, Store
+from hrvcoach.store import DB_FILE, Store
 from hrvcoach.views.cli.main import main
 from tests.helpers import run_cli
 

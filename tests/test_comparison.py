@@ -10,8 +10,10 @@ import pytest
 
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
-from hrvcoach.history.compare import MAX_RELIABLE_ARTIFACT_PCT, compare, compute_markers
-from hrvcoach.store.db import NewPhase, Store
+from hrvcoach.core.records import PhaseRecord
+from hrvcoach.history.compare import compare
+from hrvcoach.history.phases import MAX_RELIABLE_ARTIFACT_PCT, compute_markers
+from hrvcoach.store import Store
 from hrvcoach.views.cli.history import comparison_json
 
 
@@ -31,8 +33,8 @@ def add_session(store: Store, before_rr: np.ndarray, after_rr: np.ndarray, *, ta
     rr = np.concatenate([before_rr, after_rr])
     times = np.cumsum(rr) / 1000.0
     split = float(times[before_rr.size - 1]) + 0.0001
-    phases = [NewPhase(0, "baseline", "baseline", 0.0, split, compare="before"),
-              NewPhase(1, "after", after_kind, split, float(times[-1]), after_rate,
+    phases = [PhaseRecord(0, "baseline", "baseline", 0.0, split, compare="before"),
+              PhaseRecord(1, "after", after_kind, split, float(times[-1]), after_rate,
                        compare="after")]
     flags = contact or [True] * rr.size
     beats = [Beat(float(r), float(t), c) for r, t, c in zip(rr, times, flags, strict=True)]

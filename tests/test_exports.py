@@ -10,8 +10,11 @@ import pytest
 
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
-from hrvcoach.files.session_files import export_session, import_recording, import_start, read_recording_file
-from hrvcoach.store.db import NewPhase, Store
+from hrvcoach.core.records import PhaseRecord
+from hrvcoach.files.session_files import read_recording_file
+from hrvcoach.history.exporting import export_session
+from hrvcoach.history.importing import import_recording, import_start
+from hrvcoach.store import Store
 from tests.store_helpers import beats_of, record_simulated_session
 
 
@@ -33,9 +36,9 @@ def source(tmp_path_factory) -> tuple[Path, int, int]:
     with Store.open(home) as store:
         qigong = record_simulated_session(store, "qigong", seed=3, artifacts_per_min=1.0)
         beats = awkward_beats()
-        phases = [NewPhase(0, "sitting, quietly", "baseline", 0.0, 100.0, compare="before"),
-                  NewPhase(1, "slow", "paced", 100.0, 200.0, 5.5, 4.5, "5.5→4.5 breaths/min"),
-                  NewPhase(2, "rest", "recovery", 200.0, beats[-1].time_s, compare="after")]
+        phases = [PhaseRecord(0, "sitting, quietly", "baseline", 0.0, 100.0, compare="before"),
+                  PhaseRecord(1, "slow", "paced", 100.0, 200.0, 5.5, 4.5, "5.5→4.5 breaths/min"),
+                  PhaseRecord(2, "rest", "recovery", 200.0, beats[-1].time_s, compare="after")]
         awkward = store.import_session(started_at="2026-04-05T06:07:08+02:00", protocol="mine",
                                        origin="test", content_sha256="x", phases=phases,
                                        beats=beats)
@@ -148,7 +151,7 @@ def test_an_import_that_fails_half_way_leaves_the_store_as_it_was(tmp_path):
         first = import_recording(store, recording, started_at="2026-01-01T07:00:00+01:00")
         with pytest.raises(InputError, match=f"already imported as session {first}"):
             import_recording(store, recording, started_at="2026-01-02T07:00:00+01:00")
-        bad_phase = [NewPhase(0, "x", "baseline", 0.0, 1.0), NewPhase(1, "y", "walking", 1.0, 2.0)]
+        bad_phase = [PhaseRecord(0, "x", "baseline", 0.0, 1.0), PhaseRecord(1, "y", "walking", 1.0, 2.0)]
         with pytest.raises(Exception, match="CHECK constraint failed"):  # after the session row
             store.import_session(started_at="2026-01-03T07:00:00+01:00", protocol="p", origin="o",
                                  content_sha256="other", phases=bad_phase, beats=recording.beats)

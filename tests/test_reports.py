@@ -11,9 +11,10 @@ import pytest
 from matplotlib import pyplot as plt
 from matplotlib.image import imread
 
-from hrvcoach.history.compare import compare, session_phase_data
+from hrvcoach.history.compare import compare
+from hrvcoach.history.phases import session_phase_data
 from hrvcoach.history.trends import TrendDay, Trends, TrendWeek
-from hrvcoach.store.db import Store
+from hrvcoach.store import Store
 from hrvcoach.views.report import (
     session_report_figures,
     trends_figure,

@@ -73,7 +73,7 @@ def test_assessment_on_the_simulator_finds_its_resonance_rate_and_stores_it(tmp_
     stored = json.loads(profile.stdout)
     assert stored["resonance_breaths_per_min"] == pytest.approx(resonance, abs=0.25)
     assert [row["breaths_per_min"] for row in stored["scores"]] == [6.5, 6.0, 5.5, 5.0, 4.5]
-    assert stored["session"].endswith("-resonance-assessment.csv")
+    assert stored["session"] == "session 1"  # the stored session it was scored from
     assert stored["assessed_at"][:4].isdigit()
     assert (tmp_path / "profile.json").stat().st_mode & 0o077 == 0  # the user's only
 

@@ -16,16 +16,9 @@ from pathlib import Path
 import pytest
 
 from hrvcoach.core.beats import Beat
-from hrvcoach.store import db as store_module
-from hrvcoach.store.db import (
-    DB_FILE,
-    SCHEMA_VERSION,
-    NewPhase,
-    Store,
-    StoreError,
-    StoreRecorder,
-    canonical_time_s,
-)
+from hrvcoach.core.records import PhaseRecord, canonical_time_s
+from hrvcoach.store import DB_FILE, SCHEMA_VERSION, Store, StoreError, StoreRecorder
+from hrvcoach.store import schema as store_module
 from tests.store_helpers import beats_of, record_simulated_session
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +66,7 @@ def test_a_new_store_is_private_in_wal_mode_at_the_current_schema(tmp_path):
 def test_the_wal_file_is_private_while_a_session_records(tmp_path):
     with Store.open(tmp_path) as store:
         recorder = StoreRecorder(store, protocol="demo", source="simulator", commit_every_s=0.0)
-        recorder.append(beats(1)[0])
+        recorder.record_beat(beats(1)[0])
         wal = tmp_path / f"{DB_FILE}-wal"
         assert wal.exists() and wal.stat().st_mode & 0o777 == 0o600
         recorder.close("completed", "duration reached")
@@ -84,7 +77,7 @@ def test_beats_come_back_exactly_as_they_arrived(tmp_path):
     with Store.open(tmp_path) as store:
         recorder = StoreRecorder(store, protocol="demo", source="simulator")
         for beat in sent:
-            recorder.append(beat)
+            recorder.record_beat(beat)
         recorder.close("completed", "duration reached")
         session_id = recorder.session_id
     with Store.open(tmp_path) as store:
@@ -102,11 +95,11 @@ def test_a_beat_is_committed_without_waiting_for_the_next_one(tmp_path):
     with Store.open(tmp_path) as store:
         recorder = StoreRecorder(store, protocol="demo", source="simulator", commit_every_s=30.0)
         first, second = beats(2)
-        recorder.append(first)  # the first beat is committed at once
+        recorder.record_beat(first)  # the first beat is committed at once
         with Store.open(tmp_path, recover=False) as reader:
             assert reader.session(recorder.session_id).n_beats == 1
         recorder.commit_every_s = 0.2
-        recorder.append(second)  # a commit was just made: buffered, the recorder's thread commits it
+        recorder.record_beat(second)  # a commit was just made: buffered, the recorder's thread commits it
 
         def visible() -> bool:
             with Store.open(tmp_path, recover=False) as reader:
@@ -120,16 +113,17 @@ _WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from hrvcoach.core.beats import Beat
-    from hrvcoach.store.db import NewPhase, Store, StoreRecorder
+    from hrvcoach.core.records import PhaseRecord
+    from hrvcoach.store import Store, StoreRecorder
     home, count = Path(sys.argv[1]), int(sys.argv[2])
     store = Store.open(home)
     recorder = StoreRecorder(store, protocol="qigong", source="simulator", commit_every_s=0.0)
-    store.add_phase(recorder.session_id, NewPhase(0, "baseline", "baseline", 0.0, 300.0,
+    store.add_phase(recorder.session_id, PhaseRecord(0, "baseline", "baseline", 0.0, 300.0,
                                                   compare="before"))
     t = 0.0
     for i in range(count):
         t += 0.8 + (i % 5) / 100
-        recorder.append(Beat(800.0 + 10 * (i % 5), t, True))
+        recorder.record_beat(Beat(800.0 + 10 * (i % 5), t, True))
     print(recorder.session_id, flush=True)
     if sys.argv[3] == "wait":
         sys.stdin.readline()
@@ -182,7 +176,7 @@ def test_migrations_run_once_in_order_and_back_up_the_file_first(tmp_path, monke
     with Store.open(tmp_path) as store:
         recorder = StoreRecorder(store, protocol="demo", source="simulator", commit_every_s=0.0)
         for beat in beats(10):
-            recorder.append(beat)
+            recorder.record_beat(beat)
         recorder.close("completed", "duration reached")
     newest = store_module.SCHEMA_VERSION
     later = "CREATE TABLE tags (session_id INTEGER NOT NULL, tag TEXT NOT NULL);"
@@ -260,11 +254,11 @@ def test_the_profile_lives_in_the_store_and_an_old_profile_json_is_migrated(tmp_
 def test_phases_of_a_stopped_session_end_at_its_last_beat(tmp_path):
     with Store.open(tmp_path) as store:
         recorder = StoreRecorder(store, protocol="demo", source="simulator", commit_every_s=0.0)
-        store.add_phase(recorder.session_id, NewPhase(0, "settle", "baseline", 0.0, 60.0))
-        store.add_phase(recorder.session_id, NewPhase(1, "slow", "paced", 60.0, 240.0, 6.0))
+        store.add_phase(recorder.session_id, PhaseRecord(0, "settle", "baseline", 0.0, 60.0))
+        store.add_phase(recorder.session_id, PhaseRecord(1, "slow", "paced", 60.0, 240.0, 6.0))
         sent = beats(100)
         for beat in sent:
-            recorder.append(beat)
+            recorder.record_beat(beat)
         recorder.close("stopped", "stopped by the user")
         phases = store.phases(recorder.session_id)
         assert store.session(recorder.session_id).status == "stopped"
@@ -273,11 +267,11 @@ def test_phases_of_a_stopped_session_end_at_its_last_beat(tmp_path):
 
 
 def test_a_session_killed_before_its_first_beat_still_opens_and_lists(tmp_path):
-    from hrvcoach.history.compare import compute_markers
+    from hrvcoach.history.phases import compute_markers
 
     with Store.open(tmp_path) as store:
         session_id, lock = store.begin_session(protocol="demo", source="ble")
-        store.add_phase(session_id, NewPhase(0, "settle", "baseline", 0.0, 60.0, compare="before"))
+        store.add_phase(session_id, PhaseRecord(0, "settle", "baseline", 0.0, 60.0, compare="before"))
         store.end_session(session_id, "interrupted", "killed", lock)
         markers = compute_markers(store, session_id)
         assert markers[0]["n_beats"] == 0 and markers[0]["rmssd_ms"] != markers[0]["rmssd_ms"]
@@ -285,9 +279,10 @@ def test_a_session_killed_before_its_first_beat_still_opens_and_lists(tmp_path):
 
 
 def test_two_journals_started_in_the_same_second_get_their_own_private_files(tmp_path):
-    from hrvcoach.views.cli.history import open_journal
+    from hrvcoach.files.journal import CsvJournal
 
-    first, second = open_journal(tmp_path / "rec", "demo"), open_journal(tmp_path / "rec", "demo")
+    first, second = (CsvJournal.open_in(tmp_path / "rec", "demo"),
+                     CsvJournal.open_in(tmp_path / "rec", "demo"))
     try:
         assert first.path != second.path
         if first.path.name[:15] == second.path.name[:15]:  # the same second (nearly always)
@@ -295,5 +290,5 @@ def test_two_journals_started_in_the_same_second_get_their_own_private_files(tmp
         assert {first.path.stat().st_mode & 0o777, second.path.stat().st_mode & 0o777} == {0o600}
         assert (tmp_path / "rec").stat().st_mode & 0o777 == 0o700
     finally:
-        first.__exit__(None, None, None)
-        second.__exit__(None, None, None)
+        first.close()
+        second.close()

@@ -13,7 +13,7 @@ import pytest
 
 from hrvcoach.analysis import correct_artifacts
 from hrvcoach.history.trends import compute_trends, load_trends
-from hrvcoach.store.db import Store
+from hrvcoach.store import Store
 from hrvcoach.views.cli.main import main
 
 START = dt.date(2026, 1, 1)

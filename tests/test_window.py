@@ -30,7 +30,8 @@ from hrvcoach.session import (
     Snapshot,
 )
 from hrvcoach.sources.simulator import SimulatedStrap
-from hrvcoach.views.qt.window import WINDOW_SIZE, CoachWindow, StartedSession, run_window
+from hrvcoach.views.qt.loop import StartedSession, run_window
+from hrvcoach.views.qt.window import WINDOW_SIZE, CoachWindow
 
 # protocols/demo.toml: settle (baseline) 0-60 s, slow breathing 6/min 60-240 s (4 s in, 6 s out),
 # rest 240-300 s. The first paced breath: in 60-64 s, out 64-70 s.
@@ -440,8 +441,8 @@ def test_a_slow_start_passes_no_session_time_at_high_speed(qapp, tmp_path, monke
 
 def test_a_session_from_the_setup_page_starts_at_time_zero_once_drawn(qapp):
     from hrvcoach.protocols.protocol import list_protocols
+    from hrvcoach.views.qt.loop import run_setup_window
     from hrvcoach.views.qt.setup import SetupChoice
-    from hrvcoach.views.qt.window import run_setup_window
 
     clocks: list[LateClock] = []
     snapshots: list[Snapshot] = []

@@ -23,7 +23,8 @@ from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.session import Marked, Paused, Resumed, Session, SessionEnded, SessionEvent, Snapshot
 from hrvcoach.sources.replay import ReplaySource
 from hrvcoach.sources.simulator import SimulatedStrap
-from hrvcoach.views.qt.window import CoachWindow, EndOfSession, StartedSession, run_window
+from hrvcoach.views.qt.loop import StartedSession, run_window
+from hrvcoach.views.qt.window import CoachWindow, EndOfSession
 
 DEMO = load_protocol("demo")  # settle 0-60 s, slow breathing 6/min 60-240 s, rest 240-300 s
 Key = QtCore.Qt.Key
@@ -136,8 +137,14 @@ async def test_beats_a_strap_sends_while_paused_are_left_out_and_the_next_follow
     recorded: list[Beat] = []
 
     class Recorder:
-        def append(self, beat: Beat) -> None:
+        def record_beat(self, beat: Beat) -> None:
             recorded.append(beat)
+
+        def record_phase(self, phase: object) -> None: ...
+
+        def record_status(self, status: object) -> None: ...
+
+        def record_annotation(self, annotation: object) -> None: ...
 
     session = Session(DEMO, strap, lambda event: None, Recorder(), clock=clock)
     run = asyncio.ensure_future(session.run())
@@ -158,13 +165,14 @@ async def test_beats_a_strap_sends_while_paused_are_left_out_and_the_next_follow
 
 
 async def test_m_marks_the_moment_on_the_plot_and_as_a_note_in_the_store(qtbot, tmp_path):
-    from hrvcoach.views.cli.history import SessionLog
+    from hrvcoach.store import Store, StoreRecorder
 
     clock = InstantClock()
     window = coach(qtbot, clock)
-    with SessionLog(tmp_path, DEMO.name, "simulator") as log:
+    with Store.open(tmp_path) as store:
+        recorder = StoreRecorder(store, protocol=DEMO.name, source="simulator")
         strap = SimulatedStrap(Pacer.for_protocol(DEMO), clock, seed=2)
-        session = Session(DEMO, strap, log.tee(window.handle), log, duration_s=40.0, clock=clock)
+        session = Session(DEMO, strap, window.handle, recorder, duration_s=40.0, clock=clock)
         window.attach(session)
         run = asyncio.ensure_future(session.run())
         while clock.now() < 20.0:
@@ -175,8 +183,8 @@ async def test_m_marks_the_moment_on_the_plot_and_as_a_note_in_the_store(qtbot, 
         qtbot.keyClick(window, Key.Key_Space)
         await run
         window.render_frame(30.0)
-        log.finish(run.result())
-        annotations = log.store.annotations(log.session_id)
+        recorder.close("completed", run.result().reason)
+        annotations = store.annotations(recorder.session_id)
     notes = [a for a in annotations if a.kind == "note"]
     assert [(a.time_s, a.text) for a in notes] == [(pytest.approx(marked_at), "mark")]
     assert {"paused", "resumed"} <= {a.kind for a in annotations}
@@ -283,7 +291,7 @@ def test_the_end_shows_the_stored_before_after_comparison_and_opens_the_report(
         qapp, tmp_path, monkeypatch):
     from hrvcoach.views.cli import main as cli
 
-    monkeypatch.setattr(cli, "has_display", lambda: True)
+    monkeypatch.setattr("hrvcoach.app.paths.has_display", lambda: True)
     seen: dict[str, object] = {}
 
     def at_the_end() -> None:
@@ -341,8 +349,8 @@ def test_the_setup_page_starts_the_chosen_source_and_protocol(qapp, tmp_path, ki
     from hrvcoach.protocols.protocol import list_protocols
     from hrvcoach.sources.ble.devices import match_profile
     from hrvcoach.sources.ble.source import BleSource, FoundStrap
+    from hrvcoach.views.qt.loop import run_setup_window
     from hrvcoach.views.qt.setup import SetupChoice
-    from hrvcoach.views.qt.window import run_setup_window
 
     rr_file = tmp_path / "rr.txt"
     rr_file.write_text("\n".join(["900", "950", "1000", "950"] * 30))
@@ -420,7 +428,7 @@ def test_the_setup_page_starts_the_chosen_source_and_protocol(qapp, tmp_path, ki
 def test_a_bad_choice_is_shown_on_the_setup_page_which_waits_for_another(qapp):
     from hrvcoach.core.errors import InputError
     from hrvcoach.protocols.protocol import list_protocols
-    from hrvcoach.views.qt.window import run_setup_window
+    from hrvcoach.views.qt.loop import run_setup_window
 
     def start(choice, on_event) -> StartedSession:
         raise InputError("rr.txt:3", "RR is not a number: '8x0'")
@@ -450,10 +458,10 @@ def test_a_bad_choice_is_shown_on_the_setup_page_which_waits_for_another(qapp):
 
 def test_hrvcoach_window_runs_the_chosen_simulator_session_and_stores_marks(qapp, tmp_path,
                                                                             monkeypatch):
-    from hrvcoach.store.db import Store
+    from hrvcoach.store import Store
     from hrvcoach.views.cli import main as cli
 
-    monkeypatch.setattr(cli, "has_display", lambda: True)
+    monkeypatch.setattr("hrvcoach.app.paths.has_display", lambda: True)
     seen: dict[str, object] = {}
 
     def drive() -> None:

@@ -1,4 +1,5 @@
-"""Writes each beat to a CSV file the moment it arrives, so a crash loses nothing.
+"""The CSV journal of a live session: each beat written to its own line the moment it arrives
+(before the store), so a crash loses nothing. It keeps beats only; the store keeps the rest.
 
 The file reads back with hrvcoach.files.rr_files.read_rr_file (its RR column is `rr_ms`).
 """
@@ -12,14 +13,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TextIO
 
-from hrvcoach.core.beats import Beat
+from hrvcoach.core.beats import Beat, SourceStatus
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.records import Annotation, PhaseRecord
 
 HEADER = "time_s,rr_ms,contact,after_gap\n"
 
 
-class CsvRecorder:
-    """Appends one line per beat and flushes it; use as a context manager."""
+class CsvJournal:
+    """Appends one line per beat and flushes it; use as a context manager. A SessionRecorder
+    (hrvcoach.session) that keeps beats only."""
 
     def __init__(self, path: Path, *, comment: str = "") -> None:
         self.path = path
@@ -27,7 +30,7 @@ class CsvRecorder:
         self._comment = comment
 
     @classmethod
-    def in_folder(cls, folder: Path, label: str) -> CsvRecorder:
+    def in_folder(cls, folder: Path, label: str) -> CsvJournal:
         """A new recording named by the local start time and a label (e.g. the protocol)."""
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in label)
@@ -51,12 +54,31 @@ class CsvRecorder:
         self._file.flush()
         return self
 
-    def append(self, beat: Beat) -> None:
+    @classmethod
+    def open_in(cls, folder: Path, label: str) -> CsvJournal:
+        """A new journal, opened, in a user-only folder (created if missing)."""
+        if not folder.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return cls.in_folder(folder, label).__enter__()
+
+    def record_beat(self, beat: Beat) -> None:
         if self._file is None:
-            raise RuntimeError("CsvRecorder.append outside 'with'")
+            raise RuntimeError("CsvJournal.record_beat outside 'with'")
         contact = "" if beat.contact is None else int(beat.contact)
         self._file.write(f"{beat.time_s:.4f},{beat.rr_ms!r},{contact},{int(beat.after_gap)}\n")
         self._file.flush()
+
+    def record_phase(self, phase: PhaseRecord) -> None:
+        """Not journaled: the store keeps phases."""
+
+    def record_status(self, status: SourceStatus) -> None:
+        """Not journaled: the store keeps status events."""
+
+    def record_annotation(self, annotation: Annotation) -> None:
+        """Not journaled: the store keeps annotations."""
+
+    def close(self) -> None:
+        self.__exit__(None, None, None)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

@@ -36,22 +36,17 @@ from typing import Any, Final, Literal
 
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
-from hrvcoach.store.db import (
-    NewPhase,
-    SessionInfo,
-    Store,
-    StoredAnnotation,
-    canonical_time_s,
-)
+from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
+from hrvcoach.files.journal import HEADER as JOURNAL_LINE
 
 __all__ = [
     "EXPORT_FORMATS",
     "ExportFormat",
     "Recording",
-    "export_session",
-    "import_recording",
-    "import_start",
+    "SessionDocument",
+    "SessionMeta",
     "read_recording_file",
+    "write_session_file",
 ]
 
 ExportFormat = Literal["rr", "csv", "json", "edf"]
@@ -59,7 +54,7 @@ EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = ("rr", "csv", "json", "edf")
 JSON_FORMAT: Final = "hrvcoach-session"
 CSV_MARK: Final = "# hrvcoach session "
 CSV_HEADER: Final = "time_s,rr_ms,contact,after_gap,artifact,phase"
-JOURNAL_HEADER: Final = "time_s,rr_ms,contact,after_gap"  # recording.CsvRecorder's journal
+JOURNAL_HEADER: Final = JOURNAL_LINE.strip()  # the CSV journal of a live session
 EDF_RESAMPLE_HZ: Final = 4
 EDF_MAX_TEXT: Final = 40  # EDFlib's limit for one annotation
 EDF_MAX_ANNOTATION_SIGNALS: Final = 64  # EDFlib's limit
@@ -77,22 +72,45 @@ class Recording:
     source: str
     device: str
     beats: list[Beat]
-    phases: list[NewPhase]  # empty: lay the protocol's phases over it
-    annotations: list[StoredAnnotation]
+    phases: list[PhaseRecord]  # empty: lay the protocol's phases over it
+    annotations: list[Annotation]
     sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMeta:
+    """Who and what a session was, as the files carry it."""
+
+    id: int
+    started_at: str
+    ended_at: str | None
+    protocol: str
+    source: str
+    device: str
+    status: str
+    end_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDocument:
+    """Everything an export writes about one session."""
+
+    session: SessionMeta
+    phases: list[PhaseRecord]
+    beats: BeatColumns
+    annotations: list[Annotation]
+    markers: dict[int, dict[str, float | bool | None]]
 
 
 # ---------------------------------------------------------------------------------------------
 # Export
 
 
-def export_session(store: Store, session_id: int, fmt: ExportFormat, path: Path) -> Path:
-    """Write one stored session to `path` in the chosen format."""
-    session = store.session(session_id)
-    beats = store.beats(session_id)
-    phases = store.phases(session_id)
+def write_session_file(document: SessionDocument, fmt: ExportFormat, path: Path) -> Path:
+    """Write one session to `path` in the chosen format."""
+    session, phases, beats = document.session, document.phases, document.beats
     if len(beats) == 0:
-        raise InputError(f"session {session_id}", "has no beats to export")
+        raise InputError(f"session {session.id}", "has no beats to export")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "rr":
@@ -100,14 +118,13 @@ def export_session(store: Store, session_id: int, fmt: ExportFormat, path: Path)
         elif fmt == "csv":
             _write_csv(path, session, phases, beats)
         elif fmt == "json":
-            document = _session_json(session, phases, store.annotations(session_id),
-                                     store.markers(session_id))
-            document["beats"] = {"time_s": list(beats.time_s), "rr_ms": list(beats.rr_ms),
-                                 "contact": list(beats.contact), "after_gap": list(beats.after_gap),
-                                 "artifact": list(beats.artifact)}
-            path.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+            body = _session_json(session, phases, document.annotations, document.markers)
+            body["beats"] = {"time_s": list(beats.time_s), "rr_ms": list(beats.rr_ms),
+                             "contact": list(beats.contact), "after_gap": list(beats.after_gap),
+                             "artifact": list(beats.artifact)}
+            path.write_text(json.dumps(body, indent=1, allow_nan=False) + "\n", encoding="utf-8")
         elif fmt == "edf":
-            _write_edf(path, session, phases, beats, store.annotations(session_id))
+            _write_edf(path, session, phases, beats, document.annotations)
         else:
             raise InputError("--format", f"unknown format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
     except OSError as exc:
@@ -115,8 +132,8 @@ def export_session(store: Store, session_id: int, fmt: ExportFormat, path: Path)
     return path
 
 
-def _session_json(session: SessionInfo, phases: list[NewPhase], annotations: list[StoredAnnotation],
-                  markers: dict[int, dict[str, float | None]] | None) -> dict[str, Any]:
+def _session_json(session: SessionMeta, phases: list[PhaseRecord], annotations: list[Annotation],
+                  markers: dict[int, dict[str, float | bool | None]] | None) -> dict[str, Any]:
     document: dict[str, Any] = {
         "format": JSON_FORMAT, "version": 1,
         "session": {"id": session.id, "started_at": session.started_at,
@@ -131,14 +148,14 @@ def _session_json(session: SessionInfo, phases: list[NewPhase], annotations: lis
     return document
 
 
-def _phase_of(phases: list[NewPhase], time_s: float) -> str:
+def _phase_of(phases: list[PhaseRecord], time_s: float) -> str:
     for phase in reversed(phases):
         if time_s >= phase.start_s:
             return phase.name
     return phases[0].name if phases else ""
 
 
-def _write_csv(path: Path, session: SessionInfo, phases: list[NewPhase], beats: Any) -> None:
+def _write_csv(path: Path, session: SessionMeta, phases: list[PhaseRecord], beats: BeatColumns) -> None:
     meta = _session_json(session, phases, [], None)
     del meta["annotations"]
     lines = [CSV_MARK + json.dumps(meta, separators=(",", ":")), CSV_HEADER]
@@ -154,8 +171,8 @@ def _edf_text(text: str) -> str:
     return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)[:EDF_MAX_TEXT]
 
 
-def _write_edf(path: Path, session: SessionInfo, phases: list[NewPhase], beats: Any,
-               annotations: list[StoredAnnotation]) -> None:
+def _write_edf(path: Path, session: SessionMeta, phases: list[PhaseRecord], beats: BeatColumns,
+               annotations: list[Annotation]) -> None:
     import numpy as np
     import pyedflib
 
@@ -320,7 +337,7 @@ def _read_journal(path: Path, lines: list[str], header: int, sha: str) -> Record
     return Recording(path, started, protocol, "import", path.name, beats, [], [], sha)
 
 
-def _phases_json(items: Any, where: str) -> list[NewPhase]:
+def _phases_json(items: Any, where: str) -> list[PhaseRecord]:
     if not isinstance(items, list):
         raise InputError(where, "must be a list of phases")
     phases = []
@@ -329,7 +346,7 @@ def _phases_json(items: Any, where: str) -> list[NewPhase]:
         if not isinstance(item, dict):
             raise InputError(place, "must be an object")
         try:
-            phase = NewPhase(**item)
+            phase = PhaseRecord(**item)
         except TypeError as exc:
             raise InputError(place, f"unexpected phase fields ({exc})") from None
         if phase.kind not in PHASE_KINDS:
@@ -405,7 +422,7 @@ def _read_json(path: Path, text: str, sha: str) -> Recording:
     annotations = []
     for i, item in enumerate(document.get("annotations", [])):
         try:
-            annotations.append(StoredAnnotation(float(item["time_s"]), str(item["kind"]),
+            annotations.append(Annotation(float(item["time_s"]), str(item["kind"]),
                                                 str(item.get("text", ""))))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{path}: annotations[{i}]", f"unexpected content ({exc})") from None
@@ -445,13 +462,13 @@ def _read_edf(path: Path, sha: str) -> Recording:
                 raise InputError(place, f"not a phase annotation: {text!r}")
             name = " ".join(words[5:])
             start = canonical_time_s(float(onset))
-            phases.append(NewPhase(int(words[1]) - 1, name, kind, start,
+            phases.append(PhaseRecord(int(words[1]) - 1, name, kind, start,
                                    canonical_time_s(start + float(duration)),
                                    None if rate == "-" else _number(rate, place, "breaths/min"),
                                    None, "", None if compare == "-" else compare))
         else:
             kind, _, rest = str(text).partition(": ")
-            annotations.append(StoredAnnotation(float(onset), kind, rest))
+            annotations.append(Annotation(float(onset), kind, rest))
     if not beats:
         raise InputError(str(path), "no beat annotations (\"RR <ms>\"): not an EDF+ written by "
                          "hrvcoach export")
@@ -465,70 +482,3 @@ def _read_edf(path: Path, sha: str) -> Recording:
             local = started.replace(tzinfo=offset)
     return Recording(path, local.isoformat(timespec="seconds"), protocol, "import",
                      equipment.replace("_", " "), beats, phases, annotations, sha)
-
-
-def import_start(recording: Recording, date: str | None) -> str:
-    """--date, else the file's own start, else the file's modification time minus its length."""
-    if date is not None:
-        try:
-            when = dt.datetime.fromisoformat(date)
-        except ValueError:
-            raise InputError("--date", f"expected an ISO date or date-time (e.g. 2026-11-25 or "
-                             f"2026-11-25T07:30), got {date!r}") from None
-        return (when if when.tzinfo else when.astimezone()).isoformat(timespec="seconds")
-    if recording.started_at:
-        try:
-            return dt.datetime.fromisoformat(recording.started_at).isoformat(timespec="seconds")
-        except ValueError:
-            pass
-    end = dt.datetime.fromtimestamp(recording.path.stat().st_mtime).astimezone()
-    length = dt.timedelta(seconds=recording.beats[-1].time_s)
-    return (end - length).isoformat(timespec="seconds")
-
-
-def _laid_phases(recording: Recording, protocol_name: str | None) -> tuple[str, list[NewPhase]]:
-    """The phases of a protocol laid over the recording by time (the last phase runs to its end)."""
-    last_s = recording.beats[-1].time_s
-    if protocol_name is None:
-        return "import", [NewPhase(0, "recording", "baseline", 0.0, last_s, None, None,
-                                   "breathe freely", "before")]
-    from hrvcoach.protocols.protocol import load_protocol
-
-    protocol = load_protocol(protocol_name)
-    phases = []
-    final = len(protocol.phases) - 1
-    for index, (phase, start_s) in enumerate(zip(protocol.phases, protocol.phase_starts_s(),
-                                                 strict=True)):
-        if index > 0 and start_s >= last_s:
-            break  # the recording ended before this phase
-        end_s = start_s + phase.duration_s
-        # the protocol's last phase keeps any beats after its planned end; a cut-short one ends
-        # at the last beat
-        end_s = max(end_s, last_s) if index == final else min(end_s, last_s)
-        phases.append(NewPhase(index, phase.name, phase.kind, start_s, end_s, phase.breaths_per_min,
-                               phase.ramp_to_per_min, phase.pacing_text(), phase.compare))
-    return protocol.name, phases
-
-
-def import_recording(store: Store, recording: Recording, *, started_at: str,
-                     protocol: str | None = None) -> int:
-    """Write a recording read by read_recording_file as one session (one transaction); its id.
-    `started_at` comes from `import_start(recording, date)`."""
-    path = recording.path
-    if protocol is not None or not recording.phases:
-        name, phases = _laid_phases(recording, protocol or (
-            recording.protocol if _is_builtin(recording.protocol) else None))
-    else:
-        name, phases = recording.protocol or "import", recording.phases
-    return store.import_session(started_at=started_at, protocol=name, origin=str(path),
-                                content_sha256=recording.sha256, phases=phases,
-                                beats=recording.beats, annotations=recording.annotations,
-                                source=recording.source, device=recording.device)
-
-
-def _is_builtin(name: str | None) -> bool:
-    if not name:
-        return False
-    from hrvcoach.protocols.bundled import bundled_protocol_dir
-
-    return (bundled_protocol_dir() / f"{name}.toml").exists()

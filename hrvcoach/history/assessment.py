@@ -1,4 +1,8 @@
-"""Resonance assessment of a finished session: score its paced blocks, choose and store the rate."""
+"""Resonance assessment of a finished session: score its paced blocks, choose and store the rate.
+
+The beats come from the store (the same beats compare and report use), without the contact-less
+ones.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from hrvcoach.analysis.resonance import RateBlock, RateScore, choose_resonance, score_rates
-from hrvcoach.files.journal import read_recording
 from hrvcoach.history.profile import Profile, save_profile
 from hrvcoach.protocols.protocol import Protocol
+from hrvcoach.store import Store
+
+__all__ = ["Assessment", "assess_session", "rate_blocks", "store_assessment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +37,9 @@ def rate_blocks(protocol: Protocol) -> list[RateBlock]:
     ]
 
 
-def assess_recording(recording: Path, protocol: Protocol) -> Assessment:
-    """Score the paced blocks of a recorded session (beats without skin contact left out)."""
-    beats = read_recording(recording)
+def assess_session(store: Store, session_id: int, protocol: Protocol) -> Assessment:
+    """Score the paced blocks of a stored session (beats without skin contact left out)."""
+    beats = store.beats(session_id)
     usable = np.asarray(beats.usable, dtype=bool)
     rr_ms = np.asarray(beats.rr_ms, dtype=np.float64)[usable]
     time_s = np.asarray(beats.time_s, dtype=np.float64)[usable]
@@ -41,10 +47,11 @@ def assess_recording(recording: Path, protocol: Protocol) -> Assessment:
     return Assessment(scores, choose_resonance(scores))
 
 
-def store_assessment(data_dir: Path, assessment: Assessment, recording: Path) -> Path | None:
-    """Save the chosen rate and its evidence as the user's profile; None when nothing was chosen."""
+def store_assessment(data_dir: Path, assessment: Assessment, source: str) -> Path | None:
+    """Save the chosen rate and its evidence as the user's profile (`source`: which session it
+    came from); None when nothing was chosen."""
     if assessment.resonance_breaths_per_min is None:
         return None
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    profile = Profile(assessment.resonance_breaths_per_min, now, recording.name, assessment.scores)
+    profile = Profile(assessment.resonance_breaths_per_min, now, source, assessment.scores)
     return save_profile(data_dir, profile)

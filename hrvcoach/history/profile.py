@@ -39,7 +39,7 @@ class Profile:
 
 def load_profile(data_dir: Path) -> Profile:
     """The stored profile, or an empty one when none was saved yet."""
-    from hrvcoach.store.db import DB_FILE, Store
+    from hrvcoach.store import DB_FILE, Store
 
     if (data_dir / DB_FILE).exists():
         with Store.open(data_dir, recover=False) as store:
@@ -58,7 +58,7 @@ def load_profile(data_dir: Path) -> Profile:
 
 
 def _save_to_store(store: Any, profile: Profile) -> None:
-    from hrvcoach.store.db import StoredProfile
+    from hrvcoach.store import StoredProfile
 
     store.save_profile(StoredProfile(profile.resonance_breaths_per_min, profile.assessed_at, profile.session,
                                      [asdict(score) for score in profile.scores]))
@@ -86,7 +86,7 @@ def _load_json(data_dir: Path) -> Profile:
 def save_profile(data_dir: Path, profile: Profile) -> Path:
     """Save the profile in the store and mirror it to profile.json (atomically, user-only);
     returns the JSON file's path."""
-    from hrvcoach.store.db import Store
+    from hrvcoach.store import Store
 
     with Store.open(data_dir, recover=False) as store:
         _save_to_store(store, profile)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from hrvcoach.store.db import SessionInfo, Store
+from hrvcoach.store import SessionInfo, Store
 
 __all__ = [
     "BAND_DAYS",

@@ -1,1 +1,22 @@
-"""The session store: one SQLite file per data folder (the only package that imports sqlite3)."""
+"""The session store: one SQLite file per data folder (the only package that imports sqlite3).
+
+schema (SQL, migrations) -> db (open, WAL, locks, backups) -> repository (Store: reads and
+writes) -> recorder (StoreRecorder: a live session's SessionRecorder).
+"""
+
+from hrvcoach.store.db import DB_FILE, SessionStatus, StoreError
+from hrvcoach.store.recorder import COMMIT_EVERY_S, StoreRecorder
+from hrvcoach.store.repository import SessionInfo, Store, StoredProfile
+from hrvcoach.store.schema import SCHEMA_VERSION
+
+__all__ = [
+    "COMMIT_EVERY_S",
+    "DB_FILE",
+    "SCHEMA_VERSION",
+    "SessionInfo",
+    "SessionStatus",
+    "Store",
+    "StoreError",
+    "StoreRecorder",
+    "StoredProfile",
+]

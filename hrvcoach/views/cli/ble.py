@@ -12,20 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from hrvcoach.core.errors import DeviceError, InputError
 from hrvcoach.views.cli.arg_types import positive_seconds
+from hrvcoach.views.cli.coach import add_coach_options, run_coach
 
 if TYPE_CHECKING:
-    from hrvcoach.core.clock import Clock
-    from hrvcoach.protocols.protocol import Protocol
-    from hrvcoach.sources.base import Source
     from hrvcoach.sources.ble.source import FoundStrap
 
 PICK_SCAN_S = 5.0  # at most this long `coach` without --device scans for the only strap in range
 
 
-def add_commands(commands: Any, parser: argparse.ArgumentParser) -> None:
+def add_commands(commands: Any) -> None:
     """Add `scan` and `coach` to the `hrvcoach` subcommands."""
-    from hrvcoach.views.cli.main import add_coach_options  # cli.py imports this module
-
     scan = commands.add_parser(
         "scan", help="list the Bluetooth LE heart-rate straps in range",
         description="Listen for Bluetooth LE heart-rate straps (those advertising the Heart Rate "
@@ -92,7 +88,7 @@ def _run_scan(args: argparse.Namespace) -> int:
 
 def _choose_device(args: argparse.Namespace) -> str:
     """--device was not given: the window's picker, or headless the only strap in range."""
-    from hrvcoach.views.cli.main import has_display
+    from hrvcoach.app.paths import has_display
 
     if not args.headless and args.screenshot is None and has_display():
         from hrvcoach.views.qt.device_picker import pick_device
@@ -115,7 +111,7 @@ def _choose_device(args: argparse.Namespace) -> str:
 
 
 def _run_coach(args: argparse.Namespace) -> int:
-    from hrvcoach.views.cli.main import run_coach
+    from hrvcoach.sources.base import BleSpec
 
     device = args.device if args.device is not None else _choose_device(args)
     if not device.strip():
@@ -123,11 +119,5 @@ def _run_coach(args: argparse.Namespace) -> int:
     if args.speed != 1.0:
         print(f"hrvcoach: --speed {args.speed:g}: the session clock runs {args.speed:g}x real "
               "time; only a simulated strap (fakebluez --speed) keeps up", file=sys.stderr)
-
-    def make_source(protocol: Protocol, clock: Clock) -> Source:
-        from hrvcoach.sources.ble.source import BleSource
-
-        return BleSource(device, clock, scan_timeout_s=args.scan_timeout,
-                         give_up_after_s=args.give_up_after)
-
-    return run_coach(args, make_source)
+    return run_coach(args, BleSpec(device, scan_timeout_s=args.scan_timeout,
+                                   give_up_after_s=args.give_up_after))

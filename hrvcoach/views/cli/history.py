@@ -1,25 +1,19 @@
-"""`hrvcoach sessions | compare | trends | report | import | export`, and the store side of a live
-session (`SessionLog`). Imports stay light here: numpy, sqlite3 and matplotlib load in commands."""
+"""`hrvcoach sessions | compare | trends | report | import | export`: the stored sessions.
+Imports stay light here: numpy, sqlite3 and matplotlib load inside the commands."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
-    from hrvcoach.core.beats import Beat
-    from hrvcoach.files.journal import CsvRecorder
     from hrvcoach.history.compare import Comparison
-    from hrvcoach.session import SessionEnded, SessionEvent
-    from hrvcoach.store.db import Store, StoreRecorder
+    from hrvcoach.store import Store
 
 FORMATS = ("rr", "csv", "json", "edf")
 
@@ -102,122 +96,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 # ---------------------------------------------------------------------------------------------
-# Opening the store (recovering interrupted sessions) and the live session's log
-
-
-def open_store(home: Path) -> Store:
-    """Open the store; sessions found interrupted are reported, and markers missing from any
-    session (interrupted, or stopped before they were computed) are computed now."""
-    from hrvcoach.history.compare import compute_markers
-    from hrvcoach.store.db import Store
-
-    store = Store.open(home)
-    for session_id in store.recovered:
-        info = store.session(session_id)
-        print(f"hrvcoach: session {session_id} ({info.protocol}, started {info.started_at}) was "
-              f"interrupted; its {info.n_beats} beats are kept", file=sys.stderr)
-    for session_id in store.sessions_without_markers():
-        try:
-            compute_markers(store, session_id)
-        except (ValueError, ArithmeticError) as exc:  # the beats stay; retried at the next start
-            print(f"hrvcoach: markers of session {session_id} could not be computed ({exc})",
-                  file=sys.stderr)
-    return store
-
-
-class SessionLog:
-    """The store side of a live session: each beat to the CSV journal and the store (in that
-    order, before the session does anything else with it), phases and status events to the store,
-    and at the end the session's status and markers."""
-
-    def __init__(self, home: Path, protocol: str, source: str) -> None:
-        from hrvcoach.store.db import StoreRecorder
-
-        self.store = open_store(home)  # creates the data folder user-only
-        try:
-            self.journal = open_journal(home / "recordings", protocol)
-            self.recorder: StoreRecorder = StoreRecorder(self.store, protocol=protocol,
-                                                         source=source, origin=str(self.journal.path))
-        except BaseException:
-            self.store.close()
-            raise
-        self.session_id = self.recorder.session_id
-        self._closed = False
-
-    def append(self, beat: Beat) -> None:
-        self.journal.append(beat)
-        self.recorder.append(beat)
-
-    def tee(self, on_event: Callable[[SessionEvent], None]) -> Callable[[SessionEvent], None]:
-        from hrvcoach.session import Marked, Paused, Resumed  # late: session loads numpy
-
-        def both(event: SessionEvent) -> None:
-            self.recorder.on_event(event)
-            match event:  # the window's controls: marks (notes) and pauses, as annotations
-                case Marked(time_s=time_s, text=text):
-                    self.store.add_annotation(self.session_id, time_s, "note", text or "mark")
-                case Paused(time_s=time_s):
-                    self.store.add_annotation(self.session_id, time_s, "paused")
-                case Resumed(time_s=time_s):
-                    self.store.add_annotation(self.session_id, time_s, "resumed")
-            on_event(event)
-        return both
-
-    def finish(self, ended: SessionEnded | None, *, stopped: bool = False, reason: str = "") -> None:
-        """Close the session in the store and compute its markers."""
-        if self._closed:
-            return
-        self._closed = True
-        if stopped or ended is None or ended.reason == "stopped":
-            status, why = "stopped", reason or "stopped by the user"
-        else:
-            status, why = "completed", ended.reason
-        self.recorder.close(status, why)  # type: ignore[arg-type]
-        from hrvcoach.history.compare import compute_markers
-
-        compute_markers(self.store, self.session_id)
-        info = self.store.session(self.session_id)
-        print(f"session {self.session_id} saved ({status}, {info.n_beats} beats): "
-              f"`hrvcoach compare {self.session_id}`, `hrvcoach report {self.session_id} -o "
-              f"report.pdf`")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        try:
-            if not self._closed:
-                reason = "stopped by the user" if exc_type in (None, KeyboardInterrupt) else \
-                    f"stopped by an error: {exc}"
-                self.finish(None, stopped=True, reason=reason)
-        finally:
-            self.journal.__exit__(exc_type, exc, tb)
-            self.store.close()
-
-
-def open_journal(folder: Path, label: str) -> CsvRecorder:
-    """A new CSV journal (opened) in a user-only folder; a name taken by a session that started
-    in the same second gets a suffix instead of failing."""
-    from hrvcoach.files.journal import CsvRecorder
-
-    if not folder.exists():
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return CsvRecorder.in_folder(folder, label).__enter__()
-
-
-def source_name(command: str | None) -> str:
-    return {"demo": "simulator", "replay": "replay"}.get(command or "", "ble")
-
-
-# ---------------------------------------------------------------------------------------------
 # Commands
 
 
 def _store(args: argparse.Namespace) -> Store:
-    from hrvcoach.views.cli.main import data_dir
+    """The data folder's store; what an earlier crash left is mended and reported first."""
+    from hrvcoach.app.data_folder import open_store
+    from hrvcoach.app.paths import data_dir
+    from hrvcoach.views.cli.coach import print_notices
 
-    return open_store(data_dir(args))
+    store, notices = open_store(data_dir(args.data_dir))
+    print_notices(notices)
+    return store
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -369,8 +259,9 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from hrvcoach.files.session_files import import_recording, import_start, read_recording_file
-    from hrvcoach.history.compare import compute_markers
+    from hrvcoach.files.session_files import read_recording_file
+    from hrvcoach.history.importing import import_recording, import_start
+    from hrvcoach.history.phases import compute_markers
 
     recording = read_recording_file(args.file, units=args.units, column=args.column)
     started_at = import_start(recording, args.date)
@@ -389,7 +280,7 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from hrvcoach.files.session_files import export_session
+    from hrvcoach.history.exporting import export_session
 
     with _store(args) as store:
         info = store.resolve(args.session)

@@ -76,12 +76,12 @@ def _print_protocol(protocol: Any) -> None:
 
 
 def _run_show(args: argparse.Namespace) -> int:
+    from hrvcoach.app.paths import data_dir
     from hrvcoach.history.profile import load_profile
     from hrvcoach.protocols.protocol import load_protocol
-    from hrvcoach.views.cli.main import data_dir
 
-    protocol = load_protocol(args.protocol,
-                             resonance_per_min=load_profile(data_dir(args)).resonance_breaths_per_min)
+    resonance = load_profile(data_dir(args.data_dir)).resonance_breaths_per_min
+    protocol = load_protocol(args.protocol, resonance_per_min=resonance)
     if args.json:
         print(json.dumps(_protocol_json(protocol), indent=2))
     else:
@@ -99,10 +99,10 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_profile(args: argparse.Namespace) -> int:
+    from hrvcoach.app.paths import data_dir
     from hrvcoach.history.profile import load_profile
-    from hrvcoach.views.cli.main import data_dir
 
-    profile = load_profile(data_dir(args))
+    profile = load_profile(data_dir(args.data_dir))
     if args.plot is not None:
         from hrvcoach.views.report import plot_resonance
 

@@ -1,0 +1,166 @@
+"""One coach session from start to finish, the same for the command line, headless and the window.
+
+`CoachRun` opens the data folder's store, a CSV journal and the store's recorder, builds the
+source (`open_source`) and the session, and at the end closes the session in the store with its
+status, computes its markers, compares before with after, and runs the resonance assessment when
+the protocol asks for one (saving the rate in the profile). Views only show what it returns.
+
+    with CoachRun(home, protocol, SimulatorSpec(seed=3)) as run:
+        ended = asyncio.run(run.session(printer.handle).run())
+        saved = run.finish(ended)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from hrvcoach.analysis.live import Engine
+from hrvcoach.core.clock import ScaledClock
+from hrvcoach.core.errors import InputError
+from hrvcoach.files.journal import CsvJournal
+from hrvcoach.history.assessment import Assessment, assess_session, store_assessment
+from hrvcoach.history.compare import Comparison, compare
+from hrvcoach.history.phases import compute_markers
+from hrvcoach.protocols.protocol import Protocol
+from hrvcoach.session import AllRecorders, Session, SessionEnded, SessionEvent
+from hrvcoach.sources.base import SourceSpec, open_source
+from hrvcoach.store import SessionStatus, StoreRecorder
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["CoachRun", "CoachSettings", "ResonanceResult", "SessionSaved"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CoachSettings:
+    """How to run a session: clock speed, length, and which engine computes live markers."""
+
+    speed: float = 1.0  # session seconds per real second
+    duration_s: float | None = None  # None: the protocol's length
+    engine: Engine = "hrvcoach"
+
+
+@dataclass(frozen=True, slots=True)
+class ResonanceResult:
+    """The assessment of a resonance-assessment session, and where the chosen rate was saved."""
+
+    assessment: Assessment
+    saved_to: Path | None  # None: no block could be scored; the profile is unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSaved:
+    """What the end of a session left in the data folder."""
+
+    session_id: int
+    status: SessionStatus
+    n_beats: int
+    journal: Path
+    comparison: Comparison | None
+    comparison_note: str  # why there is no comparison
+    resonance: ResonanceResult | None  # only for protocols that assess the resonance rate
+
+
+class CoachRun:
+    """The composition root of one coach session (see the module note).
+
+    The store and the journal are opened at once; the source is opened by the session when it
+    runs. Use as a context manager: leaving it early (an error, Ctrl+C) still closes the session
+    in the store as stopped and keeps every beat recorded so far.
+    """
+
+    def __init__(self, home: Path, protocol: Protocol, spec: SourceSpec,
+                 settings: CoachSettings = CoachSettings()) -> None:
+        from hrvcoach.app.data_folder import open_store
+
+        self.home = home
+        self.protocol = protocol
+        self.spec = spec
+        self.settings = settings
+        self.clock = ScaledClock(settings.speed)
+        self.store, self.notices = open_store(home)  # creates the data folder user-only
+        try:
+            self.journal = CsvJournal.open_in(home / "recordings", protocol.name)
+            try:
+                self.recorder = StoreRecorder(self.store, protocol=protocol.name, source=spec.kind,
+                                              device=spec.label if spec.kind != "ble" else "",
+                                              origin=str(self.journal.path))
+            except BaseException:
+                self.journal.close()
+                raise
+        except BaseException:
+            self.store.close()
+            raise
+        self.session_id = self.recorder.session_id
+        self.saved: SessionSaved | None = None
+        self._session: Session | None = None
+
+    @property
+    def source_label(self) -> str:
+        return self.spec.label
+
+    def session(self, on_event: Callable[[SessionEvent], None]) -> Session:
+        """The session (built once): each beat goes to the journal, then the store, before the
+        session or any view does anything else with it."""
+        if self._session is None:
+            from hrvcoach.protocols.pacer import Pacer
+
+            source = open_source(self.spec, self.clock, Pacer.for_protocol(self.protocol))
+            self._session = Session(self.protocol, source, on_event,
+                                    AllRecorders(self.journal, self.recorder),
+                                    self.settings.duration_s,
+                                    markers_engine=self.settings.engine, clock=self.clock)
+        return self._session
+
+    def finish(self, ended: SessionEnded | None, *, stopped: bool = False,
+               reason: str = "") -> SessionSaved:
+        """Close the session in the store (completed or stopped), compute its markers, compare
+        before with after, and assess the resonance rate if the protocol asks for it. Once."""
+        if self.saved is not None:
+            return self.saved
+        if stopped or ended is None or ended.reason == "stopped":
+            status: SessionStatus = "stopped"
+            why = reason or "stopped by the user"
+        else:
+            status, why = "completed", ended.reason
+        self.recorder.close(status, why)
+        self.journal.close()
+        compute_markers(self.store, self.session_id)
+        comparison: Comparison | None
+        try:
+            comparison, note = compare(self.store, self.session_id), ""
+        except InputError as exc:
+            comparison, note = None, exc.problem
+        resonance = None
+        if self.protocol.assess_resonance and status == "completed":
+            assessment = assess_session(self.store, self.session_id, self.protocol)
+            saved_to = store_assessment(self.home, assessment, f"session {self.session_id}")
+            resonance = ResonanceResult(assessment, saved_to)
+        info = self.store.session(self.session_id)
+        self.saved = SessionSaved(self.session_id, status, info.n_beats, self.journal.path,
+                                  comparison, note, resonance)
+        return self.saved
+
+    def close(self) -> None:
+        self.journal.close()
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self.saved is None:
+                reason = "stopped by the user" if exc_type in (None, KeyboardInterrupt) else \
+                    f"stopped by an error: {exc}"
+                self.finish(None, stopped=True, reason=reason)
+        finally:
+            self.close()

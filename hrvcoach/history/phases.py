@@ -1,0 +1,168 @@
+"""Per-phase markers of a stored session: beats without skin contact are left out (the
+difference across them is not used), the rest are artifact-corrected over the whole session
+(Lipponen & Tarvainen, analysis.artifacts), and each phase's markers come from its corrected
+beats (a beat belongs to the phase in which it ends): time domain, Welch spectrum (LF, HF),
+breathing-aware markers (HF is valid only above 9 breaths/min) and coherence, including the time
+spent at high coherence (64-s blocks with a coherence ratio of at least HIGH_COHERENCE_RATIO).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hrvcoach.analysis import Resampled, coherence_markers, correct_artifacts, resample_rr, window_markers
+from hrvcoach.core.constants import COHERENCE_BLOCK_S
+from hrvcoach.core.records import PhaseRecord
+from hrvcoach.store import SessionInfo, Store
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+__all__ = [
+    "HIGH_COHERENCE_RATIO",
+    "PhaseData",
+    "SessionAnalysis",
+    "compute_markers",
+    "high_coherence_s",
+    "phase_markers",
+    "session_phase_data",
+]
+
+HIGH_COHERENCE_RATIO: Final = 1.0  # the 0.03-Hz peak holds at least half the 0.0033-0.4 Hz power
+MIN_RELIABLE_S: Final = 120.0  # shorter phases are flagged (LF needs 2 min; 5 min is standard)
+MAX_RELIABLE_ARTIFACT_PCT: Final = 5.0  # more corrected or contact-less beats than this: flagged
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseData:
+    """One stored phase with its artifact-corrected beats."""
+
+    session: SessionInfo
+    phase: PhaseRecord
+    rr_ms: FloatArray  # corrected intervals ending in this phase
+    after_gap: BoolArray  # True where the difference to the previous interval is not used
+    time_s: FloatArray  # session time of the beat that ends each corrected interval
+    n_beats: int  # beats recorded in the phase (before correction)
+    n_flagged: int  # of them: artifacts or without skin contact
+    breaths_per_min: float | None  # the pacer's rate, None for spontaneous breathing
+
+    @property
+    def label(self) -> str:
+        return f"session {self.session.id} phase {self.phase.index + 1} ({self.phase.name})"
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.rr_ms.sum()) / 1000.0
+
+    @property
+    def flagged_pct(self) -> float:
+        return 100.0 * self.n_flagged / self.n_beats if self.n_beats else math.nan
+
+    def unreliable(self) -> list[str]:
+        """Why this phase's markers should not be trusted much (empty: no reason)."""
+        reasons = []
+        if self.duration_s < MIN_RELIABLE_S:
+            reasons.append(f"short: {self.duration_s / 60:.1f} min (< {MIN_RELIABLE_S / 60:g} min)")
+        if self.flagged_pct > MAX_RELIABLE_ARTIFACT_PCT:
+            reasons.append(f"artifact-heavy: {self.flagged_pct:.0f} % of beats corrected or "
+                           f"contact-less (> {MAX_RELIABLE_ARTIFACT_PCT:g} %)")
+        return reasons
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAnalysis:
+    phases: list[PhaseData]
+    artifacts: Mapping[int, str]  # beat seq -> artifact kind
+
+
+def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
+    """Every phase of a stored session with its corrected beats, and the session's artifacts."""
+    session = store.session(session_id)
+    beats = store.beats(session_id)
+    phases = store.phases(session_id)
+    time_s = np.asarray(beats.time_s, dtype=np.float64)
+    rr = np.asarray(beats.rr_ms, dtype=np.float64)
+    usable = np.asarray(beats.usable, dtype=bool)
+    gaps = np.asarray(beats.after_gap, dtype=bool)
+    # A usable beat after a contact-less one (or a reported gap) starts a new run of differences.
+    follows_unusable = np.concatenate(([False], ~usable[:-1])) if rr.size else usable
+    starts_run = gaps | follows_unusable
+    kept = np.flatnonzero(usable)
+    correction = correct_artifacts(rr[kept])
+    artifacts = {int(kept[a.index]): a.kind for a in correction.artifacts}
+    source = kept[correction.source_index] if kept.size else np.empty(0, dtype=np.int64)
+    corrected = correction.rr_ms
+    corrected_gap = starts_run[source] if source.size else np.empty(0, dtype=bool)
+    if corrected_gap.size:  # a beat inserted by the correction shares its source; not a gap twice
+        corrected_gap = corrected_gap & np.concatenate(([True], np.diff(source) != 0))
+    corrected_time = time_s[source] if source.size else np.empty(0)
+    flagged = ~usable
+    flagged[list(artifacts)] = True
+    data = []
+    for phase in phases:
+        in_beats = (time_s >= phase.start_s) & (time_s < phase.end_s)
+        if phase is phases[-1]:
+            in_beats |= time_s >= phase.end_s  # the last phase keeps any beat after its end
+        in_corrected = np.isin(source, np.flatnonzero(in_beats))
+        phase_gap = corrected_gap[in_corrected].copy()
+        if phase_gap.size:
+            phase_gap[0] = False
+        paced = phase.breaths_per_min if phase.kind == "paced" else None
+        data.append(PhaseData(session, phase, corrected[in_corrected], phase_gap,
+                              corrected_time[in_corrected], int(in_beats.sum()),
+                              int((flagged & in_beats).sum()), paced))
+    return SessionAnalysis(data, artifacts)
+
+
+def phase_markers(data: PhaseData) -> dict[str, float]:
+    """Every marker the store keeps for one phase (NaN where it cannot be computed), from the
+    analysis engine's window_markers on the phase's corrected beats."""
+    rr, gaps = data.rr_ms, data.after_gap
+    markers: dict[str, float] = {
+        "n_beats": float(data.n_beats),
+        "duration_s": data.duration_s,
+        "artifact_pct": data.flagged_pct,
+    }
+    found = window_markers(rr, after_gap=gaps, paced_breaths_per_min=data.breaths_per_min)
+    td, fd, breath = found.time, found.frequency, found.breathing
+    markers.update(mean_rr_ms=td.mean_rr_ms, mean_hr_bpm=td.mean_hr_bpm, sdnn_ms=td.sdnn_ms,
+                   rmssd_ms=td.rmssd_ms, ln_rmssd=td.ln_rmssd, pnn50_pct=td.pnn50_pct,
+                   sd1_ms=td.sd1_ms, sd2_ms=td.sd2_ms, stress_index=td.stress_index,
+                   vlf_ms2=fd.vlf_ms2, lf_ms2=fd.lf_ms2, hf_ms2=fd.hf_ms2, lf_hf=fd.lf_hf,
+                   breaths_per_min=breath.breaths_per_min, hf_valid=float(breath.hf_valid),
+                   breathing_power_ms2=breath.breathing_power_ms2, p2t_bpm=breath.p2t_bpm,
+                   coherence_ratio=found.coherence.coherence_ratio,
+                   high_coherence_s=high_coherence_s(resample_rr(rr)) if rr.size >= 4 else 0.0)
+    return markers
+
+
+def high_coherence_s(resampled: Resampled) -> float:
+    """Seconds in whole 64-s blocks (laid back from the end) whose coherence ratio is high."""
+    length = round(COHERENCE_BLOCK_S * resampled.sample_hz)
+    blocks = resampled.rr_ms.size // length
+    high = 0
+    for k in range(blocks):
+        end = resampled.rr_ms.size - k * length
+        block = Resampled(resampled.time_s[end - length:end], resampled.rr_ms[end - length:end],
+                          resampled.sample_hz, COHERENCE_BLOCK_S)
+        if coherence_markers(block, max_blocks=1).coherence_ratio >= HIGH_COHERENCE_RATIO:
+            high += 1
+    return high * COHERENCE_BLOCK_S
+
+
+def compute_markers(store: Store, session_id: int) -> dict[int, dict[str, float]]:
+    """Compute and store the markers of every phase of a session, and flag its artifacts."""
+    analysis = session_phase_data(store, session_id)
+    markers = {data.phase.index: phase_markers(data) for data in analysis.phases}
+    store.save_markers(session_id, markers, analysis.artifacts)
+    return markers
+
+

@@ -1,0 +1,122 @@
+"""The session store's schema: the SQL of each version and the migrations between them.
+
+Append new versions; never edit a released one. `Database` applies each in its own IMMEDIATE
+transaction after backing the file up (db.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Final
+
+from hrvcoach.core.markers import LEGACY_NAMES, current_names
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "statements"]
+
+_SCHEMA_V1: Final = """
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,                 -- ISO 8601, local time with UTC offset
+    ended_at TEXT,                            -- NULL while running
+    duration_s REAL,                          -- session time of the last beat
+    source TEXT NOT NULL,                     -- simulator | replay | ble | import
+    device TEXT NOT NULL DEFAULT '',
+    protocol TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN
+        ('running', 'completed', 'stopped', 'interrupted', 'imported')),
+    end_reason TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',          -- the CSV journal, or the imported file
+    content_sha256 TEXT,                      -- of an imported file (no double imports)
+    lock_token TEXT,                          -- LOCK_DIR/<token>.lock is held while running
+    pid INTEGER,
+    host TEXT,
+    alive_at REAL,                            -- unix time of the last heartbeat while running
+    markers_at TEXT                           -- when markers were computed; NULL: still to do
+);
+CREATE UNIQUE INDEX sessions_content ON sessions(content_sha256) WHERE content_sha256 IS NOT NULL;
+CREATE INDEX sessions_started ON sessions(started_at);
+
+CREATE TABLE phases (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,                     -- 0-based position in the protocol
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('baseline', 'paced', 'recovery', 'free')),
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,                      -- planned end; the last beat's time once cut short
+    breaths_per_min REAL,                     -- NULL: spontaneous breathing
+    ramp_to_breaths_per_min REAL,
+    pacing TEXT NOT NULL DEFAULT '',          -- e.g. '6 breaths/min (4 s in, 6 s out)'
+    compare TEXT CHECK (compare IN ('before', 'after')),
+    PRIMARY KEY (session_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE beats (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,                     -- 0, 1, 2, ... in arrival order
+    time_s REAL NOT NULL,
+    rr_ms REAL NOT NULL,                      -- as the strap reported it, never rounded
+    contact INTEGER CHECK (contact IN (0, 1)),  -- NULL: the strap does not say
+    after_gap INTEGER NOT NULL CHECK (after_gap IN (0, 1)),
+    artifact TEXT,                            -- ectopic | missed | extra | long_short | NULL
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE annotations (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    time_s REAL NOT NULL,
+    kind TEXT NOT NULL,                       -- a source status ('contact lost', ...) or 'note'
+    text TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX annotations_session ON annotations(session_id, time_s);
+
+CREATE TABLE phase_markers (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    phase_idx INTEGER NOT NULL,
+    name TEXT NOT NULL,                       -- e.g. rmssd_ms, ln_rmssd, mean_hr_bpm
+    value REAL,                               -- NULL: not computable (too short, not valid)
+    PRIMARY KEY (session_id, phase_idx, name)
+) WITHOUT ROWID;
+
+CREATE TABLE profile (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    resonance_bpm REAL,
+    assessed_at TEXT,
+    session TEXT,
+    scores_json TEXT NOT NULL DEFAULT '[]'
+);
+"""
+
+# Schema 2: one name per marker (hrvcoach.core.markers): stored marker names and the profile's
+# column and score keys take their catalogue names (LEGACY_NAMES); the scores are rewritten by
+# _rename_profile_scores in the same transaction.
+_SCHEMA_V2: Final = f"""
+UPDATE phase_markers SET name = CASE name {" ".join(
+    f"WHEN '{old}' THEN '{new}'" for old, new in LEGACY_NAMES.items())} ELSE name END;
+ALTER TABLE profile RENAME COLUMN resonance_bpm TO resonance_breaths_per_min;
+"""
+
+
+def _rename_profile_scores(db: sqlite3.Connection) -> None:
+    for row_id, scores in db.execute("SELECT id, scores_json FROM profile").fetchall():
+        renamed = [current_names(score) for score in json.loads(scores)]
+        db.execute("UPDATE profile SET scores_json = ? WHERE id = ?", (json.dumps(renamed), row_id))
+
+
+Migration = Callable[[sqlite3.Connection], None]
+# (version, SQL, then Python)
+MIGRATIONS: list[tuple[int, str, Migration | None]] = [
+    (1, _SCHEMA_V1, None),
+    (2, _SCHEMA_V2, _rename_profile_scores),
+]
+SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
+
+
+def statements(script: str) -> list[str]:
+    """The statements of a migration script (it has no ';' inside literals)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+

@@ -1,0 +1,212 @@
+"""`hrvcoach demo | replay | window`, and the coach run every coaching command shares (`coach` on a
+strap adds its device choice in cli/ble.py). The wiring itself is app.coach_run.CoachRun; this
+module parses options, picks window or headless, and prints what the run saved."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hrvcoach.core.errors import InputError
+from hrvcoach.views.cli.arg_types import non_negative_float, positive_float
+from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
+
+if TYPE_CHECKING:
+    from hrvcoach.app.coach_run import SessionSaved
+    from hrvcoach.protocols.protocol import Protocol
+    from hrvcoach.sources.base import SourceSpec
+
+__all__ = ["add_coach_options", "add_commands", "print_saved", "run_coach"]
+
+
+def _breaths_per_min(text: str) -> float:
+    value = positive_float(text)
+    if not 3.0 <= value <= 10.0:
+        raise argparse.ArgumentTypeError(f"resonance rates lie within 3–10 breaths/min, got {text}")
+    return value
+
+
+def _png_path(text: str) -> Path:
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(f"the screenshot is a PNG file: name it *.png, got {text!r}")
+    return Path(text)
+
+
+def add_coach_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", default="demo", metavar="NAME_OR_FILE",
+                        help="built-in protocol name or a .toml file (default: demo)")
+    parser.add_argument("--speed", type=positive_float, default=1.0, metavar="X",
+                        help="session seconds per real second (default 1: real time)")
+    parser.add_argument("--duration", type=positive_float, metavar="SECONDS",
+                        help="stop after this much session time (default: the protocol's length)")
+    parser.add_argument("--headless", action="store_true",
+                        help="no window: print progress lines (automatic when there is no display)")
+    parser.add_argument("--screenshot", type=_png_path, metavar="FILE.png",
+                        help="run the window offscreen and save a PNG of it at the end")
+    parser.add_argument("--engine", choices=("hrvcoach", "neurokit2"), default="hrvcoach",
+                        help="compute the live markers with hrvcoach (default) or with neurokit2 "
+                        "itself (its exact numbers; slower, loads neurokit2)")
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark",
+                        help="the window's colours (default dark; the t key switches)")
+
+
+def add_commands(commands: Any) -> None:
+    """Add `demo`, `replay` and `window` to the `hrvcoach` subcommands."""
+    demo = commands.add_parser("demo", help="coach session on a simulated chest strap",
+                               description="Run a coach session on a simulated strap whose "
+                               "simulated person breathes along with the pacer.")
+    add_coach_options(demo)
+    demo.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
+    demo.add_argument("--sim-resonance", type=_breaths_per_min, default=5.5,
+                      metavar="BREATHS_PER_MIN",
+                      help="the simulated person's resonance breathing rate (default 5.5)")
+    demo.add_argument("--sim-artifacts", type=non_negative_float, default=0.0, metavar="PER_MIN",
+                      help="ectopic, missed and extra beats per minute (default 0)")
+    demo.set_defaults(run=_run_demo)
+
+    replay = commands.add_parser("replay", help="coach session replaying a recorded RR file",
+                                 description="Replay an RR recording (one RR per line in ms or s, "
+                                 "or a CSV with an rr_ms/rr/ibi column) through the coach.")
+    replay.add_argument("file", type=Path, help="the RR recording")
+    add_coach_options(replay)
+    replay.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
+    replay.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")
+    replay.set_defaults(run=_run_replay)
+
+    window = commands.add_parser(
+        "window", help="open the coach window and choose the source and protocol in it",
+        description="Open the coach window on its setup page: choose a Bluetooth strap (from the "
+        "straps in range), the simulated strap or a recorded RR file, and a protocol; then Start. "
+        "Keys during the session: space pause, m mark, f full screen, t theme.")
+    window.add_argument("--protocol", default="demo", metavar="NAME_OR_FILE",
+                        help="the protocol chosen at first (default: demo)")
+    window.add_argument("--replay", type=Path, metavar="FILE",
+                        help="a recording to offer for replay (the window can choose one too)")
+    window.add_argument("--speed", type=positive_float, default=1.0, metavar="X",
+                        help="session seconds per real second, for the simulator or a replay")
+    window.add_argument("--duration", type=positive_float, metavar="SECONDS",
+                        help="stop after this much session time (default: the protocol's length)")
+    window.add_argument("--theme", choices=("dark", "light"), default="dark",
+                        help="the window's colours (default dark; the t key switches)")
+    window.set_defaults(run=_run_window)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from hrvcoach.sources.base import SimulatorSpec
+
+    return run_coach(args, SimulatorSpec(seed=args.seed,
+                                         resonance_breaths_per_min=args.sim_resonance,
+                                         artifacts_per_min=args.sim_artifacts))
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from hrvcoach.files.rr_files import read_rr_file
+    from hrvcoach.sources.base import ReplaySpec
+
+    recording = read_rr_file(args.file, units=args.units, column=args.column)
+    return run_coach(args, ReplaySpec(tuple(recording.rr_ms.tolist()), args.file.name))
+
+
+def _protocol(args: argparse.Namespace, home: Path) -> Protocol:
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.protocols.protocol import load_protocol
+
+    resonance = load_profile(home).resonance_breaths_per_min
+    return load_protocol(args.protocol, resonance_per_min=resonance)
+
+
+def run_coach(args: argparse.Namespace, spec: SourceSpec) -> int:
+    """Run a session on `spec`'s source with the window, offscreen for a screenshot, or headless."""
+    import asyncio
+
+    from hrvcoach.app.coach_run import CoachRun, CoachSettings
+    from hrvcoach.app.paths import data_dir, has_display
+    from hrvcoach.views.headless import HeadlessPrinter
+
+    home = data_dir(args.data_dir)
+    protocol = _protocol(args, home)
+    if args.headless and args.screenshot:
+        raise InputError("--screenshot", "cannot be combined with --headless")
+    window = args.screenshot is not None or not args.headless
+    if window and args.screenshot is None and not has_display():
+        print("hrvcoach: no display found, running headless (use --screenshot FILE.png to "
+              "render the window offscreen)", file=sys.stderr)
+        window = False
+    if args.screenshot is not None and not has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
+
+    settings = CoachSettings(args.speed, args.duration, args.engine)
+    with CoachRun(home, protocol, spec, settings) as run:
+        print_notices(run.notices)
+        try:
+            if window:
+                from hrvcoach.views.qt.loop import run_coach_window
+
+                ended = run_coach_window(run, screenshot=args.screenshot, theme=args.theme)
+                if args.screenshot is not None:
+                    print(f"screenshot saved: {args.screenshot}")
+            else:
+                ended = asyncio.run(run.session(HeadlessPrinter(sys.stdout).handle).run())
+            saved = run.finish(ended)  # the window's end page may have finished it already
+        except KeyboardInterrupt:
+            print_saved(run.finish(None, stopped=True))
+            print(f"stopped; recording saved: {run.journal.path}")
+            return EXIT_INTERRUPTED
+        print_saved(saved)
+        print(f"recording saved: {saved.journal}")
+    return EXIT_OK
+
+
+def print_notices(notices: list[str]) -> None:
+    for notice in notices:
+        print(f"hrvcoach: {notice}", file=sys.stderr)
+
+
+def print_saved(saved: SessionSaved) -> None:
+    """What the end of a session left: the stored session, and a resonance assessment's result."""
+    from hrvcoach.views.cli.protocols import print_scores
+
+    print(f"session {saved.session_id} saved ({saved.status}, {saved.n_beats} beats): "
+          f"`hrvcoach compare {saved.session_id}`, `hrvcoach report {saved.session_id} -o "
+          f"report.pdf`")
+    if saved.resonance is None:
+        return
+    assessment = saved.resonance.assessment
+    print("resonance assessment (heart-rate oscillation at each breathing rate):")
+    print_scores(assessment.scores, sys.stdout)
+    if saved.resonance.saved_to is None:
+        print("no rate block was long enough to score: the profile is unchanged")
+    else:
+        print(f"your resonance rate: {assessment.resonance_breaths_per_min:g} breaths/min (saved "
+              f"to {saved.resonance.saved_to}; protocols that say \"resonance\" now use it)")
+
+
+def _run_window(args: argparse.Namespace) -> int:
+    """`hrvcoach window`: the setup page chooses the source and protocol; then a session."""
+    from hrvcoach.app.coach_run import CoachSettings
+    from hrvcoach.app.paths import data_dir, has_display
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.protocols.protocol import list_protocols
+
+    if not has_display():
+        raise InputError("window", "needs a display (X11 or Wayland); use `demo --screenshot` or "
+                         "`--headless` commands without one")
+    home = data_dir(args.data_dir)
+    resonance = load_profile(home).resonance_breaths_per_min
+    protocols = [p.at_resonance_rate(resonance) if resonance is not None and p.uses_resonance
+                 else p for p in list_protocols()]
+    chosen = _protocol(args, home)
+    if chosen.name not in [p.name for p in protocols]:
+        protocols.append(chosen)
+    from hrvcoach.views.qt.loop import run_setup_window_with_store
+
+    saved = run_setup_window_with_store(
+        protocols, home, CoachSettings(args.speed, args.duration), default_protocol=chosen.name,
+        replay_file=args.replay, theme=args.theme)
+    for each in saved:
+        print_saved(each)
+        print(f"recording saved: {each.journal}")
+    return EXIT_OK

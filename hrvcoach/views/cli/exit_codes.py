@@ -1,0 +1,8 @@
+"""The command line's exit codes."""
+
+from typing import Final
+
+EXIT_OK: Final = 0
+EXIT_FAILURE: Final = 1  # a runtime failure (the strap, the store)
+EXIT_USAGE: Final = 2  # bad usage or bad input: one line naming the file, line or field
+EXIT_INTERRUPTED: Final = 130  # stopped with Ctrl+C
