@@ -117,6 +117,6 @@ async def ble_world(request: pytest.FixtureRequest, ble_bus: Any) -> AsyncIterat
 
 
 def read_rr_ms(path: Path) -> list[float]:
-    """The rr_ms column of a recording (../shared/data/.../rr.csv)."""
+    """The rr_ms column of a recording (tests/data/.../rr.csv, see real_recording)."""
     with path.open(encoding="utf-8") as file:
         return [float(row["rr_ms"]) for row in csv.DictReader(file) if row.get("rr_ms")]

@@ -11,15 +11,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "tests" / "data"  # small copies that ship with the repo (tests/data/README.md)
 SHARED_DATA = REPO.parent / "shared" / "data"  # ../shared/data, beside the checkout
 
 
-def shared_recording(relative: str) -> Path:
-    """Path of a real recording under ../shared/data, or skip the test saying what is missing."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"real recording missing: {path} (needs ../shared/data beside the checkout)")
-    return path
+def real_recording(relative: str) -> Path:
+    """Path of a real recording: tests/data/RELATIVE, else ../shared/data/RELATIVE, else skip
+    the test saying what is missing. Both folders use the same relative paths."""
+    for folder in (TEST_DATA, SHARED_DATA):
+        path = folder / relative
+        if path.exists():
+            return path
+    pytest.skip(f"real recording missing: {relative} is neither in {TEST_DATA} nor in {SHARED_DATA}")
 
 
 def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ from hrvcoach.analysis import (
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 RECORDINGS = [
     "polar_h10_breathing_10min/rr.csv",
@@ -45,7 +45,7 @@ def recall_and_precision(flags: list[int], truth: list[int]) -> tuple[float, flo
 def mitdb() -> tuple[np.ndarray, list[int], float]:
     """MIT-BIH 100: every interval, the rows of its 33 A and 1 V beats, and the published-table
     RMSSD of its normal-to-normal intervals."""
-    with shared_recording("mitdb_100/100_beats_rr.csv").open() as handle:
+    with real_recording("mitdb_100/100_beats_rr.csv").open() as handle:
         rows = [row for row in csv.DictReader(handle) if row["rr_ms"]]
     rr = np.array([float(row["rr_ms"]) for row in rows])
     premature = [i for i, row in enumerate(rows) if row["symbol"] in ("A", "V")]
@@ -55,7 +55,7 @@ def mitdb() -> tuple[np.ndarray, list[int], float]:
 @pytest.mark.parametrize("relative", RECORDINGS)
 def test_detection_equals_neurokit2_kubios_method_flag_for_flag(relative):
     nk = pytest.importorskip("neurokit2")
-    rr = np.round(read_rr_file(shared_recording(relative)).rr_ms)  # whole ms: exact peaks
+    rr = np.round(read_rr_file(real_recording(relative)).rr_ms)  # whole ms: exact peaks
     peaks = nk.intervals_to_peaks(rr, sampling_rate=1000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -70,7 +70,7 @@ def test_reference_module_gives_neurokit2_flags_too():
     pytest.importorskip("neurokit2")
     from hrvcoach.analysis.reference import neurokit_detect_artifacts
 
-    rr = np.round(read_rr_file(shared_recording("mitdb_100/100_beats_rr.csv")).rr_ms)
+    rr = np.round(read_rr_file(real_recording("mitdb_100/100_beats_rr.csv")).rr_ms)
     assert neurokit_detect_artifacts(rr) == detect_artifacts(rr)
 
 
@@ -121,7 +121,7 @@ def inject(rr: np.ndarray, seed: int, every: int = 30) -> tuple[np.ndarray, list
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_artifacts_injected_into_a_clean_recording_are_found_and_corrected(seed):
-    rr = read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
     bad, truth, _ = inject(rr, seed)
     assert len(truth) == 20
     correction = correct_artifacts(bad)
@@ -140,7 +140,7 @@ def test_injected_artifacts_in_high_hrv_recordings_are_found(relative):
     # (untouched nsrdb: 60.5 -> 54.1 ms), and injected artifacts raise the thresholds so fewer
     # of them are flagged: the corrected RMSSD lands 6-10 % below the raw clean value here,
     # not within 5 % (measured on seeds 0-3 and 5).
-    rr = read_rr_file(shared_recording(relative)).rr_ms
+    rr = read_rr_file(real_recording(relative)).rr_ms
     untouched = correct_artifacts(rr)
     bad, truth, where = inject(rr, seed=5)
     correction = correct_artifacts(bad)
@@ -173,7 +173,7 @@ def test_simulated_artifacts_with_ground_truth_are_found_and_corrected():
 
 
 def test_impossible_intervals_are_removed_and_reported():
-    rr = read_rr_file(shared_recording("polar_rri_bartels_hrv/real_rri_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("polar_rri_bartels_hrv/real_rri_rr.csv")).rr_ms
     zero = int(np.flatnonzero(rr == 0)[0])  # the recording holds an RR of 0 ms
     correction = correct_artifacts(np.concatenate(([225_800.0], rr)))  # and a 225-s offset
     removed = {a.index: a for a in correction.artifacts if a.correction.startswith("removed")}
@@ -198,7 +198,7 @@ def test_each_correction_says_what_was_done_to_which_input_intervals():
 @pytest.mark.parametrize("relative", ["mitdb_100/100_beats_rr.csv",
                                       "polar_rri_bartels_hrv/noisy_rri_rr.csv"])
 def test_streaming_detector_final_flags_equal_batch_detection(relative):
-    rr = read_rr_file(shared_recording(relative)).rr_ms
+    rr = read_rr_file(real_recording(relative)).rr_ms
     batch = detect_artifacts(rr).kinds()
     stream = StreamingArtifactDetector()
     first_seen: dict[int, int] = {}

@@ -14,7 +14,7 @@ from hrvcoach.analysis import analyze, window_markers
 from hrvcoach.core.markers import MARKERS
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.views.cli.main import main
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 TIME_KEYS = {"mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct",
              "sd1_ms", "sd2_ms", "stress_index"}
@@ -23,7 +23,7 @@ FREQUENCY_KEYS = {"vlf_ms2", "lf_ms2", "hf_ms2", "lf_hf", "total_ms2", "lf_peak_
 
 
 def test_windows_are_consecutive_and_each_is_analysed_like_its_own_beats():
-    rr = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
     result = analyze(rr, window_s=300.0)
     assert result.n_beats == 910 and result.duration_s == pytest.approx(rr.sum() / 1000.0)
     assert [w.start_s for w in result.windows] == [0.0, 300.0, 600.0, 900.0]
@@ -37,7 +37,7 @@ def test_windows_are_consecutive_and_each_is_analysed_like_its_own_beats():
 
 
 def test_artifact_indices_are_positions_in_the_input_and_fall_in_their_windows():
-    rr = read_rr_file(shared_recording("mitdb_100/100_beats_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("mitdb_100/100_beats_rr.csv")).rr_ms
     result = analyze(rr, window_s=600.0)
     indices = sorted(a.index for a in result.whole.artifacts)
     assert 6 in indices and 229 in indices  # two of the annotated premature beats
@@ -50,7 +50,7 @@ def test_artifact_indices_are_positions_in_the_input_and_fall_in_their_windows()
 
 
 def test_no_correct_reports_artifacts_but_analyses_the_recording_as_it_is():
-    rr = read_rr_file(shared_recording("mitdb_100/100_beats_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("mitdb_100/100_beats_rr.csv")).rr_ms
     raw = analyze(rr, correct=False)
     fixed = analyze(rr)
     assert raw.whole.artifacts == fixed.whole.artifacts
@@ -70,7 +70,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_json_output_has_the_documented_shape(capsys):
-    path = shared_recording("pyhrv_samples/nsrdb_nni_5min_rr.csv")
+    path = real_recording("pyhrv_samples/nsrdb_nni_5min_rr.csv")
     code, out, _ = run(capsys, str(path), "--json")
     assert code == 0
     data = json.loads(out)
@@ -90,8 +90,8 @@ def test_json_output_has_the_documented_shape(capsys):
 
 
 def test_json_for_several_files_with_windows_is_a_list_with_null_for_missing_markers(capsys):
-    first = shared_recording("polar_h10_breathing_10min/rr.csv")
-    second = shared_recording("polar_rri_bartels_hrv/original/exercise_rri.hrm")
+    first = real_recording("polar_h10_breathing_10min/rr.csv")
+    second = real_recording("polar_rri_bartels_hrv/original/exercise_rri.hrm")
     code, out, _ = run(capsys, str(first), str(second), "--json", "--window", "300",
                        "--no-correct")
     assert code == 0
@@ -107,7 +107,7 @@ def test_json_for_several_files_with_windows_is_a_list_with_null_for_missing_mar
 
 
 def test_text_output_is_a_table_that_says_when_hf_is_not_valid(capsys):
-    path = shared_recording("polar_h10_breathing_10min/rr.csv")
+    path = real_recording("polar_h10_breathing_10min/rr.csv")
     code, out, _ = run(capsys, str(path), "--window", "300")
     assert code == 0
     assert "RMSSD" in out and "breaths/min" in out and "HF NOT VALID" in out
@@ -115,7 +115,7 @@ def test_text_output_is_a_table_that_says_when_hf_is_not_valid(capsys):
 
 
 def test_text_output_lists_each_artifact_event_once_with_its_correction(capsys):
-    path = shared_recording("mitdb_100/100_beats_rr.csv")
+    path = real_recording("mitdb_100/100_beats_rr.csv")
     code, out, _ = run(capsys, str(path))
     artifacts = analyze(read_rr_file(path).rr_ms).whole.artifacts
     assert code == 0
@@ -138,7 +138,7 @@ def test_a_bad_file_exits_2_naming_file_and_line(capsys, tmp_path):
 
 
 def test_whole_record_of_a_day_uses_every_beat_and_drops_the_offset(capsys):
-    path = shared_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt")
+    path = real_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt")
     rr = read_rr_file(path).rr_ms
     result = analyze(rr, window_s=300.0)
     assert rr[0] > 200_000  # the file starts with the offset to the first beat
@@ -160,7 +160,7 @@ def test_long_analyses_show_a_progress_bar_on_a_terminal_only():
     terminal = Terminal()
     show = _progress_bar("day.txt", terminal)
     assert show is not None
-    rr = read_rr_file(shared_recording("polar_rri_bartels_hrv/exercise_rri_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("polar_rri_bartels_hrv/exercise_rri_rr.csv")).rr_ms
     analyze(rr, window_s=60.0, on_progress=show)  # 43 windows
     assert "analysing day.txt [" in terminal.getvalue() and "43/44" in terminal.getvalue()
 

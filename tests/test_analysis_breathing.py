@@ -18,7 +18,7 @@ from hrvcoach.core.beats import Beat
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 
 def paced_rr(breaths_per_min: float, *, seconds: float = 420.0, seed: int = 1) -> np.ndarray:
@@ -66,11 +66,11 @@ def test_the_pacer_rate_is_used_when_pacing():
 
 def test_real_slow_breathing_is_recognised_and_resting_breathing_is_not_mistaken_for_it():
     # the Polar H10 breathing recording oscillates at 3.5-5/min throughout (see data README)
-    slow = read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
+    slow = read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
     breathing = window_markers(slow[:300]).breathing
     assert 3.0 <= breathing.breaths_per_min <= 5.5 and not breathing.hf_valid
     # supine rest, spontaneous breathing; its Mayer-wave LF peak is not taken for breathing
-    rest = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
+    rest = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
     for start in (0, 280, 560):
         breathing = window_markers(rest[start:start + 280]).breathing
         assert breathing.breaths_per_min > 12.0 and breathing.hf_valid
@@ -110,7 +110,7 @@ def test_coherence_is_high_for_a_clean_oscillation_and_low_for_broadband_noise()
 def test_coherence_rises_with_paced_breathing_near_resonance():
     paced = window_markers(last_seconds(paced_rr(5.5), 64.0), coherence_blocks=1).coherence
     assert paced.coherence_peak_hz == pytest.approx(5.5 / 60.0, abs=0.01)
-    rest = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
+    rest = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
     resting = coherence_markers(resample_rr(rest[:70]), max_blocks=1)
     assert paced.coherence_ratio > 5.0 > 1.0 > resting.coherence_ratio
 

@@ -23,7 +23,7 @@ from hrvcoach.core.markers import Markers
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 
 def beats_of(rr: np.ndarray) -> list[Beat]:
@@ -62,7 +62,7 @@ def assert_same(live: Markers, rr60: np.ndarray, rr120: np.ndarray, rr10: np.nda
 
 
 def test_live_markers_equal_batch_on_the_same_windows():
-    rr = read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
     times = np.cumsum(rr) / 1000.0
     live = LiveMarkers()
     checked = 0
@@ -83,7 +83,7 @@ def test_live_markers_equal_batch_on_the_same_windows():
 def test_with_correction_on_live_markers_equal_batch_on_the_beats_they_use():
     # a beat that looks odd is held back until the two beats after it allow classifying it;
     # otherwise the windows are the recording's own
-    rr = read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
     times = np.cumsum(rr) / 1000.0
     live = LiveMarkers(correct_artifacts=True)
     as_recorded = 0
@@ -123,7 +123,7 @@ def test_live_markers_with_corrected_artifacts_equal_batch_on_the_corrected_wind
 
 
 def test_markers_appear_once_their_window_is_long_enough():
-    rr = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
     live = LiveMarkers()
     seen: dict[int, Markers] = {}
     for beat in beats_of(rr[:200]):
@@ -140,7 +140,7 @@ def test_markers_appear_once_their_window_is_long_enough():
 
 
 def test_a_gap_restarts_the_spectrum_and_keeps_differences_from_spanning_it():
-    rr = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms[:300]
+    rr = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms[:300]
     live = LiveMarkers()
     beats = beats_of(rr)
     for beat in beats[:150]:
@@ -160,7 +160,7 @@ def test_a_gap_restarts_the_spectrum_and_keeps_differences_from_spanning_it():
 
 
 def test_the_pacer_rate_stands_for_the_breathing_rate_while_pacing():
-    rr = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms[:150]
+    rr = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms[:150]
     live = LiveMarkers()
     for beat in beats_of(rr):
         paced = live.update(beat, pacer_breaths_per_min=6.0)
@@ -172,7 +172,7 @@ def test_the_neurokit2_engine_gives_neurokit2_numbers_on_the_same_windows():
     pytest.importorskip("neurokit2")
     from hrvcoach.analysis.reference import neurokit_frequency_domain, neurokit_time_domain
 
-    rr = read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv")).rr_ms[:160]
+    rr = read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv")).rr_ms[:160]
     ours, theirs = LiveMarkers(), LiveMarkers(engine="neurokit2")
     for beat in beats_of(rr):
         mine, nk = ours.update(beat), theirs.update(beat)
@@ -200,7 +200,7 @@ def test_analysis_reference_module_imports_neurokit2_only_when_called():
 
 
 def _nsrdb_beats() -> list[Beat]:
-    return beats_of(read_rr_file(shared_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms[:1200])
+    return beats_of(read_rr_file(real_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms[:1200])
 
 
 def _simulated_beats_with_gaps() -> list[Beat]:

@@ -20,7 +20,7 @@ from hrvcoach.analysis import (
 )
 from hrvcoach.analysis.spectral import Resampled, cubic_spline, power_between_ms2
 from hrvcoach.files.rr_files import read_rr_file
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 
 def test_cubic_spline_is_the_not_a_knot_spline_of_scipy():
@@ -94,7 +94,7 @@ def _neurokit_uses_all_samples(rr: np.ndarray) -> bool:
 ])
 def test_lf_and_hf_agree_with_neurokit2_where_it_uses_all_data(relative):
     nk = pytest.importorskip("neurokit2")
-    rr = read_rr_file(shared_recording(relative)).rr_ms[:2400]
+    rr = read_rr_file(real_recording(relative)).rr_ms[:2400]
     times = np.cumsum(rr) / 1000.0
     compared = 0
     for start in np.arange(0.0, times[-1] - 300.0, 41.0):
@@ -172,12 +172,12 @@ def _pyhrv_welch(rr: np.ndarray, segment: int) -> tuple[list[float], list[float]
 
 def test_pyhrv_published_welch_values_are_reproduced():
     # SampleReport.txt (60 min: 75-s segments) and SampleExport.json (5 min: one segment)
-    rr = read_rr_file(shared_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms
     powers, peaks = _pyhrv_welch(rr, 300)
     assert powers == pytest.approx([2050.743568530359, 2942.5372448423686, 1648.0967694750873],
                                    rel=1e-9)
     assert peaks == pytest.approx([0.0185546875, 0.0400390625, 0.150390625])
-    rr = read_rr_file(shared_recording("pyhrv_samples/nsrdb_nni_5min_rr.csv")).rr_ms
+    rr = read_rr_file(real_recording("pyhrv_samples/nsrdb_nni_5min_rr.csv")).rr_ms
     powers, peaks = _pyhrv_welch(rr, 4096)
     assert powers == pytest.approx([2660.7682014296, 1561.5567256403754, 5337.081162110837],
                                    rel=1e-9)

@@ -17,7 +17,7 @@ from hrvcoach.analysis import (
     time_markers,
 )
 from hrvcoach.files.rr_files import read_rr_file
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 REAL_RECORDINGS = [
     "polar_h10_breathing_10min/rr.csv",
@@ -29,7 +29,7 @@ REAL_RECORDINGS = [
 
 
 def rr_of(relative: str) -> np.ndarray:
-    path = shared_recording(relative)
+    path = real_recording(relative)
     if path.suffix == ".tsv":  # R-peak sample indices at 250 Hz
         return np.diff(np.loadtxt(path)) * 4.0
     return read_rr_file(path).rr_ms
@@ -75,7 +75,7 @@ def test_pyhrv_published_report_of_the_60_min_series_is_reproduced():
 
 
 def test_pyhrv_published_export_of_the_5_min_series_is_reproduced():
-    export = json.loads(shared_recording("pyhrv_samples/original/SampleExport.json").read_text())
+    export = json.loads(real_recording("pyhrv_samples/original/SampleExport.json").read_text())
     rr = rr_of("pyhrv_samples/nsrdb_nni_5min_rr.csv")
     assert rr.size == export["nni_counter"] == 337
     ours = time_markers(rr)

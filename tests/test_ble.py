@@ -19,7 +19,7 @@ from hrvcoach.core.clock import ScaledClock
 from hrvcoach.core.errors import DeviceError
 from hrvcoach.sources.ble.source import BleSource, find_strap, scan
 from tests.ble_fixtures import StrapWorld, read_rr_ms
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 SPEED = 50.0  # simulated seconds per real second, for the strap and the session clock
 TICK_MS = 1000 / 1024  # one unit of the strap's RR resolution
@@ -68,7 +68,7 @@ class Consumer:
 
 
 def polar_recording() -> list[float]:
-    return read_rr_ms(shared_recording("polar_h10_breathing_10min/rr.csv"))
+    return read_rr_ms(real_recording("polar_h10_breathing_10min/rr.csv"))
 
 
 def received_equals_sent(run: Consumer, world: StrapWorld) -> None:

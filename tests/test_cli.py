@@ -10,7 +10,7 @@ import pytest
 
 from hrvcoach import __version__
 from hrvcoach.views.cli.main import main
-from tests.helpers import run_cli, shared_recording
+from tests.helpers import real_recording, run_cli
 
 HEAVY_MODULES = ("numpy", "neurokit2", "PySide6", "matplotlib", "pyqtgraph", "bleak", "scipy")
 
@@ -84,7 +84,7 @@ def test_screenshot_and_headless_together_is_a_usage_error(capsys, tmp_path):
 
 
 def test_replay_headless_records_every_beat_it_played(tmp_path):
-    source = shared_recording("polar_h10_breathing_10min/rr.csv")
+    source = real_recording("polar_h10_breathing_10min/rr.csv")
     result = run_cli("replay", str(source), "--headless", "--speed", "500", "--duration", "120",
                      home=tmp_path)
     assert result.returncode == 0, result.stderr

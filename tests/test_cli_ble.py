@@ -21,7 +21,7 @@ import pytest
 
 from hrvcoach.views.cli.main import main
 from tests.ble_fixtures import StrapWorld, read_rr_ms
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 SPEED = 20.0  # simulated seconds per real second, for the strap and the session clock
 RECORDING = "polar_h10_breathing_10min/rr.csv"
@@ -106,7 +106,7 @@ async def test_scan_prints_the_strap_as_json_and_as_a_table(ble_world: StrapWorl
 
 
 async def test_coach_headless_streams_the_strap_and_records_every_beat(ble_world, tmp_path):
-    recording = read_rr_ms(shared_recording(RECORDING))
+    recording = read_rr_ms(real_recording(RECORDING))
     process = asyncio.create_task(run_hrvcoach(
         "coach", "--headless", "--device", "Polar H10 2B3C4D5E", "--duration", "60",
         "--speed", str(SPEED), home=tmp_path))
@@ -195,7 +195,7 @@ def hrvcoach_process(home: Path, bus_address: str, *args: str) -> subprocess.Pop
 
 
 def test_standalone_fakebluez_and_coach_record_the_replayed_recording(tmp_path):
-    source = shared_recording(RECORDING)
+    source = real_recording(RECORDING)
     strap = FakeStrapProcess("--rr-file", str(source), "--speed", str(SPEED))
     try:
         coach = hrvcoach_process(tmp_path, strap.bus_address, "--duration", "60",
@@ -217,7 +217,7 @@ def test_standalone_fakebluez_and_coach_record_the_replayed_recording(tmp_path):
 
 def test_standalone_take_off_and_put_on_mid_session_is_survived_with_the_gap_marked(tmp_path):
     """SIGUSR1 takes the strap off (the replay pauses), SIGUSR2 puts it back on (it resumes)."""
-    source = shared_recording(RECORDING)
+    source = real_recording(RECORDING)
     strap = FakeStrapProcess("--rr-file", str(source), "--speed", str(SPEED))
     try:
         coach = hrvcoach_process(tmp_path, strap.bus_address, "--duration", "90",

@@ -192,10 +192,10 @@ def test_report_and_trends_commands_write_their_files(qigong_home, tmp_path):
 
 async def test_a_ble_session_ends_up_in_the_store_with_the_strap_named(ble_world, tmp_path):
     from tests.ble_fixtures import read_rr_ms
-    from tests.helpers import shared_recording
+    from tests.helpers import real_recording
     from tests.test_cli_ble import RECORDING, SPEED, quantized, run_hrvcoach
 
-    recording = read_rr_ms(shared_recording(RECORDING))
+    recording = read_rr_ms(real_recording(RECORDING))
     process = asyncio.create_task(run_hrvcoach(
         "coach", "--headless", "--device", "Polar H10 2B3C4D5E", "--duration", "90",
         "--speed", str(SPEED), home=tmp_path))

@@ -9,7 +9,7 @@ import pytest
 
 from hrvcoach.core.errors import InputError
 from hrvcoach.files.rr_files import read_rr_file
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 
 def write(tmp_path: Path, text: str, name: str = "rr.txt") -> Path:
@@ -67,11 +67,11 @@ def test_missing_file_is_an_input_error(tmp_path):
 
 
 def test_real_files_in_ms_and_in_seconds_read_the_same_values():
-    ms_per_line = read_rr_file(shared_recording("polar_rri_bartels_hrv/original/rest_rri.txt"))
-    table = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv"))
+    ms_per_line = read_rr_file(real_recording("polar_rri_bartels_hrv/original/rest_rri.txt"))
+    table = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv"))
     assert ms_per_line.rr_ms.size == 910
     np.testing.assert_allclose(ms_per_line.rr_ms, table.rr_ms)
-    seconds = read_rr_file(shared_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt"))
+    seconds = read_rr_file(real_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt"))
     assert seconds.units_read == "s"
     assert 300.0 < float(np.median(seconds.rr_ms)) < 2000.0
 
@@ -118,8 +118,8 @@ def test_kubios_results_text_gives_its_rr_interval_column(tmp_path):
 
 
 def test_polar_hrm_rr_data_reads_the_same_as_its_csv_conversion():
-    hrm = read_rr_file(shared_recording("polar_rri_bartels_hrv/original/exercise_rri.hrm"))
-    table = read_rr_file(shared_recording("polar_rri_bartels_hrv/exercise_rri_rr.csv"))
+    hrm = read_rr_file(real_recording("polar_rri_bartels_hrv/original/exercise_rri.hrm"))
+    table = read_rr_file(real_recording("polar_rri_bartels_hrv/exercise_rri_rr.csv"))
     assert hrm.rr_ms.size == 4117 and hrm.units_read == "ms"
     np.testing.assert_array_equal(hrm.rr_ms, table.rr_ms)
     assert hrm.line_numbers[0] == 83  # the first line after [HRData] (line 82)

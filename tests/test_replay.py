@@ -9,7 +9,7 @@ from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import InstantClock, ScaledClock
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.sources.replay import ReplaySource
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 
 async def collect(source: ReplaySource) -> list[Beat | SourceStatus]:
@@ -18,7 +18,7 @@ async def collect(source: ReplaySource) -> list[Beat | SourceStatus]:
 
 
 async def test_replay_delivers_every_rr_of_a_real_file_once_and_in_order():
-    recording = read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv"))
+    recording = read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv"))
     items = await collect(ReplaySource(recording.rr_ms, InstantClock()))
     beats = [item for item in items if isinstance(item, Beat)]
     assert [beat.rr_ms for beat in beats] == recording.rr_ms.tolist()

@@ -11,12 +11,12 @@ import pytest
 from hrvcoach.analysis import LiveMarkers, mean_hr_bpm, rmssd_ms, successive_differences_ms
 from hrvcoach.core.beats import Beat
 from hrvcoach.files.rr_files import read_rr_file
-from tests.helpers import shared_recording
+from tests.helpers import real_recording
 
 
 @pytest.fixture
 def breathing_rr_ms() -> np.ndarray:
-    return read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
+    return read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
 
 
 def direct_rmssd(rr: np.ndarray) -> float:
@@ -43,7 +43,7 @@ def test_rmssd_matches_neurokit2_on_a_polar_h10_recording(breathing_rr_ms):
     ],
 )
 def test_rmssd_and_hr_match_the_shared_reference_values(relative, rmssd, hr):
-    rr = read_rr_file(shared_recording(relative)).rr_ms
+    rr = read_rr_file(real_recording(relative)).rr_ms
     assert rmssd_ms(rr) == pytest.approx(rmssd, abs=5e-4)
     assert mean_hr_bpm(rr) == pytest.approx(hr, abs=5e-4)
 
