@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def modules_loaded_by(statement: str, names: tuple[str, ...]) -> list[str]:
@@ -22,3 +27,26 @@ def test_session_and_sources_do_not_import_views():
     forbidden = ("PySide6", "pyqtgraph", "matplotlib", "hrvcoach.views")
     statement = "import hrvcoach.session, hrvcoach.sources.replay, hrvcoach.protocols.pacer"
     assert modules_loaded_by(statement, forbidden) == []
+
+
+def _lint_imports(package_parent: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter with the project's contracts, on the hrvcoach package found in package_parent."""
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    return subprocess.run([str(Path(sys.executable).with_name("lint-imports")), "--no-cache",
+                           str(REPO / "pyproject.toml")], capture_output=True, text=True,
+                          env=env, cwd=package_parent, check=False)
+
+
+def test_the_layering_contracts_hold_and_catch_a_wrong_import_even_inside_a_function(tmp_path):
+    kept = _lint_imports(REPO)
+    assert kept.returncode == 0, kept.stdout[-2000:]
+    assert "0 broken" in kept.stdout
+    copy = tmp_path / "hrvcoach"
+    shutil.copytree(REPO / "hrvcoach", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    beats = copy / "core" / "beats.py"
+    beats.write_text(beats.read_text() + "\n\ndef _late() -> None:\n"
+                     "    from hrvcoach.views.text import clock_text  # noqa: F401\n")
+    broken = _lint_imports(tmp_path)
+    assert broken.returncode == 1
+    assert "hrvcoach.core.beats -> hrvcoach.views.text" in broken.stdout
+    assert "1 broken" in broken.stdout
