@@ -492,3 +492,40 @@ def test_hrvcoach_window_runs_the_chosen_simulator_session_and_stores_marks(qapp
         assert info.status == "completed" and info.source == "simulator" and info.n_beats > 20
         assert [a.kind for a in store.annotations(info.id) if a.kind == "note"] == ["note"]
     assert "no stored comparison" in str(seen["note"])  # 30 s of the demo: no recovery phase
+
+
+def test_a_resonance_assessment_chosen_on_the_setup_page_stores_the_assessed_rate(
+        qapp, tmp_path, monkeypatch):
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.views.cli import main as cli
+
+    monkeypatch.setattr("hrvcoach.app.paths.has_display", lambda: True)
+    seen: dict[str, object] = {}
+
+    def drive() -> None:
+        window = find_window(qapp)
+        if window is None:
+            return
+        setup = window.setup
+        if setup is not None and window.pages.currentWidget() is setup:
+            names = [protocol.name for protocol in setup.protocols]
+            setup.protocol_combo.setCurrentIndex(names.index("resonance-assessment"))
+            setup.sim_radio.click()
+            setup.start_button.click()
+        elif window.end_info is not None:
+            seen["note"] = window.summary_note_label.text()
+            window.close()
+
+    poll = QtCore.QTimer()
+    poll.timeout.connect(drive)
+    poll.start(30)
+    try:  # the whole assessment (five rate blocks) at 400x
+        code = cli.main(["--data-dir", str(tmp_path), "window", "--speed", "400"])
+    finally:
+        poll.stop()
+    assert code == 0
+    profile = load_profile(tmp_path)
+    assert profile.resonance_breaths_per_min == pytest.approx(5.5, abs=0.25)  # the simulator's
+    assert [score.breaths_per_min for score in profile.scores] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    assert profile.session == "session 1"
+    assert f"your resonance rate: {profile.resonance_breaths_per_min:g} breaths/min" in str(seen["note"])

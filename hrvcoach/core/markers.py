@@ -22,12 +22,15 @@ __all__ = [
     "Calmer",
     "MarkerKind",
     "MarkerSpec",
+    "MarkerValue",
     "Markers",
     "current_names",
+    "decode_stored",
     "format_marker",
     "marker",
 ]
 
+MarkerValue = float | bool | None  # a flag is a bool, a count an int, a missing value None
 Calmer = Literal["up", "down"]  # the direction a parasympathetic (calming) shift moves it
 MarkerKind = Literal["value", "flag", "count"]
 
@@ -149,6 +152,14 @@ def marker(name: str) -> MarkerSpec:
         return MARKERS[name]
     except KeyError:
         raise KeyError(f"{name!r} is not in the marker catalogue (hrvcoach.core.markers)") from None
+
+
+def decode_stored(name: str, value: float | None) -> MarkerValue:
+    """A stored number as its catalogue kind (names not in the catalogue stay numbers)."""
+    spec = MARKERS.get(name)
+    if spec is None:
+        return None if value is None or not math.isfinite(value) else float(value)
+    return spec.from_stored(value)
 
 
 def format_marker(name: str, value: float | bool | None, *, unit: bool = False) -> str:

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from hrvcoach.analysis import Resampled, coherence_markers, correct_artifacts, resample_rr, window_markers
 from hrvcoach.core.constants import COHERENCE_BLOCK_S
+from hrvcoach.core.markers import MarkerValue
 from hrvcoach.core.records import PhaseRecord
 from hrvcoach.store import SessionInfo, Store
 
@@ -122,12 +123,12 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
     return SessionAnalysis(data, artifacts)
 
 
-def phase_markers(data: PhaseData) -> dict[str, float]:
+def phase_markers(data: PhaseData) -> dict[str, MarkerValue]:
     """Every marker the store keeps for one phase (NaN where it cannot be computed), from the
     analysis engine's window_markers on the phase's corrected beats."""
     rr, gaps = data.rr_ms, data.after_gap
-    markers: dict[str, float] = {
-        "n_beats": float(data.n_beats),
+    markers: dict[str, MarkerValue] = {
+        "n_beats": data.n_beats,
         "duration_s": data.duration_s,
         "artifact_pct": data.flagged_pct,
     }
@@ -137,7 +138,7 @@ def phase_markers(data: PhaseData) -> dict[str, float]:
                    rmssd_ms=td.rmssd_ms, ln_rmssd=td.ln_rmssd, pnn50_pct=td.pnn50_pct,
                    sd1_ms=td.sd1_ms, sd2_ms=td.sd2_ms, stress_index=td.stress_index,
                    vlf_ms2=fd.vlf_ms2, lf_ms2=fd.lf_ms2, hf_ms2=fd.hf_ms2, lf_hf=fd.lf_hf,
-                   breaths_per_min=breath.breaths_per_min, hf_valid=float(breath.hf_valid),
+                   breaths_per_min=breath.breaths_per_min, hf_valid=breath.hf_valid,
                    breathing_power_ms2=breath.breathing_power_ms2, p2t_bpm=breath.p2t_bpm,
                    coherence_ratio=found.coherence.coherence_ratio,
                    high_coherence_s=high_coherence_s(resample_rr(rr)) if rr.size >= 4 else 0.0)
@@ -158,7 +159,7 @@ def high_coherence_s(resampled: Resampled) -> float:
     return high * COHERENCE_BLOCK_S
 
 
-def compute_markers(store: Store, session_id: int) -> dict[int, dict[str, float]]:
+def compute_markers(store: Store, session_id: int) -> dict[int, dict[str, MarkerValue]]:
     """Compute and store the markers of every phase of a session, and flag its artifacts."""
     analysis = session_phase_data(store, session_id)
     markers = {data.phase.index: phase_markers(data) for data in analysis.phases}

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.markers import MarkerValue, decode_stored
 from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
 from hrvcoach.store.db import LOCK_DIR, Database, SessionLock, SessionStatus, now_iso, plus_seconds
 
@@ -161,7 +162,7 @@ class Store(Database):
 
     # ---- markers ---------------------------------------------------------------------------
 
-    def save_markers(self, session_id: int, markers: Mapping[int, Mapping[str, float | None]],
+    def save_markers(self, session_id: int, markers: Mapping[int, Mapping[str, MarkerValue]],
                      artifacts: Mapping[int, str]) -> None:
         """Per-phase markers ({phase index: {name: value}}) and the artifact kind of flagged beats
         ({seq: kind}); replaces earlier ones and marks the session's markers as done."""
@@ -176,23 +177,25 @@ class Store(Database):
                            [(kind, session_id, seq) for seq, kind in artifacts.items()])
             db.execute("UPDATE sessions SET markers_at = ? WHERE id = ?", (now_iso(), session_id))
 
-    def markers(self, session_id: int) -> dict[int, dict[str, float | None]]:
+    def markers(self, session_id: int) -> dict[int, dict[str, MarkerValue]]:
+        """{phase index: {name: value}}, each value as its catalogue kind (flags as bool)."""
         with self.lock:
             rows = self._db.execute("SELECT phase_idx, name, value FROM phase_markers WHERE"
                                     " session_id = ? ORDER BY phase_idx", (session_id,)).fetchall()
-        found: dict[int, dict[str, float | None]] = {}
+        found: dict[int, dict[str, MarkerValue]] = {}
         for index, name, value in rows:
-            found.setdefault(int(index), {})[name] = value
+            found.setdefault(int(index), {})[name] = decode_stored(name, value)
         return found
 
-    def all_markers(self) -> dict[int, dict[int, dict[str, float | None]]]:
+    def all_markers(self) -> dict[int, dict[int, dict[str, MarkerValue]]]:
         """{session id: {phase index: {name: value}}} for every session (one query)."""
         with self.lock:
             rows = self._db.execute("SELECT session_id, phase_idx, name, value FROM phase_markers"
                                     ).fetchall()
-        found: dict[int, dict[int, dict[str, float | None]]] = {}
+        found: dict[int, dict[int, dict[str, MarkerValue]]] = {}
         for session_id, index, name, value in rows:
-            found.setdefault(int(session_id), {}).setdefault(int(index), {})[name] = value
+            found.setdefault(int(session_id), {}).setdefault(int(index), {})[name] = \
+                decode_stored(name, value)
         return found
 
     def sessions_without_markers(self) -> list[int]:
