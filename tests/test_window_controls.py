@@ -258,7 +258,7 @@ def test_stop_ends_the_session_and_the_window_stays_on_the_summary(qapp):
     def press_stop() -> None:
         window = find_window(qapp)
         if window is not None:
-            seen["beats"] = len(window._beats)
+            seen["beats"] = len(window.state.beats)
             window.stop_button.click()
 
     def close_when_summarised() -> None:
@@ -471,7 +471,7 @@ def test_hrvcoach_window_runs_the_chosen_simulator_session_and_stores_marks(qapp
         if window.setup is not None and window.pages.currentWidget() is window.setup:
             window.setup.sim_radio.click()
             window.setup.start_button.click()
-        elif window.ended is None and len(window._beats) > 5 and "marked" not in seen:
+        elif window.ended is None and len(window.state.beats) > 5 and "marked" not in seen:
             seen["marked"] = True
             window.mark_button.click()
         elif window.end_info is not None:

@@ -112,6 +112,7 @@ class CoachRun:
         if self._session is None:
             from hrvcoach.protocols.pacer import Pacer
 
+            self.clock.restart()  # session time 0 is now, not when the store was opened
             source = open_source(self.spec, self.clock, Pacer.for_protocol(self.protocol))
             self._session = Session(self.protocol, source, on_event,
                                     AllRecorders(self.journal, self.recorder),

@@ -131,8 +131,8 @@ def run_setup_window(protocols: Sequence[Protocol],
         finally:
             await setup.stop_scanning()
         window.begin(started.protocol, started.session.pacer, _StillClock(),
-                     total_s=started.session.end_s)  # `_drive` starts the clock once drawn
-        window.source_label = started.source_label
+                     total_s=started.session.end_s,  # `_drive` starts the clock once drawn
+                     source_label=started.source_label)
         window.pages.setCurrentWidget(window.coach_page)
         return await _drive(started.session, started.clock, window, None, started.on_end)
 

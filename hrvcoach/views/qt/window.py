@@ -19,9 +19,7 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from typing import Protocol as TypingProtocol
@@ -32,21 +30,18 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 # isort: split
 
-from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock
 from hrvcoach.core.errors import HrvcoachError
-from hrvcoach.core.markers import EMPTY_MARKERS, Markers
 from hrvcoach.protocols.pacer import Pacer, PacerState
-from hrvcoach.protocols.protocol import Phase, Protocol
+from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import (
     Marked,
     Paused,
-    PhaseStarted,
     Resumed,
     SessionEnded,
     SessionEvent,
-    Snapshot,
 )
+from hrvcoach.views.qt.coach_state import CoachState
 from hrvcoach.views.qt.panels import (
     MARKER_CARDS,
     HeartRhythmPlot,
@@ -56,13 +51,11 @@ from hrvcoach.views.qt.panels import (
     SpectrumPlot,
     make_label,
 )
-from hrvcoach.views.qt.series import TrendSeries
 from hrvcoach.views.qt.summary import EndOfSession, SummaryPanel
 from hrvcoach.views.qt.theme import THEMES, Theme, ThemeName
 from hrvcoach.views.text import clock_text, number_text
 
 if TYPE_CHECKING:
-    from hrvcoach.analysis.spectral import Spectrum
     from hrvcoach.views.qt.setup import SetupPanel
 
 __all__ = ["WINDOW_SIZE", "CoachWindow", "EndOfSession", "PacerDisc"]
@@ -72,7 +65,6 @@ log = logging.getLogger(__name__)
 WINDOW_SIZE: Final = (1280, 800)  # width, height in px: the size the window opens at
 LEAD_S: Final = 4.0  # the plot shows this much of the coming breath right of "now"
 WAVE_STEP_S: Final = 0.1  # the breath wave is sampled on a fixed grid of session times
-MAX_BEATS_PER_S: Final = 240 / 60  # bounds the beat buffers (240 bpm)
 PLOT_FPS: Final = 12.0  # the timer redraws the heart rhythm plot at most this often (real s)
 SLOW_PANELS_S: Final = 1.0  # spectrum and trend lines: at most once a second (real s)
 ENDED_FRAME_INTERVAL_MS: Final = 250  # after the end the frame is frozen: redraw rarely
@@ -87,25 +79,8 @@ COHERENCE_LEVELS: Final = ((1.0, "high · one smooth wave"), (0.25, "medium · b
 
 _PART_WORDS: Final = {"in": "breathe in", "hold in": "hold", "out": "breathe out",
                       "hold out": "hold"}
-_CONNECTION: Final = {
-    StatusKind.SCANNING: ("looking for the strap", "warn"),
-    StatusKind.CONNECTING: ("connecting", "warn"),
-    StatusKind.CONNECTED: ("connected", "good"),
-    StatusKind.CONTACT_LOST: ("no skin contact", "bad"),
-    StatusKind.CONTACT_BACK: ("connected", "good"),
-    StatusKind.RECONNECTING: ("reconnecting", "warn"),
-    StatusKind.ENDED: ("source ended", "muted"),
-}
 _SIGNAL_ROLE: Final = {"good": "good", "fair": "warn", "poor": "bad", "no contact": "bad",
                        "unknown": "muted"}
-
-
-@dataclass(frozen=True, slots=True)
-class _BeatPoint:
-    time_s: float
-    instant_hr_bpm: float
-    flagged: bool  # after a gap, without skin contact, or left out of the markers
-    usable: bool
 
 
 class SessionControls(TypingProtocol):
@@ -151,7 +126,6 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.end_info: EndOfSession | None = None
         self.open_file: Callable[[Path], None] = _open_with_desktop
         self.theme: Theme = THEMES[theme]
-        self.source_label = source_label
         self.setup: SetupPanel | None = None  # the setup page, when the window has one
         self._frame_interval_ms = max(round(1000.0 / fps), 1)
         self.coach_page_drawn = False  # Qt painted the coach page (since `until_drawn` asked)
@@ -160,7 +134,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.resize(*WINDOW_SIZE)
         self.setMinimumSize(1000, 660)
         self._build()
-        self.begin(protocol, pacer, clock)
+        self.begin(protocol, pacer, clock, source_label=source_label)
         self.set_theme(theme)
 
         self._timer = QtCore.QTimer(self)
@@ -169,32 +143,18 @@ class CoachWindow(QtWidgets.QMainWindow):
         self._timer.timeout.connect(self._on_timer)
 
     def begin(self, protocol: Protocol, pacer: Pacer, clock: Clock,
-              total_s: float | None = None) -> None:
+              total_s: float | None = None, *, source_label: str = "") -> None:
         """Forget everything drawn and get ready for a session of `protocol` on `clock`."""
         self.protocol = protocol
         self.pacer = pacer
         self.clock = clock
         self.total_s = protocol.duration_s if total_s is None else total_s
-        maxlen = int(self.history_s * MAX_BEATS_PER_S) + 16
-        self._beats: deque[_BeatPoint] = deque(maxlen=maxlen)
-        self._artifact_times: set[float] = set()
-        self._marks: list[float] = []
-        self._markers: Markers = EMPTY_MARKERS
-        self._baseline: Markers | None = None
-        self._spectrum: Spectrum | None = None
-        self._trends = {spec.key: TrendSeries(TREND_POINTS) for spec in MARKER_CARDS}
-        self._phase: Phase | None = None
-        self._phase_index = -1
-        self._status = ""
-        self._connection: tuple[str, str] = ("waiting for the first beat", "muted")
-        self._signal = "unknown"
-        self._battery: float | None = None
-        self._paused = False
-        self.ended: SessionEnded | None = None
+        self.state = CoachState(keep_s=self.history_s + LEAD_S,
+                                trend_names=[spec.key for spec in MARKER_CARDS],
+                                trend_points=TREND_POINTS, source_label=source_label)
         self._frozen_s: float | None = None
         self._wave_cache: dict[int, float] = {}
-        self._snapshots = 0  # snapshots stored so far
-        self._drawn_markers_at = -1  # self._snapshots when the cards were last drawn
+        self._drawn_markers_at = -1  # self.state.snapshots when the cards were last drawn
         self._drawn_slow_at = -1  # ... when the spectrum and trend lines were last drawn
         self._plot_drawn_at = -math.inf  # time.monotonic() of the last plot redraw
         self._slow_drawn_at = -math.inf
@@ -204,6 +164,15 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.guidance_label.setText("")
         self.body_stack.setCurrentWidget(self.live_page)
         self._update_buttons()
+
+    @property
+    def ended(self) -> SessionEnded | None:
+        return self.state.ended
+
+    @property
+    def source_label(self) -> str:
+        """What the session runs on (the strap names itself once connected)."""
+        return self.state.source_label
 
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -444,7 +413,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         running = self.ended is None and self.controls is not None
         can_pause = running and self.controls is not None and self.controls.can_pause
         self.pause_button.setEnabled(bool(can_pause))
-        self.pause_button.setText("Resume" if self._paused else "Pause")
+        self.pause_button.setText("Resume" if self.state.paused else "Pause")
         self.stop_button.setEnabled(running)
         self.mark_button.setEnabled(running)
 
@@ -462,59 +431,11 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     # ---- events (stored, never drawn here) ------------------------------------------------------
     def handle(self, event: SessionEvent) -> None:
-        """Store one session event; the next frame draws it."""
-        match event:
-            case Snapshot() as snapshot:
-                self._store_snapshot(snapshot)
-                if snapshot.phase_index != self._phase_index:
-                    self._phase, self._phase_index = snapshot.phase, snapshot.phase_index
-            case PhaseStarted(index=index, phase=phase):
-                self._phase, self._phase_index = phase, index
-            case SourceStatus() as status:
-                if status.kind not in (StatusKind.BATTERY, StatusKind.CONNECTED):
-                    self._status = _status_text(status)  # the chips show those two
-                if status.kind is StatusKind.BATTERY:
-                    self._battery = status.value
-                elif status.kind in _CONNECTION:
-                    self._connection = _CONNECTION[status.kind]
-                    if status.kind is StatusKind.CONNECTED and status.message:
-                        self.source_label = status.message
-            case Paused():
-                self._paused = True
-                self._update_buttons()
-            case Resumed():
-                self._paused = False
-                self._update_buttons()
-            case Marked(time_s=time_s):
-                self._marks.append(time_s)
-                self._status = f"marked at {clock_text(time_s)}"
-            case SessionEnded() as ended:
-                self.ended = ended
-                self._paused = False
-                if self.summary_at_end:  # a screenshot keeps the live look
-                    self._update_buttons()
-
-    def _store_snapshot(self, snapshot: Snapshot) -> None:
-        beat = snapshot.beat
-        self._beats.append(_BeatPoint(beat.time_s, snapshot.instant_hr_bpm,
-                                      beat.after_gap or not beat.usable or snapshot.rejected,
-                                      beat.usable))
-        oldest_s = beat.time_s - self.history_s - LEAD_S
-        while self._beats and self._beats[0].time_s < oldest_s:
-            self._beats.popleft()
-        if math.isfinite(snapshot.artifacts_since_s):
-            since = snapshot.artifacts_since_s
-            self._artifact_times = {t for t in self._artifact_times if oldest_s <= t < since}
-            self._artifact_times.update(snapshot.artifacts)
-        markers = snapshot.markers
-        self._markers = markers
-        self._baseline = snapshot.baseline
-        if snapshot.spectrum is not None:
-            self._spectrum = snapshot.spectrum
-        self._signal = snapshot.signal
-        for spec in MARKER_CARDS:
-            self._trends[spec.key].append(beat.time_s, getattr(markers, spec.key))
-        self._snapshots += 1
+        """Store one session event (in `state`); the next frame draws it."""
+        self.state.handle(event)
+        if isinstance(event, Paused | Resumed) or (
+                isinstance(event, SessionEnded) and self.summary_at_end):
+            self._update_buttons()  # a screenshot keeps the live look at the end
 
     # ---- drawing ----------------------------------------------------------------------------------
     def render_frame(self, now_s: float | None = None, *, plot: bool = True,
@@ -564,13 +485,13 @@ class CoachWindow(QtWidgets.QMainWindow):
     def _draw_pacer(self, state: PacerState) -> None:
         ended = self._shows_summary()
         self.pacer_item.set_state(lung=state.lung, paced=state.paced,
-                                  dimmed=ended or self._paused)
+                                  dimmed=ended or self.state.paused)
         if ended:
             self.pacer_label.setText("session complete")
             self.pacer_count_label.setText("")
             self.pacer_rate_label.setText("")
             return
-        if self._paused:
+        if self.state.paused:
             self.pacer_label.setText("paused")
             self.pacer_count_label.setText("space to go on")
         elif state.paced and state.part is not None:
@@ -579,18 +500,18 @@ class CoachWindow(QtWidgets.QMainWindow):
         else:
             self.pacer_label.setText("breathe freely")
             self.pacer_count_label.setText("")
-        phase = self._phase
+        phase = self.state.phase
         self.pacer_rate_label.setText(phase.pacing_text() if phase is not None and phase.paced
                                       else "no pacer in this phase")
 
     def _draw_plot(self, t_s: float) -> None:
         x0, x1 = t_s - self.history_s, t_s + LEAD_S
-        visible = [p for p in self._beats if x0 <= p.time_s <= t_s + 1e-9]
+        visible = [p for p in self.state.beats if x0 <= p.time_s <= t_s + 1e-9]
         times = np.fromiter((p.time_s for p in visible), np.float64, len(visible))
         hrs = np.fromiter((p.instant_hr_bpm for p in visible), np.float64, len(visible))
         flagged = np.fromiter((p.flagged for p in visible), np.bool_, len(visible))
         usable = np.fromiter((p.usable for p in visible), np.bool_, len(visible))
-        artifact = np.fromiter((p.time_s in self._artifact_times for p in visible), np.bool_,
+        artifact = np.fromiter((p.time_s in self.state.artifact_times for p in visible), np.bool_,
                                len(visible))
 
         lo, hi = _hr_range(hrs[~flagged & np.isfinite(hrs)])
@@ -603,7 +524,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             connect[-1] = 0
         wave_t, lung = self._breath_wave(x0, x1)
         base = lo - band
-        marks = np.array([m for m in self._marks if x0 <= m <= t_s], dtype=np.float64)
+        marks = np.array([m for m in self.state.marks if x0 <= m <= t_s], dtype=np.float64)
         self.heart.draw(x0, x1, t_s, times, hrs, connect, flagged, artifact & ~flagged,
                         (base, hi + 0.06 * (hi - lo)), wave_t, base + 0.85 * band * lung, base,
                         marks)
@@ -624,10 +545,10 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     def _draw_cards(self) -> None:
         """The marker cards' numbers and notes (only when a beat brought new markers)."""
-        if self._drawn_markers_at == self._snapshots:
+        if self._drawn_markers_at == self.state.snapshots:
             return
-        self._drawn_markers_at = self._snapshots
-        markers, baseline = self._markers, self._baseline
+        self._drawn_markers_at = self.state.snapshots
+        markers, baseline = self.state.markers, self.state.baseline
         for spec in MARKER_CARDS:
             card = self.cards[spec.key]
             value = getattr(markers, spec.key)
@@ -648,43 +569,43 @@ class CoachWindow(QtWidgets.QMainWindow):
     def _draw_slow_panels(self) -> None:
         """Spectrum and trend lines: they change once a beat, and are drawn at most once a second."""
         self._slow_drawn_at = time.monotonic()
-        if self._drawn_slow_at == self._snapshots:
+        if self._drawn_slow_at == self.state.snapshots:
             return
-        self._drawn_slow_at = self._snapshots
-        spectrum = self._spectrum
+        self._drawn_slow_at = self.state.snapshots
+        spectrum = self.state.spectrum
         building = math.nan
         if spectrum is not None and spectrum.duration_s < 115.0:
             building = spectrum.duration_s
-        self.spectrum.draw(spectrum, self._markers.breaths_per_min, building)
-        baseline = self._baseline
+        self.spectrum.draw(spectrum, self.state.markers.breaths_per_min, building)
+        baseline = self.state.baseline
         for spec in MARKER_CARDS:
-            x, y = self._trends[spec.key].data()
+            x, y = self.state.trends[spec.key].data()
             base = getattr(baseline, spec.key) if baseline is not None else math.nan
             self.cards[spec.key].sparkline.set_data(x, y, base)
 
     def _draw_text(self, t_s: float) -> None:
         shown_s = min(max(t_s, 0.0), self.total_s)
         self.elapsed_label.setText(f"{clock_text(shown_s)} / {clock_text(self.total_s)}")
-        if self._paused:
+        if self.state.paused:
             self.remaining_label.setText("paused · space to go on")
         else:
             self.remaining_label.setText(f"{clock_text(self.total_s - shown_s)} left")
         self.timeline.set_position(shown_s)
-        phase = self._phase
+        phase = self.state.phase
         if phase is not None:
             self.phase_label.setText(phase.name)
             pacing = (f"{phase.breaths_per_min:g} breaths/min"
                       if phase.breaths_per_min is not None else "free breathing")
             self.phase_step_label.setText(
-                f"{self.protocol.name} · phase {self._phase_index + 1} of "
+                f"{self.protocol.name} · phase {self.state.phase_index + 1} of "
                 f"{len(self.protocol.phases)} · {phase.kind} · {pacing}")
             self.guidance_label.setText(phase.guidance)
-        self.status_label.setText(self._status)
-        words, role = self._connection
+        self.status_label.setText(self.state.status)
+        words, role = self.state.connection
         source = f" · {self.source_label}" if self.source_label else ""
         _set_role_text(self.connection_label, f"● {words}{source}", role)
-        _set_role_text(self.signal_label, f"signal {self._signal}", _SIGNAL_ROLE[self._signal])
-        battery = self._battery
+        _set_role_text(self.signal_label, f"signal {self.state.signal}", _SIGNAL_ROLE[self.state.signal])
+        battery = self.state.battery_pct
         self.battery_label.setText(f"battery {battery:.0f} %" if battery is not None else "")
 
     # ---- the end ------------------------------------------------------------------------------------
@@ -766,13 +687,6 @@ def _hr_range(hrs: NDArray[np.float64]) -> tuple[float, float]:
         middle = round((lo + hi) / 10.0) * 5.0
         lo, hi = middle - 10.0, middle + 10.0
     return lo, hi
-
-
-def _status_text(status: SourceStatus) -> str:
-    text = status.kind.value
-    if status.kind is StatusKind.BATTERY and status.value is not None:
-        text = f"battery {status.value:.0f} %"
-    return f"{text} — {status.message}" if status.message else text
 
 
 def _open_with_desktop(path: Path) -> None:

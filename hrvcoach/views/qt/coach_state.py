@@ -1,0 +1,136 @@
+"""What the coach window shows, folded from the session's events: no Qt here, so it is tested
+without a window. The window (window.py) stores each event here and draws the state on a timer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from hrvcoach.analysis.spectral import Spectrum
+from hrvcoach.core.beats import SourceStatus, StatusKind
+from hrvcoach.core.markers import EMPTY_MARKERS, Markers
+from hrvcoach.protocols.protocol import Phase
+from hrvcoach.session import (
+    Marked,
+    Paused,
+    PhaseStarted,
+    Resumed,
+    SessionEnded,
+    SessionEvent,
+    Snapshot,
+)
+from hrvcoach.views.qt.series import TrendSeries
+from hrvcoach.views.text import clock_text
+
+__all__ = ["CONNECTION_WORDS", "BeatPoint", "CoachState", "status_text"]
+
+MAX_BEATS_PER_S: Final = 240 / 60  # bounds the beat buffer (240 bpm)
+# connection state -> (words, colour role)
+CONNECTION_WORDS: Final = {
+    StatusKind.SCANNING: ("looking for the strap", "warn"),
+    StatusKind.CONNECTING: ("connecting", "warn"),
+    StatusKind.CONNECTED: ("connected", "good"),
+    StatusKind.CONTACT_LOST: ("no skin contact", "bad"),
+    StatusKind.CONTACT_BACK: ("connected", "good"),
+    StatusKind.RECONNECTING: ("reconnecting", "warn"),
+    StatusKind.ENDED: ("source ended", "muted"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BeatPoint:
+    """One beat as the heart rhythm plot draws it."""
+
+    time_s: float
+    instant_hr_bpm: float
+    flagged: bool  # after a gap, without skin contact, or left out of the markers
+    usable: bool
+
+
+def status_text(status: SourceStatus) -> str:
+    """A source's status event as the status line says it."""
+    text = status.kind.value
+    if status.kind is StatusKind.BATTERY and status.value is not None:
+        text = f"battery {status.value:.0f} %"
+    return f"{text} — {status.message}" if status.message else text
+
+
+class CoachState:
+    """The session as the window shows it: recent beats (the last `keep_s` seconds), artifact
+    and mark times, the latest markers, baseline and spectrum, a trend series per shown marker,
+    the phase, the connection and signal words, battery, pause and the end."""
+
+    def __init__(self, *, keep_s: float, trend_names: Sequence[str], trend_points: int,
+                 source_label: str = "") -> None:
+        self.keep_s = keep_s
+        self.beats: deque[BeatPoint] = deque(maxlen=int(keep_s * MAX_BEATS_PER_S) + 16)
+        self.artifact_times: set[float] = set()
+        self.marks: list[float] = []
+        self.markers: Markers = EMPTY_MARKERS
+        self.baseline: Markers | None = None
+        self.spectrum: Spectrum | None = None
+        self.trends = {name: TrendSeries(trend_points) for name in trend_names}
+        self.phase: Phase | None = None
+        self.phase_index = -1
+        self.status = ""  # the last event worth a line (a status, a mark)
+        self.connection: tuple[str, str] = ("waiting for the first beat", "muted")
+        self.signal = "unknown"
+        self.battery_pct: float | None = None
+        self.paused = False
+        self.ended: SessionEnded | None = None
+        self.source_label = source_label
+        self.snapshots = 0  # snapshots folded so far
+
+    def handle(self, event: SessionEvent) -> None:
+        """Fold one session event in."""
+        match event:
+            case Snapshot() as snapshot:
+                self._fold_snapshot(snapshot)
+                if snapshot.phase_index != self.phase_index:
+                    self.phase, self.phase_index = snapshot.phase, snapshot.phase_index
+            case PhaseStarted(index=index, phase=phase):
+                self.phase, self.phase_index = phase, index
+            case SourceStatus() as status:
+                if status.kind not in (StatusKind.BATTERY, StatusKind.CONNECTED):
+                    self.status = status_text(status)  # the chips show those two
+                if status.kind is StatusKind.BATTERY:
+                    self.battery_pct = status.value
+                elif status.kind in CONNECTION_WORDS:
+                    self.connection = CONNECTION_WORDS[status.kind]
+                    if status.kind is StatusKind.CONNECTED and status.message:
+                        self.source_label = status.message
+            case Paused():
+                self.paused = True
+            case Resumed():
+                self.paused = False
+            case Marked(time_s=time_s):
+                self.marks.append(time_s)
+                self.status = f"marked at {clock_text(time_s)}"
+            case SessionEnded() as ended:
+                self.ended = ended
+                self.paused = False
+
+    def _fold_snapshot(self, snapshot: Snapshot) -> None:
+        beat = snapshot.beat
+        self.beats.append(BeatPoint(beat.time_s, snapshot.instant_hr_bpm,
+                                    beat.after_gap or not beat.usable or snapshot.rejected,
+                                    beat.usable))
+        oldest_s = beat.time_s - self.keep_s
+        while self.beats and self.beats[0].time_s < oldest_s:
+            self.beats.popleft()
+        if math.isfinite(snapshot.artifacts_since_s):
+            since = snapshot.artifacts_since_s
+            self.artifact_times = {t for t in self.artifact_times if oldest_s <= t < since}
+            self.artifact_times.update(snapshot.artifacts)
+        self.markers = snapshot.markers
+        self.baseline = snapshot.baseline
+        if snapshot.spectrum is not None:
+            self.spectrum = snapshot.spectrum
+        self.signal = snapshot.signal
+        for name, series in self.trends.items():
+            series.append(beat.time_s, getattr(snapshot.markers, name))
+        self.snapshots += 1
