@@ -8,15 +8,19 @@ dbus-daemon) these fixtures skip the test and say why.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import cli_env
 
 FAKEBLUEZ_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fakebluez"
 
@@ -120,3 +124,28 @@ def read_rr_ms(path: Path) -> list[float]:
     """The rr_ms column of a recording (tests/data/.../rr.csv, see real_recording)."""
     with path.open(encoding="utf-8") as file:
         return [float(row["rr_ms"]) for row in csv.DictReader(file) if row.get("rr_ms")]
+
+
+# ---- hrvcoach as a process beside the fake BlueZ ------------------------------------------------
+SPEED = 20.0  # simulated seconds per real second, for the strap and the session clock
+RECORDING = "polar_h10_breathing_10min/rr.csv"
+
+
+async def run_hrvcoach(*args: str, home: Path, timeout_s: float = 60.0) -> tuple[int, str, str]:
+    """Run `python -m hrvcoach ARGS` without blocking the loop the fake BlueZ runs in."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hrvcoach", *args, env=cli_env(home),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def quantized(rr_ms: list[float]) -> list[float]:
+    """What a strap sends for these intervals: whole 1/1024 s, back in ms."""
+    return [round(x * 1024 / 1000) * 1000 / 1024 for x in rr_ms]

@@ -25,10 +25,16 @@ def real_recording(relative: str) -> Path:
     pytest.skip(f"real recording missing: {relative} is neither in {TEST_DATA} nor in {SHARED_DATA}")
 
 
-def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`python -m hrvcoach ARGS` in a child process with its own data folder and no display."""
-    env = {**os.environ, "HRVCOACH_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of an hrvcoach child process: its own data folder and no display."""
+    env = {**os.environ, "HRVCOACH_HOME": str(home), **extra}
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
+def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m hrvcoach ARGS` in a child process with its own data folder and no display."""
     return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, check=False)
+                          env=cli_env(home, QT_QPA_PLATFORM="offscreen"), timeout=timeout,
+                          check=False)

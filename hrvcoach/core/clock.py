@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 
@@ -72,14 +73,16 @@ class _Pause:
 
 
 class ScaledClock(_Pause):
-    """Real (monotonic) time since start, multiplied by `speed` (1 = real time), minus pauses."""
+    """Real (monotonic) time since start, multiplied by `speed` (1 = real time), minus pauses.
+    `real_s` reads real time (tests give a fake one)."""
 
-    def __init__(self, speed: float = 1.0) -> None:
+    def __init__(self, speed: float = 1.0, *, real_s: Callable[[], float] = time.monotonic) -> None:
         if not (speed > 0 and math.isfinite(speed)):
             raise ValueError(f"speed must be a positive finite number, got {speed!r}")
         super().__init__()
         self.speed = speed
-        self._start = time.monotonic()
+        self._real_s = real_s
+        self._start = real_s()
         self._paused_at: float | None = None  # monotonic time of the pause
 
     @property
@@ -87,24 +90,24 @@ class ScaledClock(_Pause):
         return self._paused_at is not None
 
     def now(self) -> float:
-        real = self._paused_at if self._paused_at is not None else time.monotonic()
+        real = self._paused_at if self._paused_at is not None else self._real_s()
         return (real - self._start) * self.speed
 
     def restart(self) -> None:
         """Make this moment session time 0 (a paused clock stays paused, at 0)."""
-        self._start = time.monotonic()
+        self._start = self._real_s()
         if self._paused_at is not None:
             self._paused_at = self._start
 
     def pause(self) -> None:
         """Stop session time (no-op when already paused)."""
         if self._paused_at is None:
-            self._paused_at = time.monotonic()
+            self._paused_at = self._real_s()
 
     def resume(self) -> None:
         """Let session time run on from where it stopped."""
         if self._paused_at is not None:
-            self._start += time.monotonic() - self._paused_at
+            self._start += self._real_s() - self._paused_at
             self._paused_at = None
             self._wake_waiters()
 

@@ -160,6 +160,12 @@ class Database:
         row = self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
+    def applied_versions(self) -> list[int]:
+        """Every schema version applied to this file, in order (each once)."""
+        with self.lock:
+            return [int(row[0]) for row in self._db.execute(
+                "SELECT version FROM schema_version ORDER BY applied_at, version").fetchall()]
+
     def _migrate(self, existed: bool) -> None:
         newest = schema.MIGRATIONS[-1][0]
         current = self.schema_version()

@@ -140,7 +140,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self._timer = QtCore.QTimer(self)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._timer.setInterval(self._frame_interval_ms)
-        self._timer.timeout.connect(self._on_timer)
+        self._timer.timeout.connect(self.on_frame_timer)
 
     def begin(self, protocol: Protocol, pacer: Pacer, clock: Clock,
               total_s: float | None = None, *, source_label: str = "") -> None:
@@ -475,9 +475,15 @@ class CoachWindow(QtWidgets.QMainWindow):
         slow = not plot and now - self._slow_drawn_at >= SLOW_PANELS_S - 1e-3  # never both
         self.render_frame(now_s, plot=plot, slow=slow)
 
-    def _on_timer(self) -> None:
+    def on_frame_timer(self) -> None:
+        """What the frame timer does: a frame, unless the window is minimized."""
         if not self.isMinimized():
             self.tick()
+
+    @property
+    def frame_interval_ms(self) -> int:
+        """The frame timer's interval now (longer when minimized or ended)."""
+        return self._timer.interval()
 
     def _shows_summary(self) -> bool:
         return self.ended is not None and self.summary_at_end

@@ -19,9 +19,8 @@ from hrvcoach.core.beats import Beat
 from hrvcoach.core.records import PhaseRecord, canonical_time_s
 from hrvcoach.store import DB_FILE, SCHEMA_VERSION, Store, StoreError, StoreRecorder
 from hrvcoach.store import schema as store_module
+from tests.helpers import REPO
 from tests.store_helpers import beats_of, record_simulated_session
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def beats(n: int, *, start_s: float = 0.0) -> list[Beat]:
@@ -191,8 +190,7 @@ def test_migrations_run_once_in_order_and_back_up_the_file_first(tmp_path, monke
     assert old.execute("SELECT COUNT(*) FROM beats").fetchone()[0] == 10
     old.close()
     with Store.open(tmp_path) as store:  # nothing applied twice
-        versions = store._db.execute("SELECT version FROM schema_version").fetchall()
-        assert [v for (v,) in versions] == list(range(1, newest + 2))
+        assert store.applied_versions() == list(range(1, newest + 2))
 
 
 def test_a_store_from_a_newer_hrvcoach_is_refused_untouched(tmp_path):

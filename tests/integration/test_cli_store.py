@@ -191,9 +191,8 @@ def test_report_and_trends_commands_write_their_files(qigong_home, tmp_path):
 
 
 async def test_a_ble_session_ends_up_in_the_store_with_the_strap_named(ble_world, tmp_path):
-    from tests.ble_fixtures import read_rr_ms
+    from tests.ble_fixtures import RECORDING, SPEED, quantized, read_rr_ms, run_hrvcoach
     from tests.helpers import real_recording
-    from tests.test_cli_ble import RECORDING, SPEED, quantized, run_hrvcoach
 
     recording = read_rr_ms(real_recording(RECORDING))
     process = asyncio.create_task(run_hrvcoach(

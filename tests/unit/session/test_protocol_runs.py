@@ -15,6 +15,7 @@ from hrvcoach.session import PhaseStarted, Session, SessionEnded, SessionEvent, 
 from hrvcoach.sources.simulator import SimulatedStrap
 from hrvcoach.views.cli.main import main
 from hrvcoach.views.headless import HeadlessPrinter
+from tests.helpers import REPO
 
 BUILT_IN = [protocol.name for protocol in list_protocols()]
 
@@ -153,6 +154,6 @@ def test_protocols_check_gives_the_precise_error_and_exit_2(tmp_path: Path, caps
 
 
 def test_protocols_check_accepts_a_good_file(capsys):
-    path = Path(__file__).resolve().parents[1] / "protocols" / "qigong.toml"
+    path = REPO / "protocols" / "qigong.toml"
     assert main(["protocols", "check", str(path)]) == 0
     assert "ok — qigong, 3 phases, 25:00" in capsys.readouterr().out

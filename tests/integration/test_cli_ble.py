@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,33 +19,8 @@ from pathlib import Path
 import pytest
 
 from hrvcoach.views.cli.main import main
-from tests.ble_fixtures import StrapWorld, read_rr_ms
-from tests.helpers import real_recording
-
-SPEED = 20.0  # simulated seconds per real second, for the strap and the session clock
-RECORDING = "polar_h10_breathing_10min/rr.csv"
-
-
-def cli_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "HRVCOACH_HOME": str(home), **extra}
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    return env
-
-
-async def run_hrvcoach(*args: str, home: Path, timeout_s: float = 60.0) -> tuple[int, str, str]:
-    """Run `python -m hrvcoach ARGS` without blocking the loop the fake BlueZ runs in."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvcoach", *args, env=cli_env(home),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout_s)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+from tests.ble_fixtures import RECORDING, SPEED, StrapWorld, quantized, read_rr_ms, run_hrvcoach
+from tests.helpers import cli_env, real_recording
 
 
 def recorded(home: Path) -> list[dict[str, str]]:
@@ -54,11 +28,6 @@ def recorded(home: Path) -> list[dict[str, str]]:
     (path,) = (home / "recordings").glob("*.csv")
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
     return list(csv.DictReader(lines))
-
-
-def quantized(rr_ms: list[float]) -> list[float]:
-    """What a strap sends for these intervals: whole 1/1024 s, back in ms."""
-    return [round(x * 1024 / 1000) * 1000 / 1024 for x in rr_ms]
 
 
 # ---- arguments ----------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 """The analysis core and the start-up path stay free of heavy or I/O libraries."""
-
 from __future__ import annotations
 
 import ast
@@ -9,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
 
 
 def modules_loaded_by(statement: str, names: tuple[str, ...]) -> list[str]:

@@ -222,12 +222,12 @@ def test_a_minimized_window_draws_nothing_and_ticks_rarely(qtbot):
     window.show()
     qtbot.waitUntil(lambda: window.frames_rendered > 0, timeout=2000)
     window.showMinimized()
-    assert window._timer.interval() == 1000
+    assert window.frame_interval_ms == 1000
     frames = window.frames_rendered
-    window._on_timer()
+    window.on_frame_timer()
     assert window.frames_rendered == frames
     window.showNormal()
-    assert window._timer.interval() == round(1000 / window.fps)
+    assert window.frame_interval_ms == round(1000 / window.fps)
 
 
 # ---- stop, the end, the report -------------------------------------------------------------------

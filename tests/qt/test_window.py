@@ -343,19 +343,30 @@ def test_run_window_returns_when_the_qt_application_quits_mid_session(qapp):
 
 
 # ---- session time starts when the window is on screen -------------------------------------------
+class FakeRealTime:
+    """Real seconds that pass only when a test says so."""
+
+    def __init__(self) -> None:
+        self.s = 1000.0
+
+    def __call__(self) -> float:
+        return self.s
+
+
 def test_a_restarted_scaled_clock_counts_from_zero_and_a_paused_one_stays_at_zero():
-    clock = ScaledClock(speed=100.0)
-    time.sleep(0.05)
-    assert clock.now() >= 4.0
+    real = FakeRealTime()
+    clock = ScaledClock(speed=100.0, real_s=real)
+    real.s += 0.05
+    assert clock.now() == pytest.approx(5.0)
     clock.restart()
-    assert 0.0 <= clock.now() < 0.5
+    assert clock.now() == 0.0
     clock.pause()
-    time.sleep(0.02)
+    real.s += 0.02
     clock.restart()
     assert clock.paused and clock.now() == 0.0
     clock.resume()
-    time.sleep(0.02)
-    assert 1.0 < clock.now() < 3.0
+    real.s += 0.02
+    assert clock.now() == pytest.approx(2.0)
 
 
 def test_the_coach_page_counts_as_drawn_once_qt_painted_it(qtbot, pacer):
@@ -417,8 +428,9 @@ def test_run_window_restarts_a_late_clock_once_the_window_is_drawn(qapp, tmp_pat
 
 def test_a_slow_start_passes_no_session_time_at_high_speed(qapp, tmp_path, monkeypatch):
     """0.3 s spent loading after the clock was made would skip 18 s of session time at 60x."""
-    clock = ScaledClock(speed=60.0)
-    time.sleep(0.3)  # the CLI makes the clock, then imports Qt and builds the window
+    real = FakeRealTime()
+    clock = ScaledClock(speed=60.0, real_s=lambda: real() + time.monotonic())
+    real.s += 0.3  # the CLI makes the clock, then imports Qt and builds the window
     frames: list[str] = []
     render = CoachWindow.render_frame
 

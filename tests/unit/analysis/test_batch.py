@@ -165,14 +165,24 @@ def test_long_analyses_show_a_progress_bar_on_a_terminal_only():
     assert "analysing day.txt [" in terminal.getvalue() and "43/44" in terminal.getvalue()
 
 
-def test_coach_commands_take_the_markers_engine():
+def test_coach_commands_take_the_markers_engine_and_the_session_computes_with_it(tmp_path):
+    import asyncio
+
+    from hrvcoach.app.coach_run import CoachRun, CoachSettings
     from hrvcoach.protocols.protocol import load_protocol
-    from hrvcoach.session import Session
+    from hrvcoach.session import Snapshot
+    from hrvcoach.sources.base import SimulatorSpec
     from hrvcoach.views.cli.main import build_parser
 
     args = build_parser().parse_args(["demo", "--engine", "neurokit2"])
     assert args.engine == "neurokit2"
     assert build_parser().parse_args(["replay", "x.csv"]).engine == "hrvcoach"
-    session = Session(load_protocol("demo"), source=None, on_event=print,  # type: ignore[arg-type]
-                      markers_engine=args.engine)
-    assert session._markers.engine == "neurokit2" and session._markers.correct_artifacts
+    snapshots: list[Snapshot] = []
+    settings = CoachSettings(speed=300.0, duration_s=90.0, engine=args.engine)
+    with CoachRun(tmp_path, load_protocol("demo"), SimulatorSpec(), settings) as run:
+        session = run.session(lambda e: snapshots.append(e) if isinstance(e, Snapshot) else None)
+        asyncio.run(session.run())
+    assert session.markers_engine == "neurokit2"
+    with_hf = [s for s in snapshots if math.isfinite(s.markers.hf_ms2)]
+    assert with_hf and all(math.isfinite(s.markers.rmssd_ms) for s in with_hf)
+    assert all(s.spectrum is None for s in snapshots)  # neurokit2's spectrum: none of ours to draw
