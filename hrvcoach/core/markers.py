@@ -48,6 +48,18 @@ class MarkerSpec:
     relative: bool = False  # a change reads best in % (RMSSD) rather than in the unit (HR)
     valid_if: str | None = None  # the flag marker that must be true for the value to mean it
     about: str = ""  # one line: what it is
+    title: str = ""  # a longer label for cards and summaries ("heart rate"); "" = the label
+    glance_digits: int | None = None  # on the window's big numbers; None: `digits`
+
+    @property
+    def heading(self) -> str:
+        """The card and summary heading: the title, else the label."""
+        return self.title or self.label
+
+    @property
+    def card_digits(self) -> int:
+        """Decimals on the window's big numbers (steadier to read than the tables' `digits`)."""
+        return self.digits if self.glance_digits is None else self.glance_digits
 
     def with_unit(self) -> str:
         """e.g. "RMSSD (ms)", "ln RMSSD"."""
@@ -66,17 +78,19 @@ class MarkerSpec:
 
 def _spec(name: str, label: str, unit: str, digits: int, calmer: Calmer | None = None, *,
           kind: MarkerKind = "value", relative: bool = False, valid_if: str | None = None,
-          about: str = "") -> MarkerSpec:
-    return MarkerSpec(name, label, unit, digits, calmer, kind, relative, valid_if, about)
+          about: str = "", title: str = "", glance_digits: int | None = None) -> MarkerSpec:
+    return MarkerSpec(name, label, unit, digits, calmer, kind, relative, valid_if, about, title,
+                      glance_digits)
 
 
 CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
     # time domain
     _spec("mean_rr_ms", "mean RR", "ms", 0, "up", about="mean interval between beats"),
-    _spec("mean_hr_bpm", "HR", "bpm", 1, "down", about="mean heart rate"),
+    _spec("mean_hr_bpm", "HR", "bpm", 1, "down", about="mean heart rate", title="heart rate",
+          glance_digits=0),
     _spec("sdnn_ms", "SDNN", "ms", 1, "up", relative=True,
           about="standard deviation of the intervals"),
-    _spec("rmssd_ms", "RMSSD", "ms", 1, "up", relative=True,
+    _spec("rmssd_ms", "RMSSD", "ms", 1, "up", relative=True, glance_digits=0,
           about="root mean square of successive differences (vagal)"),
     _spec("ln_rmssd", "ln RMSSD", "", 2, "up", about="natural log of RMSSD in ms"),
     _spec("pnn50_pct", "pNN50", "%", 1, "up",
@@ -88,7 +102,7 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
     # frequency domain (Task Force 1996 bands; Welch spectrum of the 4 Hz cubic-spline series)
     _spec("vlf_ms2", "VLF", "ms²", 0, about="power 0.0033-0.04 Hz (from 4-min windows)"),
     _spec("lf_ms2", "LF", "ms²", 0, about="power 0.04-0.15 Hz (from 2-min windows)"),
-    _spec("hf_ms2", "HF", "ms²", 0, "up", relative=True, valid_if="hf_valid",
+    _spec("hf_ms2", "HF", "ms²", 0, "up", relative=True, valid_if="hf_valid", title="HF power",
           about="power 0.15-0.4 Hz (from 1-min windows); not valid at slow breathing"),
     _spec("lf_hf", "LF/HF", "", 2, about="LF over HF"),
     _spec("total_ms2", "total power", "ms²", 0, about="power 0.0033-0.4 Hz"),
@@ -107,7 +121,7 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
     _spec("lf_peak_ms2_per_hz", "LF spectral peak", "ms²/Hz", 0,
           about="largest spectral density in the LF band"),
     # coherence (McCraty/HeartMath)
-    _spec("coherence_ratio", "coherence", "ratio", 2, "up",
+    _spec("coherence_ratio", "coherence", "ratio", 2, "up", glance_digits=1,
           about="(peak power / rest of 0.0033-0.4 Hz)², 0.030 Hz peak window, 64-s blocks"),
     _spec("coherence_peak_hz", "coherence peak", "Hz", 3,
           about="the dominant 0.04-0.26 Hz frequency"),

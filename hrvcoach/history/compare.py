@@ -74,7 +74,7 @@ class MarkerChange:
         else:
             value, low, high, unit = self.delta, self.ci_low, self.ci_high, (
                 f" {self.spec.unit}" if self.spec.unit else "")
-            digits = 2 if self.spec.name == "ln_rmssd" else 1
+            digits = self.spec.digits
         change = f"{self.spec.label} {_signed(value, digits)}{unit}"
         if not (math.isfinite(low) and math.isfinite(high)):
             return f"unclear (no interval): {change}"

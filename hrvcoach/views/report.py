@@ -16,14 +16,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.markers import format_marker, marker
 from hrvcoach.history.profile import Profile
 
-_METRICS = (
-    ("p2t_bpm", "peak-to-trough HR (bpm, mean per breath)"),
-    ("lf_peak_ms2_per_hz", "LF spectral peak (ms²/Hz)"),
-    ("breathing_power_ms2", "power at the breathing rate (ms²)"),
-    ("coherence_ratio", "coherence ratio"),
-)
+_METRICS = ("p2t_bpm", "lf_peak_ms2_per_hz", "breathing_power_ms2", "coherence_ratio")
 
 
 def resonance_figure(profile: Profile) -> Figure:
@@ -32,11 +28,11 @@ def resonance_figure(profile: Profile) -> Figure:
         raise InputError("profile", "no resonance assessment to plot yet")
     scores = sorted(profile.scores, key=lambda score: score.breaths_per_min)
     rates = [score.breaths_per_min for score in scores]
-    shown = [(key, label) for key, label in _METRICS
+    shown = [(key, marker(key).with_unit()) for key in _METRICS
              if any(math.isfinite(getattr(score, key)) for score in scores)]
     figure, axes = plt.subplots(1, len(shown) + 1, figsize=(3.6 * (len(shown) + 1), 3.8),
                                 constrained_layout=True)
-    for axis, (key, label) in zip(axes, [*shown, ("resonance_score", "combined score (1 = best)")],
+    for axis, (key, label) in zip(axes, [*shown, ("resonance_score", "combined score (1 = best in all)")],
                                   strict=True):
         values = [getattr(score, key) for score in scores]
         axis.plot(rates, values, "o-", color="#3a7ca5")
@@ -73,20 +69,9 @@ _PHASE_COLOURS = ("#3a7ca5", "#e07a5f", "#81b29a", "#f2cc8f", "#9d4edd", "#6c757
 A4_PORTRAIT_IN = (8.27, 11.69)
 SPECTRUM_MIN_S = 30.0  # shorter phases get no spectrum line
 REPORT_PNG_DPI = 100  # a PNG report is both A4 pages one above the other: 827 x 2338 pixels
-_TABLE_MARKERS = (
-    ("mean_hr_bpm", "HR (bpm)", 1), ("rmssd_ms", "RMSSD (ms)", 1), ("ln_rmssd", "ln RMSSD", 2),
-    ("sdnn_ms", "SDNN (ms)", 1), ("pnn50_pct", "pNN50 (%)", 1), ("sd1_ms", "SD1 (ms)", 1),
-    ("sd2_ms", "SD2 (ms)", 1), ("stress_index", "stress index", 1), ("lf_ms2", "LF (ms²)", 0),
-    ("hf_ms2", "HF (ms²)", 0), ("breaths_per_min", "breathing (/min)", 1),
-    ("coherence_ratio", "coherence ratio", 2), ("artifact_pct", "corrected beats (%)", 1),
-)
-
-
-def _fmt(value: float | None, digits: int) -> str:
-    if value is None or not math.isfinite(value):
-        return "—"
-    return f"{value:.{digits}f}"
-
+_TABLE_MARKERS = ("mean_hr_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50_pct", "sd1_ms", "sd2_ms",
+                  "stress_index", "lf_ms2", "hf_ms2", "breaths_per_min", "coherence_ratio",
+                  "artifact_pct")
 
 def _phase_colour(index: int) -> str:
     return _PHASE_COLOURS[index % len(_PHASE_COLOURS)]
@@ -141,14 +126,14 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     columns = [f"{data.phase.index + 1}. {data.phase.name}\n[{data.phase.kind}"
                f"{', ' + data.phase.compare if data.phase.compare else ''}]"
                for data in analysis.phases]
-    cells = [[_fmt(markers.get(data.phase.index, {}).get(key), digits) for data in analysis.phases]
-             for key, _, digits in _TABLE_MARKERS]
+    cells = [[format_marker(key, markers.get(data.phase.index, {}).get(key))
+              for data in analysis.phases] for key in _TABLE_MARKERS]
     cells.append(["HF valid" if markers.get(d.phase.index, {}).get("hf_valid") else
                   "HF not valid (≤ 9/min)" for d in analysis.phases])
     cells.append(["\n".join(reason.split(" of beats")[0].split(" (")[0] for reason in d.unreliable())
                   or "ok"
                   for d in analysis.phases])
-    rows = [label for _, label, _ in _TABLE_MARKERS] + ["HF validity", "reliability"]
+    rows = [marker(key).with_unit() for key in _TABLE_MARKERS] + ["HF validity", "reliability"]
     if columns:
         table = table_axes.table(cellText=cells, rowLabels=rows, colLabels=columns,
                                  cellLoc="center", bbox=(0.0, 0.0, 1.0, 1.0))
@@ -219,7 +204,8 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
                 forest.plot([low, high], [yi, yi], color=colour, lw=2)
             forest.plot([change.pct], [yi], "o", color=colour, gid=f"change-{change.spec.name}")
         forest.axvline(0, color="#333333", lw=0.8)
-        forest.set_yticks(y, [f"{c.spec.label}\n{_fmt(c.before, 1)} → {_fmt(c.after, 1)}"
+        forest.set_yticks(y, [f"{c.spec.label}\n{format_marker(c.spec.name, c.before)} → "
+                              f"{format_marker(c.spec.name, c.after)}"
                               f"{' ' + c.spec.unit if c.spec.unit else ''}" for c in changes],
                           fontsize=7.5)
         forest.set_xlabel("change after vs before (%), with 95 % interval")
@@ -243,8 +229,9 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
         values = markers.get(data.phase.index, {})
         poincare.scatter(rr[:-1][keep], rr[1:][keep], s=4, alpha=0.5,
                          color=_phase_colour(data.phase.index), gid=f"poincare-{data.phase.index}",
-                         label=f"{data.phase.index + 1}. SD1 {_fmt(values.get('sd1_ms'), 1)}, "
-                               f"SD2 {_fmt(values.get('sd2_ms'), 1)} ms")
+                         label=f"{data.phase.index + 1}. "
+                               f"SD1 {format_marker('sd1_ms', values.get('sd1_ms'))}, "
+                               f"SD2 {format_marker('sd2_ms', values.get('sd2_ms'))} ms")
     poincare.axline((600, 600), slope=1, color="#999999", lw=0.8, ls="--")
     poincare.set_aspect("equal", adjustable="datalim")
     poincare.set_xlabel("RR[n] (ms)")

@@ -199,7 +199,7 @@ def _run_compare(args: argparse.Namespace) -> int:
               f"{clock_text(s.duration_s)}, {s.n_beats} beats, {s.flagged_pct:.1f} % corrected{flag}")
     print(f"{'marker':<13} {'before':>9} {'after':>9} {'change':>9}  95 % interval")
     for c in result.changes:
-        digits = 2 if c.spec.name == "ln_rmssd" else 1
+        digits = c.spec.digits
         unit = f" {c.spec.unit}" if c.spec.unit else ""
         interval = (f"{_num(c.ci_low, digits)} … {_num(c.ci_high, digits)}{unit}"
                     if math.isfinite(c.ci_low) else (c.note or "—"))

@@ -20,6 +20,7 @@ import pyqtgraph as pg  # after PySide6, so pyqtgraph binds to it (not to PyQt)
 
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.constants import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
+from hrvcoach.core.markers import marker
 from hrvcoach.protocols.protocol import Phase
 from hrvcoach.views.qt.theme import DARK, Theme
 from hrvcoach.views.text import NO_VALUE, clock_text
@@ -44,22 +45,32 @@ SPECTRUM_SHRINK: Final = 0.93  # the y range follows a falling peak by at most 7
 
 @dataclass(frozen=True, slots=True)
 class CardSpec:
-    """One marker card: the Markers field it shows and how."""
+    """One marker card: the Markers field it shows (title, unit and digits from the catalogue)
+    and what the number covers."""
 
-    key: str  # the Markers field
-    title: str
-    unit: str
-    digits: int
+    key: str  # the Markers field: a catalogue name
     window: str  # what the number covers
+
+    @property
+    def title(self) -> str:
+        return marker(self.key).heading.upper()
+
+    @property
+    def unit(self) -> str:
+        return marker(self.key).unit
+
+    @property
+    def digits(self) -> int:
+        return marker(self.key).card_digits
 
 
 MARKER_CARDS: Final = (
-    CardSpec("mean_hr_bpm", "HEART RATE", "bpm", 0, "last 10 s"),
-    CardSpec("rmssd_ms", "RMSSD", "ms", 0, "last 60 s"),
-    CardSpec("p2t_bpm", "BREATH SWING", "bpm", 1, "peak to trough"),
-    CardSpec("breathing_power_ms2", "POWER AT BREATH", "ms²", 0, "±0.015 Hz"),
-    CardSpec("coherence_ratio", "COHERENCE", "ratio", 1, "last 64 s"),
-    CardSpec("hf_ms2", "HF POWER", "ms²", 0, "0.15–0.4 Hz"),
+    CardSpec("mean_hr_bpm", "last 10 s"),
+    CardSpec("rmssd_ms", "last 60 s"),
+    CardSpec("p2t_bpm", "peak to trough"),
+    CardSpec("breathing_power_ms2", "±0.015 Hz"),
+    CardSpec("coherence_ratio", "last 64 s"),
+    CardSpec("hf_ms2", "0.15–0.4 Hz"),
 )
 
 

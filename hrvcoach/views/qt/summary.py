@@ -113,7 +113,7 @@ def marker_rows(cards: Sequence[CardSpec], before: Markers, after: Markers) -> l
         if spec.key == "hf_ms2":
             continue  # not comparable without knowing both sides' breathing
         b, a = getattr(before, spec.key), getattr(after, spec.key)
-        unit = f" {spec.unit}" if spec.unit != "ratio" else ""
+        unit = f" {spec.unit}" if spec.unit not in ("", "ratio") else ""
         change = NO_VALUE
         if math.isfinite(a) and math.isfinite(b):
             change = f"{a - b:+.{spec.digits}f}{unit}".replace("-", "−")
@@ -126,7 +126,7 @@ def comparison_rows(comparison: Comparison) -> list[Row]:
     """Rows from the stored comparison: each marker before, after, and its verdict."""
     rows = []
     for change in comparison.changes:
-        digits = 2 if change.spec.name == "ln_rmssd" else 1
+        digits = change.spec.digits
         unit = f" {change.spec.unit}" if change.spec.unit else ""
         rows.append((change.spec.label, f"{number_text(change.before, digits)}{unit}",
                      f"{number_text(change.after, digits)}{unit}", change_text(change)))
