@@ -17,7 +17,8 @@ import pytest
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import ScaledClock
 from hrvcoach.core.errors import DeviceError
-from hrvcoach.sources.ble.source import BleSource, find_strap, scan
+from hrvcoach.sources.ble.scan import find_strap, scan
+from hrvcoach.sources.ble.source import BleSource
 from tests.ble_fixtures import StrapWorld, read_rr_ms
 from tests.helpers import real_recording
 

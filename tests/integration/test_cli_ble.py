@@ -220,7 +220,7 @@ def test_standalone_take_off_and_put_on_mid_session_is_survived_with_the_gap_mar
 # ---- the window's strap picker (Qt, offscreen) --------------------------------------------------
 def found(name: str, address: str, rssi_dbm: int):
     from hrvcoach.sources.ble.devices import match_profile
-    from hrvcoach.sources.ble.source import FoundStrap
+    from hrvcoach.sources.ble.scan import FoundStrap
 
     return FoundStrap(name, address, rssi_dbm, match_profile(name), True)
 

@@ -348,7 +348,8 @@ def test_the_window_builds_with_a_bluetooth_source_and_shows_its_status(qtbot):
 def test_the_setup_page_starts_the_chosen_source_and_protocol(qapp, tmp_path, kind):
     from hrvcoach.protocols.protocol import list_protocols
     from hrvcoach.sources.ble.devices import match_profile
-    from hrvcoach.sources.ble.source import BleSource, FoundStrap
+    from hrvcoach.sources.ble.scan import FoundStrap
+    from hrvcoach.sources.ble.source import BleSource
     from hrvcoach.views.qt.loop import run_setup_window
     from hrvcoach.views.qt.setup import SetupChoice
 

@@ -34,12 +34,11 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Final, Self
 
-from bleak import BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -50,26 +49,29 @@ from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock
 from hrvcoach.core.errors import DeviceError
 from hrvcoach.sources.base import SourceItem
+from hrvcoach.sources.ble.bluez_battery import BatteryWatch
 from hrvcoach.sources.ble.devices import (
-    HEART_RATE_SERVICE_UUID,
     DeviceProfile,
     list_device_profiles,
     match_profile,
 )
+from hrvcoach.sources.ble.scan import (
+    LINK_ERRORS,
+    advertised_name,
+    find_strap,
+    short_error,
+)
 from hrvcoach.sources.hrm import HrmTimeline
 
 if TYPE_CHECKING:
-    from dbus_fast.aio import MessageBus
+    pass
 
 __all__ = [
     "BATTERY_LEVEL_UUID",
     "BODY_SENSOR_LOCATION_UUID",
     "HEART_RATE_MEASUREMENT_UUID",
     "BleSource",
-    "FoundStrap",
     "StrapInfo",
-    "find_strap",
-    "scan",
 ]
 
 log = logging.getLogger(__name__)
@@ -84,33 +86,15 @@ _DEVICE_INFORMATION: Final = {  # Device Information Service (0x180A) strings we
     "firmware": "00002a26-0000-1000-8000-00805f9b34fb",
 }
 _BODY_SENSOR_LOCATIONS: Final = ("other", "chest", "wrist", "finger", "hand", "ear lobe", "foot")
-BLUEZ_BATTERY_INTERFACE: Final = "org.bluez.Battery1"
 
 CONNECT_ATTEMPTS: Final = 3  # per establish_connection call (it retries transient errors)
 FIRST_CONNECT_ROUNDS: Final = 3  # scan + connect rounds before the first connection fails
 RESCAN_WINDOW_S: Final = 5.0  # one reconnection scan lasts at most this long (real seconds)
 BACKOFF_S: Final = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # real seconds before rescan n (then the last)
-NAME_SETTLE_S: Final = 1.0  # after a partial name match, listen this long for better matches
 DISCONNECT_TIMEOUT_S: Final = 10.0
 
 # What bleak and dbus-fast raise when a link or the Bluetooth service fails: a BleakError, a
 # timeout, or the D-Bus socket going away (EOFError, BrokenPipeError and other OSErrors).
-_LINK_ERRORS: Final = (BleakError, asyncio.TimeoutError, EOFError, OSError)
-
-
-@dataclass(frozen=True, slots=True)
-class FoundStrap:
-    """A heart-rate strap seen while scanning."""
-
-    name: str | None
-    address: str
-    rssi_dbm: int | None  # signal strength of its latest advertisement
-    profile: DeviceProfile
-    advertises_heart_rate: bool  # 0x180D in its advertisement (else matched by name only)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "address": self.address, "rssi_dbm": self.rssi_dbm,
-                "profile": self.profile.name, "advertises_heart_rate": self.advertises_heart_rate}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,108 +124,6 @@ class StrapInfo:
         if self.profile.notes:
             parts.append(self.profile.notes)
         return ", ".join(parts)
-
-
-@contextlib.asynccontextmanager
-async def _bluetooth_errors(doing: str) -> AsyncIterator[None]:
-    """Translate bleak's and D-Bus's failures into DeviceError at this boundary."""
-    try:
-        yield
-    except BleakError as exc:
-        hint = "; is bluetoothd running?" if "ServiceUnknown" in str(exc) else ""
-        raise DeviceError(f"Bluetooth failed while {doing}: {exc}{hint}") from exc
-    except (OSError, EOFError) as exc:
-        raise DeviceError(f"cannot reach the Bluetooth service while {doing} ({exc}); "
-                          "is bluetoothd running?") from exc
-
-
-def _advertised_name(device: BLEDevice, adv: AdvertisementData) -> str | None:
-    return adv.local_name or device.name or None
-
-
-async def scan(timeout_s: float = 5.0, *,
-               profiles: list[DeviceProfile] | None = None) -> list[FoundStrap]:
-    """Straps in range: advertising 0x180D, or named like a known profile. Strongest first."""
-    seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
-
-    def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
-        seen[device.address] = (device, adv)
-
-    known = list_device_profiles() if profiles is None else profiles  # read the files once
-    async with _bluetooth_errors("scanning"), BleakScanner(on_advertisement):
-        await asyncio.sleep(timeout_s)
-    straps = []
-    for device, adv in seen.values():
-        name = _advertised_name(device, adv)
-        heart_rate = HEART_RATE_SERVICE_UUID in {uuid.lower() for uuid in adv.service_uuids}
-        profile = match_profile(name, known)
-        if heart_rate or not profile.is_generic:
-            straps.append(FoundStrap(name, device.address, adv.rssi, profile, heart_rate))
-    return sorted(straps, key=lambda strap: -(strap.rssi_dbm if strap.rssi_dbm is not None else -999))
-
-
-def match_rank(wanted: str, name: str | None, address: str) -> int | None:
-    """How well a strap matches NAME_OR_ADDRESS: 0 address, 1 name, 2 name prefix, 3 name part."""
-    key = wanted.strip().casefold()
-    if not key:
-        return None
-    if address.casefold() == key:
-        return 0
-    if not name:
-        return None
-    folded = name.casefold()
-    if folded == key:
-        return 1
-    if folded.startswith(key):
-        return 2
-    if key in folded:
-        return 3
-    return None
-
-
-Rank = Callable[[str | None, str], int | None]
-
-
-async def find_strap(wanted: str | Rank, timeout_s: float, *,
-                     settle_s: float = NAME_SETTLE_S) -> tuple[BLEDevice, AdvertisementData] | None:
-    """Scan for the strap `wanted` (NAME_OR_ADDRESS, or a rank function); None if not seen.
-
-    Stops at once on an address or full-name match; after a partial match it listens
-    `settle_s` longer for a better one. Two straps matching equally (partially) raise DeviceError.
-    """
-    rank_of: Rank = partial(match_rank, wanted) if isinstance(wanted, str) else wanted
-    matches: dict[str, tuple[int, BLEDevice, AdvertisementData]] = {}
-    exact = asyncio.Event()
-    partial_seen = asyncio.Event()
-
-    def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
-        rank = rank_of(_advertised_name(device, adv), device.address)
-        if rank is None:
-            return
-        matches[device.address] = (rank, device, adv)
-        (exact if rank <= 1 else partial_seen).set()
-
-    async with _bluetooth_errors("scanning"), BleakScanner(on_advertisement):
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        waiters = {asyncio.ensure_future(exact.wait()), asyncio.ensure_future(partial_seen.wait())}
-        try:
-            await asyncio.wait(waiters, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-            if partial_seen.is_set() and not exact.is_set():
-                left_s = deadline - asyncio.get_running_loop().time()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(exact.wait(), max(min(settle_s, left_s), 0.0))
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-    if not matches:
-        return None
-    best_rank = min(rank for rank, _device, _adv in matches.values())
-    best = [(device, adv) for rank, device, adv in matches.values() if rank == best_rank]
-    if len(best) > 1 and best_rank > 1:
-        listed = "; ".join(f"{_advertised_name(d, a)} ({d.address})" for d, a in best)
-        raise DeviceError(f"{len(best)} straps match {wanted!r}: {listed}. "
-                          "Give the full name or the address")
-    return best[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +206,7 @@ class BleSource:
         self._status(StatusKind.SCANNING, f"looking for {self.device!r}")
         device, adv = await self._find_first()
         first_seen_at = time.monotonic()
-        name, address = _advertised_name(device, adv), device.address
+        name, address = advertised_name(device, adv), device.address
         profile = match_profile(name, list_device_profiles() if self._profiles is None
                                 else self._profiles)
         self.info = StrapInfo(name, address, profile)
@@ -335,16 +217,16 @@ class BleSource:
         while True:
             try:
                 await self._connect_and_stream(device, lost_at)
-            except _LINK_ERRORS as exc:
+            except LINK_ERRORS as exc:
                 failures += 1
                 log.info("%s: connection failed (%s: %s)", address, type(exc).__name__, exc)
                 if self.connections == 0 and failures >= FIRST_CONNECT_ROUNDS:
                     raise DeviceError(f"{name or address} ({address}): cannot connect after "
-                                      f"{failures} tries ({_short(exc)}); is it connected to "
+                                      f"{failures} tries ({short_error(exc)}); is it connected to "
                                       "another app or device?") from exc
                 if lost_at is not None:
                     self._status(StatusKind.RECONNECTING,
-                                 f"still trying: {_short(exc)} (link lost "
+                                 f"still trying: {short_error(exc)} (link lost "
                                  f"{time.monotonic() - lost_at:.0f} s ago)")
             else:  # streamed until the link dropped
                 failures = 0
@@ -415,7 +297,7 @@ class BleSource:
             max_attempts=CONNECT_ATTEMPTS)
         self._generation += 1
         generation = self._generation
-        battery: _Battery1Watch | None = None
+        battery: BatteryWatch | None = None
         try:
             self.info = await self._read_info(client, self.info)
             self._timeline.link_up()
@@ -433,7 +315,7 @@ class BleSource:
             self._generation += 1  # whatever this connection still delivers is ignored
             if battery is not None:
                 battery.close()
-            with contextlib.suppress(*_LINK_ERRORS):
+            with contextlib.suppress(*LINK_ERRORS):
                 await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
 
     # ---- what the strap tells -------------------------------------------------------------------
@@ -465,7 +347,7 @@ class BleSource:
                          texts["model"], texts["hardware"], texts["firmware"], location)
 
     async def _watch_battery(self, client: BleakClientWithServiceCache, device: BLEDevice,
-                             generation: int) -> _Battery1Watch | None:
+                             generation: int) -> BatteryWatch | None:
         """Battery from GATT 0x2A19 when exported, else from BlueZ's Battery1 (read, then followed)."""
         char = client.services.get_characteristic(BATTERY_LEVEL_UUID)
         if char is not None:
@@ -480,15 +362,10 @@ class BleSource:
         if path is None or not sys.platform.startswith("linux"):
             return None
         try:
-            return await _Battery1Watch.start(path, partial(self._on_battery, generation))
-        except _LINK_ERRORS as exc:  # no battery level is no reason to drop the strap
+            return await BatteryWatch.start(path, partial(self._on_battery, generation))
+        except LINK_ERRORS as exc:  # no battery level is no reason to drop the strap
             log.info("%s: no battery level from BlueZ (%s)", device.address, exc)
             return None
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 async def _read_bytes(client: BleakClientWithServiceCache, uuid: str) -> bytes | None:
@@ -510,56 +387,4 @@ async def _read_text(client: BleakClientWithServiceCache, uuid: str) -> str | No
     text = raw.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
     return text or None
 
-
-class _Battery1Watch:
-    """BlueZ's org.bluez.Battery1.Percentage of one device: read now, then followed by signal."""
-
-    def __init__(self, bus: MessageBus) -> None:
-        self._bus = bus
-
-    @classmethod
-    async def start(cls, device_path: str, on_level: Callable[[int], None]) -> _Battery1Watch:
-        from dbus_fast import BusType, Message, MessageType
-        from dbus_fast.aio import MessageBus
-
-        bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-
-        def on_message(message: Message) -> None:
-            if message.message_type is not MessageType.SIGNAL:
-                return
-            if message.member == "PropertiesChanged" and message.path == device_path:
-                interface, changed = message.body[0], message.body[1]
-                if interface == BLUEZ_BATTERY_INTERFACE and "Percentage" in changed:
-                    on_level(int(changed["Percentage"].value))
-            elif message.member == "InterfacesAdded" and message.body[0] == device_path:
-                props = message.body[1].get(BLUEZ_BATTERY_INTERFACE, {})
-                if "Percentage" in props:
-                    on_level(int(props["Percentage"].value))
-
-        try:
-            bus.add_message_handler(on_message)
-            rules = (
-                "type='signal',sender='org.bluez',interface='org.freedesktop.DBus.Properties',"
-                f"member='PropertiesChanged',path='{device_path}',arg0='{BLUEZ_BATTERY_INTERFACE}'",
-                "type='signal',sender='org.bluez',interface='org.freedesktop.DBus.ObjectManager',"
-                f"member='InterfacesAdded',arg0='{device_path}'",
-            )
-            for rule in rules:
-                await bus.call(Message(destination="org.freedesktop.DBus",
-                                       path="/org/freedesktop/DBus",
-                                       interface="org.freedesktop.DBus", member="AddMatch",
-                                       signature="s", body=[rule]))
-            reply = await bus.call(Message(destination="org.bluez", path=device_path,
-                                           interface="org.freedesktop.DBus.Properties",
-                                           member="Get", signature="ss",
-                                           body=[BLUEZ_BATTERY_INTERFACE, "Percentage"]))
-            if reply is not None and reply.message_type is MessageType.METHOD_RETURN:
-                on_level(int(reply.body[0].value))
-        except BaseException:
-            bus.disconnect()
-            raise
-        return cls(bus)
-
-    def close(self) -> None:
-        self._bus.disconnect()
 

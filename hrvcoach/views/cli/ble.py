@@ -15,7 +15,7 @@ from hrvcoach.views.cli.arg_types import positive_seconds
 from hrvcoach.views.cli.coach import add_coach_options, run_coach
 
 if TYPE_CHECKING:
-    from hrvcoach.sources.ble.source import FoundStrap
+    from hrvcoach.sources.ble.scan import FoundStrap
 
 PICK_SCAN_S = 5.0  # at most this long `coach` without --device scans for the only strap in range
 
@@ -53,7 +53,7 @@ def add_commands(commands: Any) -> None:
 def _scan(timeout_s: float) -> list[FoundStrap]:
     import asyncio
 
-    from hrvcoach.sources.ble.source import scan
+    from hrvcoach.sources.ble.scan import scan
 
     return asyncio.run(scan(timeout_s))
 

@@ -21,7 +21,7 @@ import qasync  # after PySide6, so it binds to it
 from hrvcoach.core.errors import DeviceError
 
 if TYPE_CHECKING:
-    from hrvcoach.sources.ble.source import FoundStrap
+    from hrvcoach.sources.ble.scan import FoundStrap
 
 __all__ = ["DevicePicker", "pick_device"]
 
@@ -120,7 +120,7 @@ class DevicePicker(QtWidgets.QDialog):
 def pick_device(scan: ScanFunction | None = None) -> str | None:
     """Run the picker on its own qasync loop; the chosen strap's address, or None."""
     if scan is None:
-        from hrvcoach.sources.ble.source import scan as ble_scan
+        from hrvcoach.sources.ble.scan import scan as ble_scan
 
         scan = ble_scan
     app = cast(QtWidgets.QApplication, QtWidgets.QApplication.instance()) \

@@ -36,7 +36,7 @@ from hrvcoach.views.qt.window import START_WAIT_S, CoachWindow
 
 if TYPE_CHECKING:
     from hrvcoach.app.coach_run import CoachRun, CoachSettings, SessionSaved
-    from hrvcoach.sources.ble.source import FoundStrap
+    from hrvcoach.sources.ble.scan import FoundStrap
     from hrvcoach.views.qt.setup import ScanFunction, SetupChoice
 
 __all__ = ["StartedSession", "run_coach_window", "run_setup_window", "run_setup_window_with_store",
@@ -345,6 +345,6 @@ def run_setup_window_with_store(protocols: Sequence[Protocol], home: Path, setti
 
 
 async def _ble_scan(timeout_s: float) -> list[FoundStrap]:
-    from hrvcoach.sources.ble.source import scan
+    from hrvcoach.sources.ble.scan import scan
 
     return await scan(timeout_s)

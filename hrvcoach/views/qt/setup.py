@@ -23,7 +23,7 @@ from hrvcoach.views.qt.panels import make_label
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
-    from hrvcoach.sources.ble.source import FoundStrap
+    from hrvcoach.sources.ble.scan import FoundStrap
 
 __all__ = ["SetupChoice", "SetupPanel", "SourceKind"]
 
