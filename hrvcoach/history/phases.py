@@ -14,16 +14,13 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from numpy.typing import NDArray
 
 from hrvcoach.analysis import Resampled, coherence_markers, correct_artifacts, resample_rr, window_markers
+from hrvcoach.analysis.time_domain import BoolArray, FloatArray
 from hrvcoach.core.constants import COHERENCE_BLOCK_S
 from hrvcoach.core.markers import MarkerValue
 from hrvcoach.core.records import PhaseRecord
 from hrvcoach.store import SessionInfo, Store
-
-FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
 
 __all__ = [
     "HIGH_COHERENCE_RATIO",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Self
 
@@ -235,6 +235,22 @@ def find_window(qapp) -> CoachWindow | None:
     return next((w for w in qapp.topLevelWidgets() if isinstance(w, CoachWindow) and w.isVisible()),
                 None)
 
+def main_driven(drive: Callable[[], None], *argv: str, monkeypatch: pytest.MonkeyPatch,
+                every_ms: int = 30) -> int:
+    """`hrvcoach ARGV` with its window, `drive` called on a timer meanwhile (a display is
+    pretended: Qt runs offscreen)."""
+    from hrvcoach.views.cli import main as cli
+
+    monkeypatch.setattr("hrvcoach.app.paths.has_display", lambda: True)
+    poll = QtCore.QTimer()
+    poll.timeout.connect(drive)
+    poll.start(every_ms)
+    try:
+        return cli.main(list(argv))
+    finally:
+        poll.stop()
+
+
 
 @pytest.fixture(autouse=True)
 def close_windows_after(qapp):
@@ -289,9 +305,6 @@ def test_stop_ends_the_session_and_the_window_stays_on_the_summary(qapp):
 
 def test_the_end_shows_the_stored_before_after_comparison_and_opens_the_report(
         qapp, tmp_path, monkeypatch):
-    from hrvcoach.views.cli import main as cli
-
-    monkeypatch.setattr("hrvcoach.app.paths.has_display", lambda: True)
     seen: dict[str, object] = {}
 
     def at_the_end() -> None:
@@ -307,13 +320,9 @@ def test_the_end_shows_the_stored_before_after_comparison_and_opens_the_report(
         seen["note"] = window.summary_note_label.text()
         window.close()
 
-    poll = QtCore.QTimer()
-    poll.timeout.connect(at_the_end)
-    poll.start(50)
-    try:  # the whole demo (baseline, paced, recovery) in about a second
-        code = cli.main(["--data-dir", str(tmp_path), "demo", "--speed", "300"])
-    finally:
-        poll.stop()
+    # the whole demo (baseline, paced, recovery) in about a second
+    code = main_driven(at_the_end, "--data-dir", str(tmp_path), "demo", "--speed", "300",
+                       monkeypatch=monkeypatch, every_ms=50)
     assert code == 0
     assert "RMSSD +" in str(seen["verdict"]) or "RMSSD −" in str(seen["verdict"])
     assert "unreliable" in str(seen["verdict"])  # the demo's phases are 1 min: < 2 min
@@ -460,9 +469,6 @@ def test_a_bad_choice_is_shown_on_the_setup_page_which_waits_for_another(qapp):
 def test_hrvcoach_window_runs_the_chosen_simulator_session_and_stores_marks(qapp, tmp_path,
                                                                             monkeypatch):
     from hrvcoach.store import Store
-    from hrvcoach.views.cli import main as cli
-
-    monkeypatch.setattr("hrvcoach.app.paths.has_display", lambda: True)
     seen: dict[str, object] = {}
 
     def drive() -> None:
@@ -479,14 +485,8 @@ def test_hrvcoach_window_runs_the_chosen_simulator_session_and_stores_marks(qapp
             seen["note"] = window.summary_note_label.text()
             window.close()
 
-    poll = QtCore.QTimer()
-    poll.timeout.connect(drive)
-    poll.start(30)
-    try:
-        code = cli.main(["--data-dir", str(tmp_path), "window", "--speed", "40",
-                         "--duration", "30"])
-    finally:
-        poll.stop()
+    code = main_driven(drive, "--data-dir", str(tmp_path), "window", "--speed", "40",
+                       "--duration", "30", monkeypatch=monkeypatch)
     assert code == 0
     with Store.open(tmp_path) as store:
         (info,) = store.sessions()
@@ -498,9 +498,6 @@ def test_hrvcoach_window_runs_the_chosen_simulator_session_and_stores_marks(qapp
 def test_a_resonance_assessment_chosen_on_the_setup_page_stores_the_assessed_rate(
         qapp, tmp_path, monkeypatch):
     from hrvcoach.history.profile import load_profile
-    from hrvcoach.views.cli import main as cli
-
-    monkeypatch.setattr("hrvcoach.app.paths.has_display", lambda: True)
     seen: dict[str, object] = {}
 
     def drive() -> None:
@@ -517,13 +514,9 @@ def test_a_resonance_assessment_chosen_on_the_setup_page_stores_the_assessed_rat
             seen["note"] = window.summary_note_label.text()
             window.close()
 
-    poll = QtCore.QTimer()
-    poll.timeout.connect(drive)
-    poll.start(30)
-    try:  # the whole assessment (five rate blocks) at 400x
-        code = cli.main(["--data-dir", str(tmp_path), "window", "--speed", "400"])
-    finally:
-        poll.stop()
+    # the whole assessment (five rate blocks) at 400x
+    code = main_driven(drive, "--data-dir", str(tmp_path), "window", "--speed", "400",
+                       monkeypatch=monkeypatch)
     assert code == 0
     profile = load_profile(tmp_path)
     assert profile.resonance_breaths_per_min == pytest.approx(5.5, abs=0.25)  # the simulator's
