@@ -122,7 +122,8 @@ def test_profile_plot_draws_every_scored_rate(tmp_path):
 
     figure = resonance_figure(Profile(5.5, None, None, scores))
     panels = figure.axes
-    assert panels[0].get_title().startswith("peak-to-trough")
+    assert [panel.get_title() for panel in panels[:3]] == [  # titled from the catalogue
+        "breath swing (bpm)", "LF spectral peak (ms²/Hz)", "power at breath (ms²)"]
     assert len(panels) == 4  # p2t, LF peak, power at rate, score (coherence all NaN: left out)
     line = panels[0].lines[0]
     assert list(line.get_xdata()) == [5.5, 6.0, 6.5]
