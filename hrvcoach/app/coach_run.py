@@ -27,7 +27,7 @@ from hrvcoach.history.compare import Comparison, compare
 from hrvcoach.history.phases import compute_markers
 from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import AllRecorders, Session, SessionEnded, SessionEvent
-from hrvcoach.sources.base import SourceSpec, open_source
+from hrvcoach.sources.factory import SourceSpec, open_source
 from hrvcoach.store import SessionStatus, StoreRecorder
 
 if TYPE_CHECKING:

@@ -49,3 +49,17 @@ def test_the_layering_contracts_hold_and_catch_a_wrong_import_even_inside_a_func
     assert broken.returncode == 1
     assert "hrvcoach.core.beats -> hrvcoach.views.text" in broken.stdout
     assert "1 broken" in broken.stdout
+
+
+def test_no_module_of_the_package_takes_part_in_an_import_circle():
+    """Not even through imports inside functions (grimp, import-linter's graph, sees those)."""
+    import grimp
+
+    graph = grimp.build_graph("hrvcoach")
+    circles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            chain = graph.find_shortest_chain(importer=imported, imported=module)
+            if chain is not None:
+                circles.append((module, *chain))
+    assert circles == []

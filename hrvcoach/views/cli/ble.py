@@ -111,7 +111,7 @@ def _choose_device(args: argparse.Namespace) -> str:
 
 
 def _run_coach(args: argparse.Namespace) -> int:
-    from hrvcoach.sources.base import BleSpec
+    from hrvcoach.sources.factory import BleSpec
 
     device = args.device if args.device is not None else _choose_device(args)
     if not device.strip():

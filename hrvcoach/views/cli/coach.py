@@ -17,7 +17,7 @@ from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 if TYPE_CHECKING:
     from hrvcoach.app.coach_run import SessionSaved
     from hrvcoach.protocols.protocol import Protocol
-    from hrvcoach.sources.base import SourceSpec
+    from hrvcoach.sources.factory import SourceSpec
 
 __all__ = ["add_coach_options", "add_commands", "print_saved", "run_coach"]
 
@@ -95,7 +95,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from hrvcoach.sources.base import SimulatorSpec
+    from hrvcoach.sources.factory import SimulatorSpec
 
     return run_coach(args, SimulatorSpec(seed=args.seed,
                                          resonance_breaths_per_min=args.sim_resonance,
@@ -104,7 +104,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_replay(args: argparse.Namespace) -> int:
     from hrvcoach.files.rr_files import read_rr_file
-    from hrvcoach.sources.base import ReplaySpec
+    from hrvcoach.sources.factory import ReplaySpec
 
     recording = read_rr_file(args.file, units=args.units, column=args.column)
     return run_coach(args, ReplaySpec(tuple(recording.rr_ms.tolist()), args.file.name))

@@ -306,7 +306,7 @@ def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.Exi
     """A `start` for run_setup_window: a CoachRun for the setup page's choice (kept open in
     `stack`, listed in `runs`)."""
     from hrvcoach.app.coach_run import CoachRun
-    from hrvcoach.sources.base import BleSpec, ReplaySpec, SimulatorSpec, SourceSpec
+    from hrvcoach.sources.factory import BleSpec, ReplaySpec, SimulatorSpec, SourceSpec
 
     def start(choice: SetupChoice, on_event: Callable[[SessionEvent], None]) -> StartedSession:
         spec: SourceSpec

@@ -171,7 +171,7 @@ def test_coach_commands_take_the_markers_engine_and_the_session_computes_with_it
     from hrvcoach.app.coach_run import CoachRun, CoachSettings
     from hrvcoach.protocols.protocol import load_protocol
     from hrvcoach.session import Snapshot
-    from hrvcoach.sources.base import SimulatorSpec
+    from hrvcoach.sources.factory import SimulatorSpec
     from hrvcoach.views.cli.main import build_parser
 
     args = build_parser().parse_args(["demo", "--engine", "neurokit2"])
