@@ -31,6 +31,7 @@ DEFAULT_COMPARISON: Final[dict[str, Comparison | None]] = {
     "baseline": "before", "recovery": "after", "paced": None, "free": None,
 }
 DEFAULT_RESONANCE_PER_MIN: Final = 6.0
+DEFAULT_INHALE_EXHALE_RATIO: Final = 2 / 3
 RESONANCE: Final = "resonance"
 MIN_BREATHS_PER_MIN: Final = 1.0
 MAX_BREATHS_PER_MIN: Final = 30.0
@@ -144,16 +145,24 @@ def list_protocols() -> list[Protocol]:
     )
 
 
-def load_protocol(name_or_path: str, *, resonance_per_min: float | None = None) -> Protocol:
-    """A built-in protocol by name, or a protocol file by path; "resonance" rates resolved."""
+def load_protocol(name_or_path: str, *, resonance_per_min: float | None = None,
+                  user_dir: Path | None = None) -> Protocol:
+    """A built-in protocol by name, else one of the user's saved protocols (`user_dir`) by name,
+    or a protocol file by path; "resonance" rates resolved."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         protocol = load_protocol_file(path)
     else:
-        candidate = bundled_protocol_dir() / f"{name_or_path}.toml"
-        if not candidate.exists():
+        folders = [bundled_protocol_dir(), *([user_dir] if user_dir is not None else [])]
+        candidate = next((folder / f"{name_or_path}.toml" for folder in folders
+                          if (folder / f"{name_or_path}.toml").exists()), None)
+        if candidate is None:
             known = ", ".join(protocol.name for protocol in list_protocols())
-            raise InputError("--protocol", f"unknown protocol {name_or_path!r} (built-in: {known})")
+            yours = sorted(p.stem for p in user_dir.glob("*.toml")) if (
+                user_dir is not None and user_dir.is_dir()) else []
+            mine = f"; yours: {', '.join(yours)}" if yours else ""
+            raise InputError("--protocol", f"unknown protocol {name_or_path!r} (built-in: "
+                             f"{known}{mine})")
         protocol = load_protocol_file(candidate)
     if resonance_per_min is not None and protocol.uses_resonance:
         protocol = protocol.at_resonance_rate(resonance_per_min)
@@ -258,12 +267,22 @@ def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
             )
     else:
         ratio = positive(table, "inhale_exhale_ratio", where) if (
-            "inhale_exhale_ratio" in table) else 2 / 3
-        breathing_s = period_s - hold_in_s - hold_out_s
-        if breathing_s <= 0:
-            raise InputError(f"{where}.hold_in_s",
-                             f"holds leave no time to breathe in {period_s:g} s")
-        inhale_s = breathing_s * ratio / (1 + ratio)
-        exhale_s = breathing_s - inhale_s
+            "inhale_exhale_ratio" in table) else DEFAULT_INHALE_EXHALE_RATIO
+        return breath_shape(rate, ratio, hold_in_s, hold_out_s, where)
+    return Breath(inhale_s / period_s, hold_in_s / period_s, exhale_s / period_s,
+                  hold_out_s / period_s)
+
+
+def breath_shape(breaths_per_min: float, inhale_exhale_ratio: float, hold_in_s: float = 0.0,
+                 hold_out_s: float = 0.0, where: str = "pacing") -> Breath:
+    """The breath at a rate with inhale:exhale and holds in seconds (InputError naming `where`
+    when the holds leave no time to breathe)."""
+    period_s = 60.0 / breaths_per_min
+    breathing_s = period_s - hold_in_s - hold_out_s
+    if breathing_s <= 0:
+        raise InputError(field_path(where, "hold_in_s"),
+                         f"holds leave no time to breathe in {period_s:g} s")
+    inhale_s = breathing_s * inhale_exhale_ratio / (1 + inhale_exhale_ratio)
+    exhale_s = breathing_s - inhale_s
     return Breath(inhale_s / period_s, hold_in_s / period_s, exhale_s / period_s,
                   hold_out_s / period_s)
