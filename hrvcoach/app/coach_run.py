@@ -3,7 +3,9 @@
 `CoachRun` opens the data folder's store, a CSV journal and the store's recorder, builds the
 source (`open_source`) and the session, and at the end closes the session in the store with its
 status, computes its markers, compares before with after, and runs the resonance assessment when
-the protocol asks for one (saving the rate in the profile). Views only show what it returns.
+the protocol asks for one (saving the rate in the profile only from a real measurement: a
+strap; a demo or a replay shows its assessment without touching the user's profile). Views only
+show what it returns.
 
     with CoachRun(home, protocol, SimulatorSpec(seed=3)) as run:
         ended = asyncio.run(run.session(printer.handle).run())
@@ -16,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Final, Self
 
 from hrvcoach.analysis.live import Engine
 from hrvcoach.core.clock import ScaledClock
@@ -47,12 +49,16 @@ class CoachSettings:
     engine: Engine = "hrvcoach"
 
 
+MEASURED_SOURCES: Final = frozenset({"ble"})  # sources whose sessions are the user's own heart
+
+
 @dataclass(frozen=True, slots=True)
 class ResonanceResult:
     """The assessment of a resonance-assessment session, and where the chosen rate was saved."""
 
     assessment: Assessment
-    saved_to: Path | None  # None: no block could be scored; the profile is unchanged
+    saved_to: Path | None  # None: not saved (see `not_saved`); the profile is unchanged
+    not_saved: str = ""  # why a chosen rate was not saved (a demo, a replay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +119,13 @@ class CoachRun:
             from hrvcoach.protocols.pacer import Pacer
 
             self.clock.restart()  # session time 0 is now, not when the store was opened
-            source = open_source(self.spec, self.clock, Pacer.for_protocol(self.protocol))
+            pacer = Pacer.for_protocol(self.protocol)
+            source = open_source(self.spec, self.clock, pacer)
             self._session = Session(self.protocol, source, on_event,
                                     AllRecorders(self.journal, self.recorder),
                                     self.settings.duration_s,
                                     markers_engine=self.settings.engine, clock=self.clock)
+            self._session.pacer = pacer  # one pacer: a pacing change reaches the source too
         return self._session
 
     def finish(self, ended: SessionEnded | None, *, stopped: bool = False,
@@ -142,8 +150,15 @@ class CoachRun:
         resonance = None
         if self.protocol.assess_resonance and status == "completed":
             assessment = assess_session(self.store, self.session_id, self.protocol)
-            saved_to = store_assessment(self.home, assessment, f"session {self.session_id}")
-            resonance = ResonanceResult(assessment, saved_to)
+            if self.spec.kind in MEASURED_SOURCES:
+                saved_to = store_assessment(self.home, assessment, f"session {self.session_id}")
+                resonance = ResonanceResult(assessment, saved_to)
+            else:
+                whose = "the simulated person's" if self.spec.kind == "simulator" else \
+                    "a replayed recording's"
+                resonance = ResonanceResult(assessment, None, f"a demo: this is {whose} rate, "
+                                            "not a measurement of you, so your profile is "
+                                            "unchanged")
         info = self.store.session(self.session_id)
         self.saved = SessionSaved(self.session_id, status, info.n_beats, self.journal.path,
                                   comparison, note, resonance)

@@ -36,14 +36,15 @@ from hrvcoach.protocols.pacer import Pacer
 if TYPE_CHECKING:
     from hrvcoach.protocols.protocol import Protocol
 
-__all__ = ["SOUND_STYLES", "CueRenderer", "LiveSound", "SoundStyle", "SoundUnavailable",
-           "write_cues_wav"]
+__all__ = ["SOUND_STYLES", "CueRenderer", "LiveSound", "SessionSound", "SoundOptions",
+           "SoundStyle", "SoundUnavailable", "write_cues_wav"]
 
 log = logging.getLogger(__name__)
 
 SoundStyle = Literal["glide", "bowl"]
 SOUND_STYLES: Final[tuple[SoundStyle, ...]] = ("glide", "bowl")
 FILE_SAMPLE_HZ: Final = 22_050  # --sound-file: ample for cues below 5 kHz
+LIVE_SAMPLE_HZ: Final = 44_100  # what every sound card plays
 LEVEL: Final = 0.28  # the loudest cue at volume 1, as a fraction of full scale
 GLIDE_LOW_HZ: Final = 196.0  # G3 at full exhale ...
 GLIDE_HIGH_HZ: Final = 293.66  # ... D4 at full inhale
@@ -258,3 +259,66 @@ class LiveSound:
         outdata[:, 0] = self.renderer.render(self._cursor_s, frames)
         self._cursor_s += frames / self.renderer.sample_hz
 
+
+
+@dataclass(frozen=True, slots=True)
+class SoundOptions:
+    """How a session sounds: played live from the start or not, the cues' style and volume."""
+
+    live: bool = False  # play through the speakers from the start (the window can switch it)
+    style: SoundStyle = "glide"
+    volume: float = 0.7  # 0..1
+
+
+class SessionSound:
+    """A session's sound: its cue renderer, and live playback once switched on.
+
+    Live playback needs a real-time clock (speed 1) and an audio output; when it cannot start,
+    `problem` says why and the session goes on silently.
+    """
+
+    def __init__(self, renderer: CueRenderer, clock: Clock, *, real_time: bool) -> None:
+        self.renderer = renderer
+        self.clock = clock
+        self.real_time = real_time
+        self.problem = "" if real_time else "sound plays in real time only (--speed 1)"
+        self._live: LiveSound | None = None
+
+    @classmethod
+    def for_session(cls, pacer: Pacer, protocol: Protocol, end_s: float, clock: Clock,
+                    options: SoundOptions, *, real_time: bool) -> SessionSound:
+        renderer = CueRenderer.for_protocol(pacer, protocol, end_s, sample_hz=LIVE_SAMPLE_HZ,
+                                            style=options.style, volume=options.volume)
+        return cls(renderer, clock, real_time=real_time)
+
+    @property
+    def on(self) -> bool:
+        """Playing now (switched on, and not muted)."""
+        return self._live is not None and not self.renderer.muted
+
+    def set_on(self, on: bool) -> bool:
+        """Switch the sound on or off; False when it cannot play (see `problem`)."""
+        if not on:
+            self.renderer.muted = True
+            return True
+        if self._live is None:
+            if not self.real_time:
+                return False
+            live = LiveSound(self.renderer, self.clock)
+            try:
+                live.start()
+            except SoundUnavailable as exc:
+                self.problem = str(exc)
+                log.info("%s", exc)
+                return False
+            self._live = live
+        self.renderer.muted = False
+        return True
+
+    def set_volume(self, volume: float) -> None:
+        self.renderer.volume = min(max(volume, 0.0), 1.0)
+
+    def close(self) -> None:
+        live, self._live = self._live, None
+        if live is not None:
+            live.stop()

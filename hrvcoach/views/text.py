@@ -1,11 +1,17 @@
-"""Formatting shared by the text and window views: times as mm:ss, markers with a dash for NaN."""
+"""Formatting shared by the text and window views: times as mm:ss, markers with a dash for NaN,
+signed changes, plain problems, a resonance assessment's outcome."""
 
 from __future__ import annotations
 
 import math
-from typing import Final
+import re
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from hrvcoach.app.coach_run import ResonanceResult
 
 NO_VALUE: Final = "—"
+_ERRNO: Final = re.compile(r"\s*\(?\[Errno \d+\][^);]*\)?")
 
 
 def clock_text(seconds: float) -> str:
@@ -18,3 +24,30 @@ def clock_text(seconds: float) -> str:
 def number_text(value: float, digits: int = 0) -> str:
     """A marker for display; an em dash while it is NaN (not enough data yet)."""
     return NO_VALUE if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def signed_text(value: float, digits: int = 0) -> str:
+    """A change with its sign ("+1.2", "−0.4"; a true minus), and "0" rather than "−0" when it
+    rounds to nothing; an em dash while NaN."""
+    if not math.isfinite(value):
+        return NO_VALUE
+    text = f"{value:+.{digits}f}"
+    if float(text) == 0.0:
+        return text[1:]
+    return text.replace("-", "−")
+
+
+def plain_problem(text: str) -> str:
+    """A system error's message without the '[Errno 2] ...' part a person cannot act on."""
+    return _ERRNO.sub("", text).strip()
+
+
+def resonance_words(result: ResonanceResult) -> str:
+    """What a resonance assessment found and whether it became the user's rate."""
+    rate = result.assessment.resonance_breaths_per_min
+    if rate is None:
+        return "No rate block was long enough to score: your profile is unchanged."
+    if result.saved_to is None:
+        return f"Assessed rate: {rate:g} breaths/min — {result.not_saved}."
+    return (f"Your resonance rate: {rate:g} breaths/min (saved; protocols that say "
+            "\"resonance\" now use it).")

@@ -187,10 +187,13 @@ def test_session_end_shows_a_summary_and_freezes_the_frame(window, pacer):
                                Markers(64.0, 52.0, 21)))
     window.render_frame(20.5)
     window.render_frame(40.0)  # later frames keep showing the end
-    assert "duration reached" in window.summary_label.text()
+    assert window.summary_label.text().startswith("Session complete after 00:20, 21 beats.")
     assert "52 ms" in window.summary_label.text()
-    assert window.elapsed_label.text() == "00:20 / 05:00"
+    # the header says how the session ended, not which phase it was in or the time left
+    assert (window.phase_label.text(), window.elapsed_label.text(),
+            window.remaining_label.text()) == ("session complete", "00:20", "complete")
     assert window.pacer_label.text() == "session complete"
+    assert not window.pacer_item.paced  # the disc does not stay frozen mid-breath
 
 
 def test_once_shown_a_timer_draws_frames_at_the_clock_time(qtbot, pacer):
@@ -328,7 +331,7 @@ def test_without_a_screenshot_the_window_stays_open_on_the_summary_until_closed(
     assert isinstance(ended, SessionEnded)
     assert ended.reason == "duration reached"
     assert len(seen_after_end) == 5
-    assert "duration reached" in seen_after_end[-1]
+    assert seen_after_end[-1].startswith("Session complete after 00:06")
 
 
 def test_run_window_returns_when_the_qt_application_quits_mid_session(qapp):

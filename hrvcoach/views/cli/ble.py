@@ -93,7 +93,7 @@ def _choose_device(args: argparse.Namespace) -> str:
     if not args.headless and args.screenshot is None and has_display():
         from hrvcoach.views.qt.device_picker import pick_device
 
-        chosen = pick_device()
+        chosen = pick_device(theme=args.theme)
         if chosen is None:
             raise InputError("--device", "no strap chosen")
         return chosen

@@ -19,6 +19,9 @@ from PySide6 import QtCore, QtWidgets
 import qasync  # after PySide6, so it binds to it
 
 from hrvcoach.core.errors import DeviceError
+from hrvcoach.views.qt.labels import make_label
+from hrvcoach.views.qt.theme import THEMES, ThemeName, stylesheet
+from hrvcoach.views.text import plain_problem
 
 if TYPE_CHECKING:
     from hrvcoach.sources.ble.scan import FoundStrap
@@ -50,21 +53,24 @@ def fill_strap_list(strap_list: QtWidgets.QListWidget, straps: Sequence[FoundStr
 class DevicePicker(QtWidgets.QDialog):
     """Lists the straps in range; `run()` returns the chosen strap's address, or None."""
 
-    def __init__(self, scan: ScanFunction, *, scan_s: float = SCAN_S,
+    def __init__(self, scan: ScanFunction, *, scan_s: float = SCAN_S, theme: ThemeName = "dark",
                  parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self._scan = scan
         self._scan_s = scan_s
         self.setWindowTitle("hrvcoach: choose your strap")
-        self.resize(520, 340)
+        self.setStyleSheet(stylesheet(THEMES[theme]))  # the coach window's colours
+        self.resize(560, 360)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(QtWidgets.QLabel(
-            "Put the strap on (moisten the electrodes) and choose it:"))
+        layout.setContentsMargins(22, 18, 22, 16)
+        layout.setSpacing(10)
+        layout.addWidget(make_label("Put the strap on (moisten the electrodes) and choose it:",
+                                    size_px=16, wrap=True))
         self.strap_list = QtWidgets.QListWidget()
         self.strap_list.itemDoubleClicked.connect(lambda _item: self.accept())
         self.strap_list.currentRowChanged.connect(self._update_buttons)
         layout.addWidget(self.strap_list, stretch=1)
-        self.status_label = QtWidgets.QLabel("scanning…")
+        self.status_label = make_label("scanning…", size_px=13, role="muted", wrap=True)
         layout.addWidget(self.status_label)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         self.connect_button = buttons.addButton(
@@ -95,7 +101,7 @@ class DevicePicker(QtWidgets.QDialog):
             try:
                 straps = await self._scan(self._scan_s)
             except DeviceError as exc:
-                self.status_label.setText(f"Bluetooth problem: {exc}")
+                self.status_label.setText(f"Bluetooth is not available: {plain_problem(str(exc))}")
                 await asyncio.sleep(RETRY_AFTER_ERROR_S)
                 continue
             self.show_straps(straps)
@@ -117,7 +123,7 @@ class DevicePicker(QtWidgets.QDialog):
         return self.chosen_address() if accepted else None
 
 
-def pick_device(scan: ScanFunction | None = None) -> str | None:
+def pick_device(scan: ScanFunction | None = None, *, theme: ThemeName = "dark") -> str | None:
     """Run the picker on its own qasync loop; the chosen strap's address, or None."""
     if scan is None:
         from hrvcoach.sources.ble.scan import scan as ble_scan
@@ -125,7 +131,7 @@ def pick_device(scan: ScanFunction | None = None) -> str | None:
         scan = ble_scan
     app = cast(QtWidgets.QApplication, QtWidgets.QApplication.instance()) \
         or QtWidgets.QApplication([sys.argv[0] or "hrvcoach"])
-    picker = DevicePicker(scan)
+    picker = DevicePicker(scan, theme=theme)
     quit_on_last_window = app.quitOnLastWindowClosed()
     app.setQuitOnLastWindowClosed(False)  # closing the dialog must not stop the loop under us
     loop = qasync.QEventLoop(app)

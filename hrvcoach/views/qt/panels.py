@@ -1,7 +1,8 @@
 """The coach window's panels: pacer disc, marker cards with trend lines, phase timeline, heart
 rhythm plot and spectrum plot. Each only draws what it is given; nothing here computes a marker.
+Each takes the window's scale (`set_scale`) for what its own fonts and margins are.
 
-Qt (PySide6 + pyqtgraph) lives in views/ only: this module, window.py, setup.py, device_picker.py.
+Qt (PySide6 + pyqtgraph) lives in views/qt/ only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.constants import HF_BAND_HZ, LF_BAND_HZ, VLF_BAND_HZ
 from hrvcoach.core.markers import marker
 from hrvcoach.protocols.protocol import Phase
+from hrvcoach.views.qt.labels import make_label, scaled_px
 from hrvcoach.views.qt.theme import DARK, Theme
 from hrvcoach.views.text import NO_VALUE, clock_text
 
@@ -34,13 +36,14 @@ __all__ = [
     "PhaseTimeline",
     "Sparkline",
     "SpectrumPlot",
-    "make_label",
 ]
 
 FloatArray = NDArray[np.float64]
 
 SPECTRUM_MAX_HZ: Final = 0.45  # the spectrum plot's right edge (HF ends at 0.40 Hz)
 SPECTRUM_SHRINK: Final = 0.93  # the y range follows a falling peak by at most 7 % per update
+SPECTRUM_MIN_S: Final = 30.0  # a spectrum of fewer seconds of beats is not drawn: it means little
+TIME_LABEL_PX: Final = 64  # the heart rhythm's time labels stand at least this far apart (scale 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +77,6 @@ MARKER_CARDS: Final = (
 )
 
 
-def make_label(text: str, *, size_px: int, role: str = "text", weight: int = 400,
-               wrap: bool = False) -> QtWidgets.QLabel:
-    """A label whose colour comes from the window's theme stylesheet (`role`: text, muted, ...)."""
-    label = QtWidgets.QLabel(text)
-    font = label.font()
-    font.setPixelSize(size_px)
-    font.setWeight(QtGui.QFont.Weight(weight))
-    label.setFont(font)
-    label.setProperty("role", role)
-    label.setWordWrap(wrap)
-    return label
-
-
 def _qcolor(color: str | tuple[int, ...], alpha: int | None = None) -> QtGui.QColor:
     qcolor = QtGui.QColor(color) if isinstance(color, str) else QtGui.QColor(*color)
     if alpha is not None:
@@ -110,7 +100,7 @@ class PacerDisc(QtWidgets.QWidget):
         self.dimmed = False
         self.theme = DARK
         self.paints = 0
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(120, 120)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                            QtWidgets.QSizePolicy.Policy.Expanding)
 
@@ -180,7 +170,7 @@ class Sparkline(QtWidgets.QWidget):
         self.baseline = math.nan
         self.color = _qcolor(DARK.text)
         self.baseline_color = _qcolor(DARK.muted)
-        self.setMinimumSize(90, 34)
+        self.setMinimumSize(60, 24)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                            QtWidgets.QSizePolicy.Policy.Expanding)
 
@@ -229,23 +219,23 @@ class MarkerCard(QtWidgets.QFrame):
         super().__init__(parent)
         self.setObjectName("card")
         grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(16, 8, 12, 8)
+        grid.setContentsMargins(16, 6, 12, 6)
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(0)
-        self.title_label = make_label(title, size_px=13, role="muted", weight=600)
-        self.value_label = make_label(NO_VALUE, size_px=32, weight=300)
+        self.title_label = make_label(title, size_px=13, role="muted", weight=600, elide=True)
+        self.value_label = make_label(NO_VALUE, size_px=30, weight=300)
         self.unit_label = make_label(unit, size_px=14, role="muted")
-        self.detail_label = make_label("", size_px=13, role="muted")
+        self.detail_label = make_label("", size_px=13, role="muted", wrap=True)
         value_line = QtWidgets.QHBoxLayout()
         value_line.setSpacing(6)
         value_line.addWidget(self.value_label)
         value_line.addWidget(self.unit_label, alignment=QtCore.Qt.AlignmentFlag.AlignBottom)
         value_line.addStretch(1)
         self.sparkline = Sparkline()
-        grid.addWidget(self.title_label, 0, 0)
+        grid.addWidget(self.title_label, 0, 0, 1, 2)
         grid.addLayout(value_line, 1, 0)
         grid.addWidget(self.detail_label, 2, 0, 1, 2)
-        grid.addWidget(self.sparkline, 0, 1, 2, 1)
+        grid.addWidget(self.sparkline, 1, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         self._dimmed = False
@@ -266,6 +256,14 @@ class MarkerCard(QtWidgets.QFrame):
     def set_detail(self, text: str) -> None:
         self.detail_label.setText(text)
 
+    def set_scale(self, scale: float) -> None:
+        """Margins and spacing for the window's scale (fonts are scaled with the window's)."""
+        grid = self.layout()
+        if isinstance(grid, QtWidgets.QGridLayout):
+            grid.setContentsMargins(scaled_px(16, scale), scaled_px(6, scale),
+                                    scaled_px(12, scale), scaled_px(6, scale))
+            grid.setHorizontalSpacing(scaled_px(10, scale))
+
 
 class PhaseTimeline(QtWidgets.QWidget):
     """The protocol's phases as a bar (paced phases in the breath colour), and where we are."""
@@ -276,9 +274,22 @@ class PhaseTimeline(QtWidgets.QWidget):
         self.position_s = 0.0
         self.total_s = sum(p.duration_s for p in self.phases) or 1.0
         self.theme = DARK
-        self.setMinimumHeight(30)
+        self.scale = 1.0
+        self.set_scale(1.0)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                            QtWidgets.QSizePolicy.Policy.Fixed)
+
+    def _font(self) -> QtGui.QFont:
+        font = QtGui.QFont(self.font())
+        font.setPixelSize(scaled_px(12, self.scale))
+        return font
+
+    def set_scale(self, scale: float) -> None:
+        """The bar and its names' font at the window's scale; tall enough for the names."""
+        self.scale = scale
+        metrics = QtGui.QFontMetrics(self._font())
+        self.setFixedHeight(round(16 * scale) + metrics.height() + 2)
+        self.update()
 
     def set_phases(self, phases: Sequence[Phase], total_s: float | None = None) -> None:
         self.phases = tuple(phases)
@@ -297,7 +308,7 @@ class PhaseTimeline(QtWidgets.QWidget):
             self.update()
 
     def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(400, 30)
+        return QtCore.QSize(400, self.height())
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         if not self.phases:
@@ -305,10 +316,9 @@ class PhaseTimeline(QtWidgets.QWidget):
         theme = self.theme
         painter = QtGui.QPainter(self)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        font = painter.font()
-        font.setPixelSize(12)
-        painter.setFont(font)
-        width, bar_y, bar_h = float(self.width()), 4.0, 10.0
+        painter.setFont(self._font())
+        width, bar_y, bar_h = float(self.width()), 4.0 * self.scale, 10.0 * self.scale
+        text_y = bar_y + bar_h + 2.0 * self.scale + painter.fontMetrics().ascent()
         scale = width / self.total_s
         start = 0.0
         for phase in self.phases:
@@ -329,7 +339,7 @@ class PhaseTimeline(QtWidgets.QWidget):
                 name = phase.name
             if metrics.horizontalAdvance(name) <= rect.width() - 4:
                 painter.setPen(_qcolor(theme.muted))
-                painter.drawText(QtCore.QPointF(rect.x() + 2, bar_y + bar_h + 14), name)
+                painter.drawText(QtCore.QPointF(rect.x() + 2, text_y), name)
             start += phase.duration_s
         x = self.position_s * scale
         painter.setPen(QtGui.QPen(_qcolor(theme.text), 2.0))
@@ -338,10 +348,24 @@ class PhaseTimeline(QtWidgets.QWidget):
 
 
 class _TimeAxis(pg.AxisItem):
-    """Session time as mm:ss."""
+    """Session time as mm:ss, labelled at one spacing only (the finest whose labels stand
+    `min_gap_px` apart) and never before 0 (the start of a session has nothing to the left)."""
+
+    min_gap_px: float = TIME_LABEL_PX
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:
+        levels = super().tickValues(minVal, maxVal, size)
+        px_per_s = size / max(maxVal - minVal, 1e-9)
+        ordered = sorted(levels, key=lambda level: level[0])
+        chosen = next((level for level in ordered if level[0] * px_per_s >= self.min_gap_px),
+                      ordered[-1] if ordered else None)
+        if chosen is None:
+            return []
+        spacing, values = chosen
+        return [(spacing, [v for v in values if v >= -1e-9])]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        return [clock_text(value) if value >= 0 else "" for value in values]
+        return [clock_text(value) if value >= -1e-9 else "" for value in values]
 
 
 class _BpmAxis(pg.AxisItem):
@@ -355,14 +379,19 @@ class _BpmAxis(pg.AxisItem):
                 for spacing, values in levels]
 
 
-def _style_plot(widget: pg.PlotWidget, axes: Sequence[pg.AxisItem], theme: Theme) -> None:
+def _style_plot(widget: pg.PlotWidget, axes: Sequence[pg.AxisItem], theme: Theme,
+                scale: float = 1.0) -> None:
     widget.setBackground(theme.panel)
     tick_font = QtGui.QFont()
-    tick_font.setPixelSize(13)
+    tick_font.setPixelSize(scaled_px(13, scale))
     for axis in axes:
         axis.setPen(pg.mkPen(theme.faint))
         axis.setTextPen(pg.mkPen(theme.muted))
         axis.setStyle(tickFont=tick_font, tickLength=-4)
+
+
+def _title_size(scale: float) -> str:
+    return f"{scaled_px(15, scale)}px"
 
 
 def _bare_plot(axis_items: dict[str, pg.AxisItem]) -> pg.PlotWidget:
@@ -383,7 +412,9 @@ class HeartRhythmPlot:
         self.time_axis = _TimeAxis("bottom")
         self.bpm_axis = _BpmAxis("left")
         self.widget = _bare_plot({"bottom": self.time_axis, "left": self.bpm_axis})
-        self.widget.setMinimumHeight(220)
+        self.widget.setMinimumHeight(120)
+        self.scale = 1.0
+        self.theme = DARK
         item = self.widget.getPlotItem()
         # no grid: the axis picture with grid lines costs ~2 ms per repaint, a third of a frame
         item.setContentsMargins(6, 8, 12, 4)
@@ -407,11 +438,19 @@ class HeartRhythmPlot:
             item.addItem(graphic)
         self.set_theme(DARK)
 
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.bpm_axis.setWidth(scaled_px(44, scale))
+        self.time_axis.min_gap_px = TIME_LABEL_PX * scale
+        self.set_theme(self.theme)
+
     def set_theme(self, theme: Theme) -> None:
-        _style_plot(self.widget, (self.time_axis, self.bpm_axis), theme)
+        self.theme = theme
+        _style_plot(self.widget, (self.time_axis, self.bpm_axis), theme, self.scale)
         item = self.widget.getPlotItem()
-        item.setTitle("heart rhythm", color=theme.muted, size="11pt")
-        self.bpm_axis.setLabel("bpm", color=theme.muted)
+        item.setTitle("heart rhythm", color=theme.muted, size=_title_size(self.scale))
+        self.bpm_axis.setLabel("bpm", color=theme.muted,
+                               **{"font-size": f"{scaled_px(13, self.scale)}px"})
         self.breath_curve.setPen(pg.mkPen(theme.rgba(theme.breath, 190), width=1.0))
         self.breath_fill.setBrush(pg.mkBrush(theme.rgba(theme.breath, 45)))
         self.hr_curve.setPen(pg.mkPen(theme.heart, width=2.6,
@@ -443,10 +482,17 @@ class HeartRhythmPlot:
 
 
 class _HzAxis(pg.AxisItem):
-    """Frequency ticks as Hz with the breathing rate they stand for (0.1 → '0.1 · 6/min')."""
+    """Frequency ticks as Hz with the breathing rate they stand for ('0.1 Hz (6/min)'), or the
+    rate alone ('6/min') where the labels would touch."""
+
+    min_gap_px: float = 130.0  # room for '0.1 Hz (6/min)' at scale 1
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        return [f"{v:.2g} Hz ({v * 60:.3g}/min)" if v > 0 else "" for v in values]
+        shown_hz = SPECTRUM_MAX_HZ
+        room_px = self.geometry().width() * spacing / shown_hz
+        if room_px >= self.min_gap_px:
+            return [f"{v:.2g} Hz ({v * 60:.3g}/min)" if v > 0 else "" for v in values]
+        return [f"{v * 60:.3g}/min" if v > 0 else "" for v in values]
 
 
 class SpectrumPlot:
@@ -458,7 +504,9 @@ class SpectrumPlot:
         self.freq_axis = _HzAxis("bottom")
         self.power_axis = pg.AxisItem("left")
         self.widget = _bare_plot({"bottom": self.freq_axis, "left": self.power_axis})
-        self.widget.setMinimumHeight(150)
+        self.widget.setMinimumHeight(90)
+        self.scale = 1.0
+        self.theme = DARK
         item = self.widget.getPlotItem()
         item.setContentsMargins(6, 4, 12, 4)
         self.power_axis.setWidth(44)
@@ -482,11 +530,24 @@ class SpectrumPlot:
         self.set_theme(DARK)
         self.draw(None, math.nan)
 
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.power_axis.setWidth(scaled_px(44, scale))
+        self.freq_axis.min_gap_px = 130.0 * scale
+        font = QtGui.QFont()
+        font.setPixelSize(scaled_px(13, scale))
+        for label in (*self.band_labels, self.breath_label, self.placeholder):
+            label.setFont(font)
+        self.set_theme(self.theme)
+
     def set_theme(self, theme: Theme) -> None:
-        _style_plot(self.widget, (self.freq_axis, self.power_axis), theme)
+        self.theme = theme
+        _style_plot(self.widget, (self.freq_axis, self.power_axis), theme, self.scale)
         item = self.widget.getPlotItem()
-        item.setTitle("spectrum of the heart rhythm · last 2 min", color=theme.muted, size="11pt")
-        self.power_axis.setLabel("power", color=theme.muted)
+        item.setTitle("spectrum of the heart rhythm · last 2 min", color=theme.muted,
+                      size=_title_size(self.scale))
+        self.power_axis.setLabel("power", color=theme.muted,
+                                 **{"font-size": f"{scaled_px(13, self.scale)}px"})
         for region, rgb in zip(self.regions, theme.bands, strict=True):
             region.setBrush(pg.mkBrush(theme.rgba(rgb, theme.band_alpha)))
             region.setHoverBrush(pg.mkBrush(theme.rgba(rgb, theme.band_alpha)))
@@ -506,8 +567,10 @@ class SpectrumPlot:
 
     def draw(self, spectrum: Spectrum | None, breaths_per_min: float,
              building_s: float = math.nan) -> None:
-        """Show a spectrum (None or empty: a placeholder) and the breathing rate (NaN: none)."""
-        if spectrum is None or spectrum.frequency_hz.size == 0:
+        """Show a spectrum (None, empty or shorter than SPECTRUM_MIN_S: a placeholder) and the
+        breathing rate (NaN: none)."""
+        if spectrum is None or spectrum.frequency_hz.size == 0 or \
+                spectrum.duration_s < SPECTRUM_MIN_S:
             self.psd_curve.setData([], [])
             self.psd_fill.setData([], [])
             note = "the spectrum appears after half a minute of beats"

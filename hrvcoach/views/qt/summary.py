@@ -1,30 +1,47 @@
-"""The coach window's end-of-session page: before and after, the verdict, and the report button.
+"""The coach window's end-of-session page: before and after, the verdict, time in each coherence
+level, and the report and new-session buttons.
 
-With the saved session's comparison (hrvcoach.history.compare: baseline vs recovery, each marker with
-its 95 % interval) when the CLI supplies it; else the session's own baseline and last markers.
+With the saved session's comparison (hrvcoach.history.compare: baseline vs recovery, each marker
+with its 95 % interval) when there is one; else the session's own baseline (or first phase) and
+last markers. Each value has its own cell (change and interval apart), so no cell wraps; a note
+(e.g. why HF is not valid) spans the change columns and wraps.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
-from hrvcoach.core.markers import Markers
+from hrvcoach.core.markers import Markers, marker
+from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import SessionEnded
-from hrvcoach.views.qt.panels import CardSpec, make_label
-from hrvcoach.views.text import NO_VALUE, clock_text, number_text
+from hrvcoach.views.qt.labels import make_label, scaled_px
+from hrvcoach.views.qt.panels import CardSpec
+from hrvcoach.views.text import NO_VALUE, clock_text, number_text, signed_text
 
 if TYPE_CHECKING:
     from hrvcoach.history.compare import Comparison, MarkerChange
 
-__all__ = ["EndOfSession", "SummaryPanel"]
+__all__ = ["EndOfSession", "Row", "SummaryPanel", "comparison_rows", "marker_rows",
+           "no_comparison_words", "summary_text"]
 
-Row = tuple[str, str, str, str]  # marker, before, after, change
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One marker in the table. `note` replaces change, interval and verdict when set."""
+
+    label: str
+    before: str
+    after: str
+    change: str = NO_VALUE
+    interval: str = ""
+    verdict: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,29 +53,28 @@ class EndOfSession:
     """
 
     comparison: Comparison | None = None
-    note: str = ""  # why there is no comparison (e.g. the protocol has no "after" phase)
+    note: str = ""  # more to say (a resonance assessment's result, why there is no comparison)
     write_report: Callable[[], Path] | None = None  # writes the report file and returns its path
 
 
 class SummaryPanel(QtWidgets.QFrame):
-    """Before and after: a headline, a table of markers, the verdict, a note, the report button."""
+    """Before and after: a headline, a table of markers, the verdict, coherence, a note and the
+    buttons."""
 
     def __init__(self, cards: Sequence[CardSpec], parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
         self._cards = tuple(cards)
-        box = QtWidgets.QVBoxLayout(self)
-        box.setContentsMargins(26, 22, 26, 22)
-        box.setSpacing(12)
+        self.box = box = QtWidgets.QVBoxLayout(self)
         box.addWidget(make_label("Before and after", size_px=26, weight=300))
         self.summary_label = make_label("", size_px=16, wrap=True)
         box.addWidget(self.summary_label)
         self.table = QtWidgets.QGridLayout()
-        self.table.setHorizontalSpacing(22)
-        self.table.setVerticalSpacing(8)
         box.addLayout(self.table)
         self.verdict_label = make_label("", size_px=17, wrap=True)
         box.addWidget(self.verdict_label)
+        self.coherence_label = make_label("", size_px=15, role="muted", wrap=True)
+        box.addWidget(self.coherence_label)
         self.note_label = make_label("", size_px=14, role="muted", wrap=True)
         box.addWidget(self.note_label)
         box.addStretch(1)
@@ -66,35 +82,68 @@ class SummaryPanel(QtWidgets.QFrame):
         self.report_button = QtWidgets.QPushButton("Open the report")
         self.report_button.setToolTip("write the session report (PDF) and open it")
         self.report_button.setEnabled(False)
-        row.addWidget(self.report_button)
+        self.new_session_button = QtWidgets.QPushButton("New session")
+        self.new_session_button.setToolTip("back to the setup page for another session")
+        self.new_session_button.setVisible(False)
+        for button in (self.report_button, self.new_session_button):
+            button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            row.addWidget(button)
         row.addStretch(1)
         box.addLayout(row)
+        self.set_scale(1.0)
 
-    def show_session(self, ended: SessionEnded, info: EndOfSession | None) -> None:
+    def set_scale(self, scale: float) -> None:
+        """Margins and spacing for the window's scale (fonts are scaled with the window's)."""
+        self.box.setContentsMargins(scaled_px(26, scale), scaled_px(20, scale),
+                                    scaled_px(26, scale), scaled_px(20, scale))
+        self.box.setSpacing(scaled_px(10, scale))
+        self.table.setHorizontalSpacing(scaled_px(22, scale))
+        self.table.setVerticalSpacing(scaled_px(6, scale))
+
+    def show_session(self, ended: SessionEnded, info: EndOfSession | None,
+                     protocol: Protocol | None = None,
+                     coherence_s: Mapping[str, float] | None = None) -> None:
         """Fill the page for a session that ended (`info`: what the store adds, if anything)."""
         _clear_layout(self.table)
         comparison = info.comparison if info is not None else None
         if comparison is not None:
             rows = comparison_rows(comparison)
-            header = (f"{comparison.before.phase_name} (before)",
-                      f"{comparison.after.phase_name} (after)")
+            header = [f"{comparison.before.phase_name} (before)",
+                      f"{comparison.after.phase_name} (after)", "change", "95 % interval", ""]
             self.verdict_label.setText(comparison.verdict())
         else:
             before = ended.baseline_markers or ended.first_phase_markers
             rows = marker_rows(self._cards, before, ended.last_markers)
-            header = ("end of the baseline", "last minute")
+            first = _first_phase_name(protocol, ended)
+            header = [f"end of {first}" if first else "start", "last minute", "change"]
             self.verdict_label.setText("")
         self.summary_label.setText(summary_text(ended))
-        for column, text in enumerate(("", *header, "change (95 % interval)")):
-            self.table.addWidget(make_label(text, size_px=13, role="muted", weight=600), 0, column)
+        for column, text in enumerate(["", *header]):
+            self.table.addWidget(make_label(text, size_px=13, role="muted", weight=600,
+                                            elide=True), 0, column)
         for row, cells in enumerate(rows, start=1):
-            for column, text in enumerate(cells):
-                size = 18 if column in (1, 2) else 14
-                role = "muted" if column == 0 else "text"
-                cell = make_label(text, size_px=size, role=role, wrap=column == 3)
-                self.table.addWidget(cell, row, column)
-        self.table.setColumnStretch(3, 1)
-        self.note_label.setText(info.note if info is not None else "")
+            self.table.addWidget(make_label(cells.label, size_px=15, role="muted", elide=True),
+                                 row, 0)
+            for column, text in ((1, cells.before), (2, cells.after)):
+                self.table.addWidget(make_label(text, size_px=18, elide=True), row, column)
+            if cells.note:
+                self.table.addWidget(make_label(cells.note, size_px=13, role="muted", wrap=True),
+                                     row, 3, 1, len(header) - 2)
+                continue
+            self.table.addWidget(make_label(cells.change, size_px=15, elide=True), row, 3)
+            if comparison is not None:
+                self.table.addWidget(make_label(cells.interval, size_px=15, role="muted",
+                                                elide=True), row, 4)
+                role = {"calmer": "good", "less calm": "warn"}.get(cells.verdict, "muted")
+                self.table.addWidget(make_label(cells.verdict, size_px=15, role=role,
+                                                elide=True), row, 5)
+        for column in range(len(header) + 1):
+            self.table.setColumnStretch(column, 1)
+        self.coherence_label.setText(coherence_text(coherence_s or {}))
+        notes = [info.note] if info is not None else []  # a resonance assessment first
+        if comparison is None and protocol is not None:
+            notes.append(no_comparison_words(protocol, ended))
+        self.note_label.setText("\n".join(note for note in notes if note))
         self.report_button.setEnabled(info is not None and info.write_report is not None)
 
 
@@ -103,7 +152,19 @@ def _clear_layout(layout: QtWidgets.QLayout) -> None:
         item = layout.takeAt(0)
         widget = item.widget() if item is not None else None
         if widget is not None:
+            widget.hide()  # gone now, not when Qt gets round to deleting it
             widget.deleteLater()
+
+
+def _first_phase_name(protocol: Protocol | None, ended: SessionEnded) -> str:
+    """The phase the "before" column comes from: the baseline, else the first phase."""
+    if protocol is None:
+        return ""
+    if ended.baseline_markers is not None:
+        before = [p for p in protocol.phases if p.compare == "before"]
+        if before:
+            return before[-1].name
+    return protocol.phases[0].name
 
 
 def marker_rows(cards: Sequence[CardSpec], before: Markers, after: Markers) -> list[Row]:
@@ -116,36 +177,74 @@ def marker_rows(cards: Sequence[CardSpec], before: Markers, after: Markers) -> l
         unit = f" {spec.unit}" if spec.unit not in ("", "ratio") else ""
         change = NO_VALUE
         if math.isfinite(a) and math.isfinite(b):
-            change = f"{a - b:+.{spec.digits}f}{unit}".replace("-", "−")
-        rows.append((spec.title.lower(), f"{number_text(b, spec.digits)}{unit}",
-                     f"{number_text(a, spec.digits)}{unit}", change))
+            change = f"{signed_text(a - b, spec.digits)}{unit}"
+        rows.append(Row(marker(spec.key).label, f"{number_text(b, spec.digits)}{unit}",
+                        f"{number_text(a, spec.digits)}{unit}", change))
     return rows
 
 
 def comparison_rows(comparison: Comparison) -> list[Row]:
-    """Rows from the stored comparison: each marker before, after, and its verdict."""
-    rows = []
-    for change in comparison.changes:
-        digits = change.spec.digits
-        unit = f" {change.spec.unit}" if change.spec.unit else ""
-        rows.append((change.spec.label, f"{number_text(change.before, digits)}{unit}",
-                     f"{number_text(change.after, digits)}{unit}", change_text(change)))
-    return rows
+    """Rows from the stored comparison: each marker before and after, its change, the change's
+    95 % interval and the verdict word (or a note when there is no change to give)."""
+    return [_comparison_row(change) for change in comparison.changes]
 
 
-def change_text(change: MarkerChange) -> str:
-    """The comparison's verdict for one marker, shortened for a table cell:
-    'calmer: RMSSD +39 % (95 % CI +17 … +76 %)' -> 'calmer\\n+39 % (+17 … +76 %)'."""
-    word, _, rest = change.verdict().partition(": ")
-    if change.note or not rest.startswith(change.spec.label):
-        return rest or word  # a note ("needs ≥ 60 s of beats"), or not computable
-    return f"{word}\n{rest.removeprefix(change.spec.label).strip().replace('95 % CI ', '')}"
+def _comparison_row(change: MarkerChange) -> Row:
+    spec = change.spec
+    digits = spec.digits
+    unit = f" {spec.unit}" if spec.unit else ""
+    before = f"{number_text(change.before, digits)}{unit}"
+    after = f"{number_text(change.after, digits)}{unit}"
+    if change.note:
+        return Row(spec.label, before, after, note=change.note)
+    if not (math.isfinite(change.before) and math.isfinite(change.after)):
+        return Row(spec.label, before, after, note="not computable")
+    if spec.relative:
+        value, low, high, shown_unit, shown_digits = (change.pct, change.pct_low, change.pct_high,
+                                                      " %", 0)
+    else:
+        value, low, high, shown_unit, shown_digits = (change.delta, change.ci_low, change.ci_high,
+                                                      unit, digits)
+    interval = ""
+    if math.isfinite(low) and math.isfinite(high):
+        interval = f"{signed_text(low, shown_digits)} … {signed_text(high, shown_digits)}{shown_unit}"
+    verdict = change.verdict().partition(":")[0]
+    return Row(spec.label, before, after, f"{signed_text(value, shown_digits)}{shown_unit}",
+               interval or "no interval", verdict)
+
+
+def no_comparison_words(protocol: Protocol, ended: SessionEnded) -> str:
+    """Why this session has no before/after comparison, in the window's words."""
+    phases = protocol.phases
+    before = [i for i, phase in enumerate(phases) if phase.compare == "before"]
+    after = [i for i, phase in enumerate(phases) if phase.compare == "after"]
+    if not before:
+        return "This protocol has no baseline phase, so there is no before and after to " \
+               "compare: the table shows the first phase against the last minute."
+    if not after:
+        return "This protocol has no recovery phase to compare with its baseline: the table " \
+               "shows the end of the baseline against the last minute."
+    reached, _, _ = protocol.phase_at(ended.time_s)
+    if reached < after[0]:
+        return "The session ended before its recovery phase, so there is no after to compare " \
+               "with the baseline: the table shows the end of the baseline against the last minute."
+    return ""
+
+
+def coherence_text(seconds: Mapping[str, float]) -> str:
+    """'Time in coherence: low 12:30 · medium 2:10 · high 0:40' ('' before any)."""
+    if not seconds or sum(seconds.values()) <= 0:
+        return ""
+    return "Time in coherence: " + " · ".join(f"{level} {clock_text(s)}"
+                                               for level, s in seconds.items())
 
 
 def summary_text(ended: SessionEnded) -> str:
     """The headline: how the session ended, RMSSD and heart rate from baseline to the end."""
     first = ended.baseline_markers or ended.first_phase_markers
     last = ended.last_markers
-    return (f"Session complete ({ended.reason}) after {clock_text(ended.time_s)}, {ended.beats} "
-            f"beats. RMSSD {number_text(first.rmssd_ms)} → {number_text(last.rmssd_ms)} ms, "
-            f"heart rate {number_text(first.mean_hr_bpm)} → {number_text(last.mean_hr_bpm)} bpm.")
+    how = {"stopped": "Session stopped", "source ended": "The recording ended"}.get(
+        ended.reason, "Session complete")
+    return (f"{how} after {clock_text(ended.time_s)}, {ended.beats} beats. RMSSD "
+            f"{number_text(first.rmssd_ms)} → {number_text(last.rmssd_ms)} ms, heart rate "
+            f"{number_text(first.mean_hr_bpm)} → {number_text(last.mean_hr_bpm)} bpm.")

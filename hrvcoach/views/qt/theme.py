@@ -1,4 +1,4 @@
-"""The coach window's two themes: colours only (no Qt here), chosen to be calm and readable.
+"""The coach window's two themes and its sizes (no Qt here): colours chosen to be calm and readable.
 
 Dark: a deep blue-grey room with a soft teal breath and a warm coral heart, for dim rooms and
 long sessions. Light: warm paper with the same hues, deeper, for daylight.
@@ -11,6 +11,9 @@ from typing import Final, Literal
 
 ThemeName = Literal["dark", "light"]
 RGB = tuple[int, int, int]
+
+WINDOW_SIZE: Final = (1280, 800)  # width, height in px: the size the window opens at (scale 1)
+MINIMUM_SIZE: Final = (960, 600)  # the smallest window in which nothing is cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +89,51 @@ LIGHT: Final = Theme(
 )
 
 THEMES: Final[dict[str, Theme]] = {"dark": DARK, "light": LIGHT}
+
+
+def stylesheet(theme: Theme, scale: float = 1.0) -> str:
+    """The Qt stylesheet of the window's pages and dialogs in `theme`, sizes at `scale`."""
+    def px(base: float) -> int:
+        return max(round(base * scale), 1)
+
+    roles = {"text": theme.text, "muted": theme.muted, "faint": theme.faint,
+             "good": theme.good, "warn": theme.warn, "bad": theme.bad}
+    accent = f"rgb{theme.breath}"
+    return "\n".join([
+        f"#central, #central > QWidget, QDialog {{ background: {theme.background}; }}",
+        f"QFrame#card {{ background: {theme.panel}; border-radius: {px(14)}px; }}",
+        "QLabel { background: transparent; }",
+        f"QDialog QLabel {{ color: {theme.text}; }}",
+        *(f'QLabel[role="{role}"] {{ color: {color}; }}' for role, color in roles.items()),
+        f"QPushButton {{ color: {theme.text}; background: {theme.panel};"
+        f" border: 1px solid {theme.faint}; border-radius: {px(8)}px;"
+        f" padding: {px(5)}px {px(12)}px; font-size: {px(14)}px; }}",
+        f"QPushButton:hover {{ border-color: {theme.muted}; }}",
+        f"QPushButton:disabled {{ color: {theme.faint}; }}",
+        f"QRadioButton, QCheckBox, QComboBox, QListWidget, QDoubleSpinBox {{ color: {theme.text};"
+        f" font-size: {px(15)}px; }}",
+        f"QRadioButton:disabled {{ color: {theme.faint}; }}",
+        # the indicator drawn by the theme: the chosen one is the brightest, never the dimmest
+        f"QRadioButton::indicator {{ width: {px(14)}px; height: {px(14)}px;"
+        f" border-radius: {px(8)}px; border: {px(2)}px solid {theme.muted};"
+        f" background: {theme.background}; }}",
+        f"QRadioButton::indicator:checked {{ border-color: {accent}; background: qradialgradient("
+        f"cx:0.5, cy:0.5, radius:0.5, fx:0.5, fy:0.5, stop:0 {accent}, stop:0.45 {accent},"
+        f" stop:0.55 {theme.background}, stop:1 {theme.background}); }}",
+        f"QRadioButton::indicator:disabled {{ border-color: {theme.faint}; }}",
+        f"QComboBox, QListWidget, QDoubleSpinBox {{ background: {theme.background};"
+        f" border: 1px solid {theme.faint}; border-radius: {px(6)}px; padding: {px(3)}px; }}",
+        f"QDoubleSpinBox:disabled {{ color: {theme.faint}; }}",
+        f"QListWidget::item {{ padding: {px(3)}px; }}",
+        f"QListWidget::item:selected {{ background: {accent}; color: {theme.panel}; }}",
+        f"QComboBox QAbstractItemView {{ background: {theme.panel}; color: {theme.text};"
+        f" selection-background-color: {accent}; selection-color: {theme.panel}; }}",
+        f"QSlider::groove:horizontal {{ height: {px(4)}px; background: {theme.faint};"
+        f" border-radius: {px(2)}px; }}",
+        f"QSlider::sub-page:horizontal {{ background: {accent}; border-radius: {px(2)}px; }}",
+        f"QSlider::handle:horizontal {{ background: {theme.text}; width: {px(12)}px;"
+        f" margin: -{px(5)}px 0; border-radius: {px(6)}px; }}",
+        f"QSlider::handle:horizontal:disabled {{ background: {theme.faint}; }}",
+        f"QToolTip {{ color: {theme.text}; background: {theme.panel};"
+        f" border: 1px solid {theme.faint}; }}",
+    ])

@@ -5,12 +5,16 @@ The session knows nothing of Qt: `CoachWindow.handle` only stores the events it 
 timer draws them `fps` times a second (the costlier plots at most PLOT_FPS), so drawing never
 waits on beats and beats never wait on drawing. What is drawn is clipped to the visible time and
 thinned to a bounded number of points, so a frame costs the same after 60 minutes as after one.
-`run_window` runs the session's asyncio task and Qt on one qasync event loop (no threads).
-Session time 0 is the moment the coach page is first drawn: loading Qt and building the window
-take a second or so, which at `--speed 60` would otherwise skip the start of the baseline.
+`run_window` (loop.py) runs the session's asyncio task and Qt on one qasync event loop.
 
-Keys: space pauses and resumes, m marks the moment, f toggles full screen (Esc leaves it),
-t switches between the dark and the light theme.
+The window holds from MINIMUM_SIZE to 4K: every font and margin scales with it (`scale`, 1 at
+1280×800), the pacer takes about a third of its width, and a window taller than wide (e.g. half a
+screen) puts the pacer above and the marker cards in rows. The focus view shows only the pacer,
+the phase, the time left and two numbers, large enough for two or three metres or a projector.
+
+Keys: space pauses and resumes, m marks the moment, v switches to the focus view and back, p
+shows the pacing controls, s switches the sound, f toggles full screen (Esc leaves it and the
+focus view), t switches between the dark and the light theme.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 from typing import Protocol as TypingProtocol
 
 import numpy as np
@@ -31,9 +35,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 # isort: split
 
 from hrvcoach.core.clock import Clock
-from hrvcoach.core.errors import HrvcoachError
+from hrvcoach.core.errors import HrvcoachError, InputError
+from hrvcoach.core.markers import marker
+from hrvcoach.protocols.custom import Pacing, save_protocol, with_pacing
 from hrvcoach.protocols.pacer import Pacer, PacerState
-from hrvcoach.protocols.protocol import Protocol
+from hrvcoach.protocols.protocol import Phase, Protocol
 from hrvcoach.session import (
     Marked,
     Paused,
@@ -41,7 +47,10 @@ from hrvcoach.session import (
     SessionEnded,
     SessionEvent,
 )
-from hrvcoach.views.qt.coach_state import CoachState
+from hrvcoach.views.qt.coach_state import COHERENCE_LEVELS, CoachState, coherence_level
+from hrvcoach.views.qt.focus import FocusView
+from hrvcoach.views.qt.labels import make_label, scale_fonts, scaled_px
+from hrvcoach.views.qt.pacing import PacingBar
 from hrvcoach.views.qt.panels import (
     MARKER_CARDS,
     HeartRhythmPlot,
@@ -49,20 +58,25 @@ from hrvcoach.views.qt.panels import (
     PacerDisc,
     PhaseTimeline,
     SpectrumPlot,
-    make_label,
 )
 from hrvcoach.views.qt.summary import EndOfSession, SummaryPanel
-from hrvcoach.views.qt.theme import THEMES, Theme, ThemeName
+from hrvcoach.views.qt.theme import MINIMUM_SIZE, THEMES, WINDOW_SIZE, Theme, ThemeName, stylesheet
 from hrvcoach.views.text import clock_text, number_text
 
 if TYPE_CHECKING:
     from hrvcoach.views.qt.setup import SetupPanel
+    from hrvcoach.views.sound import SessionSound
 
-__all__ = ["WINDOW_SIZE", "CoachWindow", "EndOfSession", "PacerDisc"]
+__all__ = ["MINIMUM_SIZE", "WINDOW_SIZE", "CoachWindow", "EndOfSession", "PacerDisc"]
 
 log = logging.getLogger(__name__)
 
-WINDOW_SIZE: Final = (1280, 800)  # width, height in px: the size the window opens at
+MAX_SCALE: Final = 3.0  # fonts stop growing here (a 4K screen is 3 x 1280 wide)
+NARROW_ASPECT: Final = 1.2  # narrower than this x its height: the pacer goes above the plots
+PACER_WIDTH: Final = 0.31  # of the window's width, beside the plots (wide arrangement)
+CARDS_WIDTH: Final = 0.24
+PACER_HEIGHT: Final = 0.30  # of the window's height, above the plots (narrow arrangement) ...
+PACER_MIN_HEIGHT: Final = 0.18  # ... at most and at least
 LEAD_S: Final = 4.0  # the plot shows this much of the coming breath right of "now"
 WAVE_STEP_S: Final = 0.1  # the breath wave is sampled on a fixed grid of session times
 PLOT_FPS: Final = 12.0  # the timer redraws the heart rhythm plot at most this often (real s)
@@ -72,15 +86,17 @@ MINIMIZED_FRAME_INTERVAL_MS: Final = 1000  # minimized: tick rarely and draw not
 TREND_POINTS: Final = 60  # a trend line draws at most twice this many points
 START_WAIT_S: Final = 3.0  # a session starts once its page is drawn, or after this (real s)
 DRAWN_POLL_S: Final = 0.005  # how often the start checks whether the page was drawn (real s)
-# Coherence ratio levels in plain words; 1.0 (the peak holds half the power) is what the
-# sessions issue counts as "high coherence" (comparison.HIGH_COHERENCE_RATIO).
-COHERENCE_LEVELS: Final = ((1.0, "high · one smooth wave"), (0.25, "medium · building"),
-                           (0.0, "low · no single rhythm"))
+PACING_RECORD_AFTER_MS: Final = 1500  # a pacing change is recorded once the controls rest
+HF_NOT_VALID: Final = "not valid at ≤ 9 breaths/min"
 
 _PART_WORDS: Final = {"in": "breathe in", "hold in": "hold", "out": "breathe out",
                       "hold out": "hold"}
 _SIGNAL_ROLE: Final = {"good": "good", "fair": "warn", "poor": "bad", "no contact": "bad",
                        "unknown": "muted"}
+_LEVEL_WORDS: Final = {level: words for level, _, words in COHERENCE_LEVELS}
+_END_WORDS: Final = {"stopped": "session stopped", "source ended": "session ended early"}
+
+Arrangement = Literal["wide", "narrow"]
 
 
 class SessionControls(TypingProtocol):
@@ -101,9 +117,14 @@ class SessionControls(TypingProtocol):
 
 def coherence_words(ratio: float) -> str:
     """The coherence ratio's level in plain words ('' while NaN)."""
-    if not math.isfinite(ratio):
-        return ""
-    return next(words for floor, words in COHERENCE_LEVELS if ratio >= floor)
+    return _LEVEL_WORDS.get(coherence_level(ratio), "")
+
+
+def window_scale(width: int, height: int) -> tuple[Arrangement, float]:
+    """How a window of this size is arranged, and its scale (1 at 1280×800)."""
+    if width < NARROW_ASPECT * height:
+        return "narrow", min(max(min(width / 960.0, height / 1000.0), 0.75), MAX_SCALE)
+    return "wide", min(max(min(width / WINDOW_SIZE[0], height / WINDOW_SIZE[1]), 0.75), MAX_SCALE)
 
 
 class CoachWindow(QtWidgets.QMainWindow):
@@ -111,6 +132,8 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     closed = QtCore.Signal()
     stop_requested = QtCore.Signal()
+    new_session_requested = QtCore.Signal()
+    pacing_changed = QtCore.Signal(float, str)  # session time, the new pacing in words
 
     def __init__(self, protocol: Protocol, pacer: Pacer, clock: Clock, *,
                  history_s: float = 90.0, fps: float = 30.0, theme: ThemeName = "dark",
@@ -122,20 +145,31 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.fps = fps
         self.frames_rendered = 0
         self.controls: SessionControls | None = None  # set by run_window
+        self.sound: SessionSound | None = None  # set by run_window when the session has sound
         self.summary_at_end = True  # False: the last frame keeps the live look (screenshots)
         self.end_info: EndOfSession | None = None
         self.open_file: Callable[[Path], None] = _open_with_desktop
+        self.ask_protocol_path: Callable[[Path], Path | None] = self._ask_protocol_path
+        self.protocol_dir: Path | None = None  # where "Save as protocol" saves (the data folder's)
+        self.can_start_new = False  # a "New session" button at the end (the window has a setup page)
         self.theme: Theme = THEMES[theme]
         self.setup: SetupPanel | None = None  # the setup page, when the window has one
         self._frame_interval_ms = max(round(1000.0 / fps), 1)
         self.coach_page_drawn = False  # Qt painted the coach page (since `until_drawn` asked)
+        self.arrangement: Arrangement = "wide"
+        self.scale = 1.0
 
         self.setWindowTitle("hrvcoach")
+        self.setMinimumSize(*MINIMUM_SIZE)
         self.resize(*WINDOW_SIZE)
-        self.setMinimumSize(1000, 660)
         self._build()
+        self._pacing_record = QtCore.QTimer(self)
+        self._pacing_record.setSingleShot(True)
+        self._pacing_record.setInterval(PACING_RECORD_AFTER_MS)
+        self._pacing_record.timeout.connect(self._record_pacing)
         self.begin(protocol, pacer, clock, source_label=source_label)
         self.set_theme(theme)
+        self._arrange(force=True)
 
         self._timer = QtCore.QTimer(self)
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
@@ -152,17 +186,27 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.state = CoachState(keep_s=self.history_s + LEAD_S,
                                 trend_names=[spec.key for spec in MARKER_CARDS],
                                 trend_points=TREND_POINTS, source_label=source_label)
+        self.controls = None
+        self.end_info = None
         self._frozen_s: float | None = None
         self._wave_cache: dict[int, float] = {}
+        self._wave_revision = pacer.revision
         self._drawn_markers_at = -1  # self.state.snapshots when the cards were last drawn
+        self._focus_drawn_at = -1  # ... when the focus view's numbers were
         self._drawn_slow_at = -1  # ... when the spectrum and trend lines were last drawn
         self._plot_drawn_at = -math.inf  # time.monotonic() of the last plot redraw
         self._slow_drawn_at = -math.inf
+        self._live_pacing: tuple[int, Pacing] | None = None  # (phase index, pacing set live)
+        self._pending_pacing: tuple[float, Pacing] | None = None  # not yet recorded
+        self._shown_pacing_phase = -2  # the phase whose pacing the pacing bar shows
         self.timeline.set_phases(protocol.phases, self.total_s)
         self.phase_label.setText(protocol.name)
         self.phase_step_label.setText(protocol.description)
         self.guidance_label.setText("")
         self.body_stack.setCurrentWidget(self.live_page)
+        self._show_side_panels(True)
+        self.summary_page.new_session_button.setVisible(False)
+        self.pacing_bar.set_note("")
         self._update_buttons()
 
     @property
@@ -174,6 +218,11 @@ class CoachWindow(QtWidgets.QMainWindow):
         """What the session runs on (the strap names itself once connected)."""
         return self.state.source_label
 
+    @property
+    def focused(self) -> bool:
+        """The focus view is showing."""
+        return self.pages.currentWidget() is self.focus_page
+
     # ---- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         self.pages = QtWidgets.QStackedWidget()
@@ -182,32 +231,36 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.coach_page = QtWidgets.QWidget()
         self.coach_page.installEventFilter(self)  # its first paint starts the session's time
         self.pages.addWidget(self.coach_page)
-        root = QtWidgets.QVBoxLayout(self.coach_page)
-        root.setContentsMargins(24, 16, 24, 12)
-        root.setSpacing(10)
+        self.focus_page = FocusView(MARKER_CARDS)
+        self.focus_page.installEventFilter(self)  # or the focus view's
+        self.pages.addWidget(self.focus_page)
+        self.root_layout = root = QtWidgets.QVBoxLayout(self.coach_page)
         root.addLayout(self._build_header())
         self.timeline = PhaseTimeline()
         root.addWidget(self.timeline)
 
-        body = QtWidgets.QHBoxLayout()
-        body.setSpacing(14)
-        root.addLayout(body, stretch=1)
-        body.addWidget(self._build_pacer_card())
+        self.body = QtWidgets.QGridLayout()
+        root.addLayout(self.body, stretch=1)
+        self.pacer_card = self._build_pacer_card()
         self.body_stack = QtWidgets.QStackedWidget()
         self.live_page = self._build_plots()
         self.summary_page = self._build_summary()
         self.body_stack.addWidget(self.live_page)
         self.body_stack.addWidget(self.summary_page)
-        body.addWidget(self.body_stack, stretch=1)
-        body.addLayout(self._build_cards())
+        self.cards_panel = self._build_cards()
+        self.pacing_bar = PacingBar()
+        self.pacing_bar.setVisible(False)
+        self.pacing_bar.changed.connect(self.change_pacing)
+        self.pacing_bar.save_requested.connect(self.save_pacing_as_protocol)
+        root.addWidget(self.pacing_bar)
         root.addLayout(self._build_footer())
 
     def _build_header(self) -> QtWidgets.QHBoxLayout:
         header = QtWidgets.QHBoxLayout()
         titles = QtWidgets.QVBoxLayout()
         titles.setSpacing(2)
-        self.phase_label = make_label("", size_px=30, weight=300)
-        self.phase_step_label = make_label("", size_px=14, role="muted")
+        self.phase_label = make_label("", size_px=30, weight=300, elide=True)
+        self.phase_step_label = make_label("", size_px=14, role="muted", elide=True)
         self.guidance_label = make_label("", size_px=16, role="muted", wrap=True)
         for widget in (self.phase_label, self.phase_step_label, self.guidance_label):
             titles.addWidget(widget)
@@ -219,6 +272,15 @@ class CoachWindow(QtWidgets.QMainWindow):
         for widget in (self.elapsed_label, self.remaining_label):
             widget.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
             clock_box.addWidget(widget)
+        self.chips = QtWidgets.QHBoxLayout()  # the connection, the signal, the battery
+        self.connection_label = make_label("", size_px=15, elide=True)
+        self.connection_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        self.signal_label = make_label("", size_px=15)
+        self.battery_label = make_label("", size_px=15, role="muted")
+        self.chips.addWidget(self.connection_label, stretch=1)
+        self.chips.addWidget(self.signal_label)
+        self.chips.addWidget(self.battery_label)
+        clock_box.addLayout(self.chips)
         clock_box.addStretch(1)
         header.addLayout(clock_box)
         return header
@@ -226,21 +288,21 @@ class CoachWindow(QtWidgets.QMainWindow):
     def _build_pacer_card(self) -> QtWidgets.QFrame:
         card = QtWidgets.QFrame()
         card.setObjectName("card")
-        card.setFixedWidth(290)
-        box = QtWidgets.QVBoxLayout(card)
-        box.setContentsMargins(14, 14, 14, 16)
-        box.setSpacing(2)
+        self.pacer_box = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.TopToBottom, card)
         self.pacer_item = PacerDisc()
-        self.pacer_label = make_label("breathe freely", size_px=34, weight=300, wrap=True)
+        words = QtWidgets.QWidget()
+        self.pacer_words = QtWidgets.QVBoxLayout(words)
+        self.pacer_words.setContentsMargins(0, 0, 0, 0)
+        self.pacer_words.setSpacing(2)
+        self.pacer_words.setAlignment(QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.pacer_label = make_label("breathe freely", size_px=34, weight=300)
         self.pacer_count_label = make_label("", size_px=22, role="muted")
         self.pacer_rate_label = make_label("", size_px=14, role="muted", wrap=True)
         for widget in (self.pacer_label, self.pacer_count_label, self.pacer_rate_label):
             widget.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.pacer_count_label.setMinimumHeight(30)
-        box.addWidget(self.pacer_item, stretch=1)
-        box.addWidget(self.pacer_label)
-        box.addWidget(self.pacer_count_label)
-        box.addWidget(self.pacer_rate_label)
+            self.pacer_words.addWidget(widget)
+        self.pacer_box.addWidget(self.pacer_item, stretch=1)
+        self.pacer_box.addWidget(words)
         return card
 
     def _build_plots(self) -> QtWidgets.QWidget:
@@ -256,7 +318,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.artifact_points = self.heart.artifact_points
         self.mark_lines = self.heart.mark_lines
         column.addWidget(self.plot, stretch=3)
-        self.legend_label = make_label("", size_px=13, role="muted")
+        self.legend_label = make_label("", size_px=13, role="muted", wrap=True)
         column.addWidget(self.legend_label)
         self.spectrum = SpectrumPlot()
         column.addWidget(self.spectrum.widget, stretch=2)
@@ -271,43 +333,44 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.report_button = page.report_button
         self.report_button.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.report_button.clicked.connect(lambda _checked=False: self.open_report())
+        page.new_session_button.clicked.connect(lambda _checked=False: self.request_new_session())
         return page
 
-    def _build_cards(self) -> QtWidgets.QVBoxLayout:
-        column = QtWidgets.QVBoxLayout()
-        column.setSpacing(8)
+    def _build_cards(self) -> QtWidgets.QWidget:
+        panel = QtWidgets.QWidget()
+        self.cards_grid = QtWidgets.QGridLayout(panel)
+        self.cards_grid.setContentsMargins(0, 0, 0, 0)
         self.cards: dict[str, MarkerCard] = {}
         for spec in MARKER_CARDS:
-            card = MarkerCard(spec.title, spec.unit)
-            card.setFixedWidth(330)
-            self.cards[spec.key] = card
-            column.addWidget(card, stretch=1)
+            self.cards[spec.key] = MarkerCard(spec.title, spec.unit)
         self.hr_label = self.cards["mean_hr_bpm"].value_label
         self.rmssd_label = self.cards["rmssd_ms"].value_label
-        return column
+        return panel
 
     def _build_footer(self) -> QtWidgets.QHBoxLayout:
-        footer = QtWidgets.QHBoxLayout()
-        footer.setSpacing(16)
-        self.connection_label = make_label("", size_px=14)
-        self.signal_label = make_label("", size_px=14)
-        self.battery_label = make_label("", size_px=14, role="muted")
-        self.status_label = make_label("", size_px=14, role="muted")
-        self.status_label.setMinimumWidth(120)
-        self.status_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
-                                        QtWidgets.QSizePolicy.Policy.Preferred)
-        for widget in (self.connection_label, self.signal_label, self.battery_label):
-            footer.addWidget(widget)
+        self.footer = footer = QtWidgets.QHBoxLayout()
+        self.status_label = make_label("", size_px=14, role="muted", elide=True)
         footer.addWidget(self.status_label, stretch=1)
         self.pause_button = self._button("Pause", self.toggle_pause, "pause / resume (space)")
         self.stop_button = self._button("Stop", self.request_stop, "end the session now")
         self.mark_button = self._button("Mark", self.add_mark, "mark this moment (m)")
+        self.pacing_button = self._button("Pacing", self.toggle_pacing_bar,
+                                          "change the pace of this phase (p)")
+        self.focus_button = self._button("Focus", self.toggle_focus,
+                                         "only the pacer, large (v; Esc leaves it)")
+        self.sound_button = self._button("Sound", self.toggle_sound, "sound pacing on / off (s)")
+        self.volume_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setToolTip("volume of the sound pacing")
+        self.volume_slider.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.volume_slider.valueChanged.connect(self._volume_moved)
         self.fullscreen_button = self._button("Full screen", self.toggle_fullscreen,
                                               "full screen (f; Esc leaves it)")
         self.theme_button = self._button("Light", self.toggle_theme, "dark / light theme (t)")
-        for button in (self.pause_button, self.stop_button, self.mark_button,
+        for widget in (self.pause_button, self.stop_button, self.mark_button, self.pacing_button,
+                       self.focus_button, self.sound_button, self.volume_slider,
                        self.fullscreen_button, self.theme_button):
-            footer.addWidget(button)
+            footer.addWidget(widget)
         return footer
 
     def _button(self, text: str, slot: Callable[[], None], tip: str) -> QtWidgets.QPushButton:
@@ -318,41 +381,120 @@ class CoachWindow(QtWidgets.QMainWindow):
         button.clicked.connect(lambda _checked=False: slot())
         return button
 
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self, *, force: bool = False) -> None:
+        """Lay the coach page out for the window's size: the arrangement, the scale of every
+        font and margin, and the widths of the pacer and the cards."""
+        arrangement, scale = window_scale(self.width(), self.height())
+        if force or abs(scale - self.scale) > 0.01:
+            self.scale = scale
+            self._apply_scale()
+        if force or arrangement != self.arrangement:
+            self.arrangement = arrangement
+            self._place_panels()
+        width, height = self.width(), self.height()
+        if arrangement == "wide":
+            self.pacer_card.setFixedWidth(round(PACER_WIDTH * width))
+            self.pacer_card.setMinimumHeight(0)
+            self.pacer_card.setMaximumHeight(16_777_215)
+            self.cards_panel.setFixedWidth(round(CARDS_WIDTH * width))
+        else:  # the pacer gives way first when the window is short
+            self.pacer_card.setMinimumWidth(0)
+            self.pacer_card.setMaximumWidth(16_777_215)
+            self.pacer_card.setMinimumHeight(round(PACER_MIN_HEIGHT * height))
+            self.pacer_card.setMaximumHeight(round(PACER_HEIGHT * height))
+            self.cards_panel.setMinimumWidth(0)
+            self.cards_panel.setMaximumWidth(16_777_215)
+
+    def _place_panels(self) -> None:
+        """Wide: pacer | plots | cards. Narrow: the pacer (disc beside its words) above the
+        cards in two rows, above the plots."""
+        for widget in (self.pacer_card, self.body_stack, self.cards_panel):
+            self.body.removeWidget(widget)
+        for column in range(3):
+            self.body.setColumnStretch(column, 0)
+        for row in range(3):
+            self.body.setRowStretch(row, 0)
+        for spec in MARKER_CARDS:
+            self.cards_grid.removeWidget(self.cards[spec.key])
+        if self.arrangement == "wide":
+            self.body.addWidget(self.pacer_card, 0, 0)
+            self.body.addWidget(self.body_stack, 0, 1)
+            self.body.addWidget(self.cards_panel, 0, 2)
+            self.body.setColumnStretch(1, 1)
+            self.body.setRowStretch(0, 1)
+            self.pacer_box.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom)
+            self.pacer_box.setStretch(1, 0)
+            for row, spec in enumerate(MARKER_CARDS):
+                self.cards_grid.addWidget(self.cards[spec.key], row, 0)
+        else:
+            self.body.addWidget(self.pacer_card, 0, 0)
+            self.body.addWidget(self.cards_panel, 1, 0)
+            self.body.addWidget(self.body_stack, 2, 0)
+            self.body.setColumnStretch(0, 1)
+            self.body.setRowStretch(0, 2)
+            self.body.setRowStretch(2, 3)
+            self.pacer_box.setDirection(QtWidgets.QBoxLayout.Direction.LeftToRight)
+            self.pacer_box.setStretch(1, 1)  # the disc and its words share the width
+            for index, spec in enumerate(MARKER_CARDS):
+                self.cards_grid.addWidget(self.cards[spec.key], index // 3, index % 3)
+        for row in range(len(MARKER_CARDS)):
+            self.cards_grid.setRowStretch(row, 1 if self.arrangement == "wide" or row < 2 else 0)
+
+    def _apply_scale(self) -> None:
+        scale = self.scale
+        px = lambda base: scaled_px(base, scale)  # noqa: E731
+        self.root_layout.setContentsMargins(px(24), px(14), px(24), px(10))
+        self.root_layout.setSpacing(px(8))
+        self.body.setHorizontalSpacing(px(14))
+        self.body.setVerticalSpacing(px(10))
+        self.cards_grid.setSpacing(px(8))
+        self.footer.setSpacing(px(12))
+        self.chips.setSpacing(px(14))
+        self.pacer_box.setContentsMargins(px(14), px(12), px(14), px(14))
+        self.pacer_box.setSpacing(px(4))
+        self.pacer_count_label.setMinimumHeight(px(30))
+        self.volume_slider.setFixedWidth(px(90))
+        scale_fonts(self, scale)
+        if self.setup is not None:
+            scale_fonts(self.setup, scale)
+        self.timeline.set_scale(scale)
+        self.heart.set_scale(scale)
+        self.spectrum.set_scale(scale)
+        self.focus_page.set_scale(scale)
+        self.summary_page.set_scale(scale)
+        for card in self.cards.values():
+            card.set_scale(scale)
+        self.pages.setStyleSheet(stylesheet(self.theme, scale))
+        self._plot_drawn_at = -math.inf
+
+    def _show_side_panels(self, shown: bool) -> None:
+        """The pacer and the cards beside the plots (the summary takes their place at the end)."""
+        self.pacer_card.setVisible(shown)
+        self.cards_panel.setVisible(shown)
+
     # ---- theme ------------------------------------------------------------------------------------
     def set_theme(self, name: ThemeName) -> None:
         """Switch every panel to the dark or the light theme."""
         theme = self.theme = THEMES[name]
-        roles = {"text": theme.text, "muted": theme.muted, "faint": theme.faint,
-                 "good": theme.good, "warn": theme.warn, "bad": theme.bad}
-        rules = [f"#central, #central > QWidget {{ background: {theme.background}; }}",
-                 f"QFrame#card {{ background: {theme.panel}; border-radius: 14px; }}",
-                 "QLabel { background: transparent; }",
-                 *(f'QLabel[role="{role}"] {{ color: {color}; }}' for role, color in roles.items()),
-                 f"QPushButton {{ color: {theme.text}; background: {theme.panel};"
-                 f" border: 1px solid {theme.faint}; border-radius: 8px; padding: 6px 14px;"
-                 " font-size: 14px; }",
-                 f"QPushButton:hover {{ border-color: {theme.muted}; }}",
-                 f"QPushButton:disabled {{ color: {theme.faint}; }}",
-                 f"QRadioButton, QComboBox, QListWidget {{ color: {theme.text}; font-size: 15px; }}",
-                 f"QRadioButton:disabled {{ color: {theme.faint}; }}",
-                 f"QComboBox, QListWidget {{ background: {theme.background};"
-                 f" border: 1px solid {theme.faint}; border-radius: 6px; padding: 4px; }}",
-                 f"QListWidget::item:selected {{ background: rgb{theme.breath}; color: {theme.panel}; }}",
-                 f"QComboBox QAbstractItemView {{ background: {theme.panel}; color: {theme.text}; }}"]
-        self.pages.setStyleSheet("\n".join(rules))
+        self.pages.setStyleSheet(stylesheet(theme, self.scale))
         self.pacer_item.set_theme(theme)
+        self.focus_page.disc.set_theme(theme)
         self.timeline.set_theme(theme)
         self.heart.set_theme(theme)
         self.spectrum.set_theme(theme)
         for spec in MARKER_CARDS:
             color = theme.heart if spec.key == "mean_hr_bpm" else theme.rgba(theme.breath, 255)
             self.cards[spec.key].sparkline.set_colors(color, theme.muted)
-        self.legend_label.setText(
-            f"<span style='color:{theme.heart}'>━</span> heart rate &nbsp;&nbsp;"
-            f"<span style='color:rgb{theme.breath}'>▆</span> pacer breath &nbsp;&nbsp;"
-            f"<span style='color:{theme.gap}'>●</span> after a gap / no contact &nbsp;&nbsp;"
-            f"<span style='color:{theme.artifact}'>○</span> artifact &nbsp;&nbsp;"
-            f"<span style='color:{theme.mark}'>┃</span> your mark")
+        keys = ((theme.heart, "━", "heart rate"), (f"rgb{theme.breath}", "▆", "pacer breath"),
+                (theme.gap, "●", "gap or no contact"), (theme.artifact, "○", "artifact"),
+                (theme.mark, "┃", "your mark"))
+        self.legend_label.setText(" &nbsp; ".join(  # a key's symbol and words never part
+            f"<span style='white-space:nowrap'><span style='color:{colour}'>{symbol}</span>"
+            f"&nbsp;{words.replace(' ', '&nbsp;')}</span>" for colour, symbol, words in keys))
         self.theme_button.setText("Light" if name == "dark" else "Dark")
         self._drawn_markers_at = self._drawn_slow_at = -1  # redraw everything in the new colours
         self._plot_drawn_at = -math.inf
@@ -365,6 +507,19 @@ class CoachWindow(QtWidgets.QMainWindow):
         """Let the buttons and keys drive this session (pause, mark)."""
         self.controls = controls
         self._update_buttons()
+
+    def note(self, text: str) -> None:
+        """A line for the status bar (until the next status event)."""
+        self.state.status = text
+
+    def attach_sound(self, sound: SessionSound | None) -> None:
+        """The session's sound, for the sound button, its key and the volume."""
+        self.sound = sound
+        if sound is not None:
+            self.volume_slider.blockSignals(True)
+            self.volume_slider.setValue(round(100 * sound.renderer.volume))
+            self.volume_slider.blockSignals(False)
+        self._update_sound_button()
 
     def toggle_pause(self) -> None:
         """Pause or resume the session (its clock stops: the pacer and the time stand still)."""
@@ -387,11 +542,51 @@ class CoachWindow(QtWidgets.QMainWindow):
         if self.ended is None:
             self.stop_requested.emit()
 
+    def request_new_session(self) -> None:
+        """After the end: back to the setup page for another session."""
+        if self.ended is not None and self.can_start_new:
+            self.new_session_requested.emit()
+
     def toggle_fullscreen(self) -> None:
         if self.isFullScreen():
             self.showNormal()
         else:
             self.showFullScreen()
+
+    def toggle_focus(self) -> None:
+        """The focus view (only the pacer, large) or all panels."""
+        if self.pages.currentWidget() is self.focus_page:
+            self.pages.setCurrentWidget(self.coach_page)
+            self._drawn_markers_at = self._drawn_slow_at = -1  # they were not drawn meanwhile
+            self._plot_drawn_at = -math.inf
+        elif self.pages.currentWidget() is self.coach_page:
+            self.pages.setCurrentWidget(self.focus_page)
+            self._focus_drawn_at = -1
+        self.focus_button.setText("All panels" if self.focused else "Focus")
+
+    def toggle_pacing_bar(self) -> None:
+        self.pacing_bar.setVisible(not self.pacing_bar.isVisible())
+        self._shown_pacing_phase = -2  # fill it with the pacing of now
+
+    def toggle_sound(self) -> None:
+        sound = self.sound
+        if sound is None:
+            return
+        if not sound.set_on(not sound.on):
+            self.status_label.setText(sound.problem)
+        self._update_sound_button()
+
+    def _volume_moved(self, value: int) -> None:
+        if self.sound is not None:
+            self.sound.set_volume(value / 100.0)
+
+    def _update_sound_button(self) -> None:
+        sound = self.sound
+        self.sound_button.setEnabled(sound is not None and sound.real_time)
+        self.volume_slider.setEnabled(sound is not None and sound.real_time)
+        self.sound_button.setText("Sound off" if sound is not None and sound.on else "Sound on")
+        if sound is not None and sound.problem:
+            self.sound_button.setToolTip(f"sound pacing on / off (s) — {sound.problem}")
 
     def open_report(self) -> None:
         """Write the session report and open it with the desktop's viewer."""
@@ -416,18 +611,92 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.pause_button.setText("Resume" if self.state.paused else "Pause")
         self.stop_button.setEnabled(running)
         self.mark_button.setEnabled(running)
+        self.pacing_button.setEnabled(self.ended is None)
+        if self.ended is not None:
+            self.pacing_bar.setVisible(False)
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         actions = {QtCore.Qt.Key.Key_Space: self.toggle_pause, QtCore.Qt.Key.Key_M: self.add_mark,
                    QtCore.Qt.Key.Key_F: self.toggle_fullscreen,
-                   QtCore.Qt.Key.Key_T: self.toggle_theme}
+                   QtCore.Qt.Key.Key_T: self.toggle_theme, QtCore.Qt.Key.Key_V: self.toggle_focus,
+                   QtCore.Qt.Key.Key_P: self.toggle_pacing_bar,
+                   QtCore.Qt.Key.Key_S: self.toggle_sound}
         action = actions.get(QtCore.Qt.Key(event.key()))
         if action is not None and not event.isAutoRepeat():
             action()
-        elif event.key() == QtCore.Qt.Key.Key_Escape and self.isFullScreen():
-            self.showNormal()
+        elif event.key() == QtCore.Qt.Key.Key_Escape and (self.focused or self.isFullScreen()):
+            if self.focused:
+                self.toggle_focus()
+            else:
+                self.showNormal()
         else:
             super().keyPressEvent(event)
+
+    # ---- pacing -------------------------------------------------------------------------------------
+    def current_pacing(self) -> Pacing | None:
+        """The pacing of the phase under way: set live, else the protocol's (None: unpaced)."""
+        phase, index = self.state.phase, self.state.phase_index
+        if self._live_pacing is not None and self._live_pacing[0] == index:
+            return self._live_pacing[1]
+        if phase is None or phase.breaths_per_min is None:
+            return None
+        t_s = self.clock.now()
+        state = self.pacer.state_at(t_s)
+        breath = self.pacer.breath_at(t_s)
+        rate = state.breaths_per_min if state.breaths_per_min is not None else phase.breaths_per_min
+        return Pacing.of_breath(round(rate, 1), breath if breath is not None else phase.breath)
+
+    def change_pacing(self, pacing: Pacing) -> bool:
+        """Pace the rest of this phase at `pacing`, from now (the pacer retunes
+        phase-continuously); recorded as a note once the controls rest. False when it cannot."""
+        if self.ended is not None:
+            return False
+        t_s = self.clock.now()
+        try:
+            breath = pacing.breath()
+            self.pacer.retune(t_s, pacing.breaths_per_min, breath)
+        except InputError as exc:
+            self.pacing_bar.set_note(exc.problem)
+            return False
+        except ValueError:
+            self.pacing_bar.set_note("no pacer in this phase")
+            return False
+        self._live_pacing = (self.state.phase_index, pacing)
+        self._pending_pacing = (t_s, pacing)
+        self._pacing_record.start()
+        self.pacing_bar.set_note(f"{pacing.text()} until this phase ends")
+        return True
+
+    def _record_pacing(self) -> None:
+        pending, self._pending_pacing = self._pending_pacing, None
+        if pending is not None:
+            self.pacing_changed.emit(pending[0], f"pacing: {pending[1].text()}")
+
+    def save_pacing_as_protocol(self) -> Path | None:
+        """Save this protocol with the pacing of now as a protocol file of the user's own."""
+        folder = self.protocol_dir
+        pacing = self.current_pacing() or self.pacing_bar.pacing()
+        if folder is None:
+            self.pacing_bar.set_note("no data folder to save protocols in")
+            return None
+        path = self.ask_protocol_path(folder / f"{self.protocol.name}-mine.toml")
+        if path is None:
+            return None
+        try:
+            saved = save_protocol(with_pacing(self.protocol, pacing), path)
+        except InputError as exc:
+            self.pacing_bar.set_note(exc.problem)
+            return None
+        self.pacing_bar.set_note(f"saved as “{saved.name}”: the setup page offers it")
+        return path
+
+    def _ask_protocol_path(self, suggested: Path) -> Path | None:
+        name, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save the pacing as a protocol", str(suggested), "hrvcoach protocols (*.toml)")
+        if not name:
+            return None
+        path = Path(name)
+        return path if path.suffix == ".toml" else path.with_suffix(".toml")
 
     # ---- events (stored, never drawn here) ------------------------------------------------------
     def handle(self, event: SessionEvent) -> None:
@@ -436,6 +705,8 @@ class CoachWindow(QtWidgets.QMainWindow):
         if isinstance(event, Paused | Resumed) or (
                 isinstance(event, SessionEnded) and self.summary_at_end):
             self._update_buttons()  # a screenshot keeps the live look at the end
+        if isinstance(event, SessionEnded):
+            self._record_pacing()
 
     # ---- drawing ----------------------------------------------------------------------------------
     def render_frame(self, now_s: float | None = None, *, plot: bool = True,
@@ -443,7 +714,8 @@ class CoachWindow(QtWidgets.QMainWindow):
         """Draw everything for session time `now_s` (the clock's time when None).
 
         `plot=False` leaves the heart rhythm plot and the cards as they are, `slow=False` the
-        spectrum and the trend lines (`tick` redraws them less often than the pacer).
+        spectrum and the trend lines (`tick` redraws them less often than the pacer). The focus
+        view draws only itself.
         """
         t_s = self.clock.now() if now_s is None else now_s
         if self.ended is not None:
@@ -453,8 +725,15 @@ class CoachWindow(QtWidgets.QMainWindow):
                 if self._shows_summary():
                     self._show_summary()
             t_s = self._frozen_s
+        if self.pacer.revision != self._wave_revision:
+            self._wave_cache.clear()  # the pacing changed: the breath wave ahead did too
+            self._wave_revision = self.pacer.revision
         self.frames_rendered += 1
-        self._draw_pacer(self.pacer.state_at(t_s))
+        state = self.pacer.state_at(t_s)
+        if self.focused:
+            self._draw_focus(t_s, state)
+            return
+        self._draw_pacer(state)
         if plot:
             self._draw_plot(t_s)
             self._plot_drawn_at = time.monotonic()
@@ -488,27 +767,61 @@ class CoachWindow(QtWidgets.QMainWindow):
     def _shows_summary(self) -> bool:
         return self.ended is not None and self.summary_at_end
 
+    def _pacer_words(self, state: PacerState) -> tuple[str, str]:
+        """What to do now and the seconds left of it."""
+        if self._shows_summary() and self.ended is not None:
+            return _END_WORDS.get(self.ended.reason, "session complete"), ""
+        if self.state.paused:
+            return "paused", "space to go on"
+        if state.paced and state.part is not None:
+            return _PART_WORDS[state.part], f"{max(math.ceil(state.seconds_left - 1e-6), 1)} s"
+        return "breathe freely", ""
+
     def _draw_pacer(self, state: PacerState) -> None:
         ended = self._shows_summary()
-        self.pacer_item.set_state(lung=state.lung, paced=state.paced,
+        self.pacer_item.set_state(lung=state.lung, paced=state.paced and not ended,
                                   dimmed=ended or self.state.paused)
-        if ended:
-            self.pacer_label.setText("session complete")
-            self.pacer_count_label.setText("")
-            self.pacer_rate_label.setText("")
-            return
-        if self.state.paused:
-            self.pacer_label.setText("paused")
-            self.pacer_count_label.setText("space to go on")
-        elif state.paced and state.part is not None:
-            self.pacer_label.setText(_PART_WORDS[state.part])
-            self.pacer_count_label.setText(f"{max(math.ceil(state.seconds_left - 1e-6), 1)} s")
-        else:
-            self.pacer_label.setText("breathe freely")
-            self.pacer_count_label.setText("")
+        words, count = self._pacer_words(state)
+        self.pacer_label.setText(words)
+        self.pacer_count_label.setText(count)
+        self.pacer_rate_label.setText("" if ended else self._pacing_text())
+
+    def _pacing_text(self) -> str:
         phase = self.state.phase
-        self.pacer_rate_label.setText(phase.pacing_text() if phase is not None and phase.paced
-                                      else "no pacer in this phase")
+        if phase is None or not phase.paced:
+            return "no pacer in this phase"
+        live = self._live_pacing
+        if live is not None and live[0] == self.state.phase_index:
+            return live[1].text()
+        return phase.pacing_text()
+
+    def _draw_focus(self, t_s: float, state: PacerState) -> None:
+        """The focus view: the pacer, the phase, the time left, what to do, two numbers."""
+        focus = self.focus_page
+        ended = self._shows_summary()
+        focus.disc.set_state(lung=state.lung, paced=state.paced and not ended,
+                             dimmed=ended or self.state.paused)
+        words, count = self._pacer_words(state)
+        focus.part_label.setText(words)
+        focus.count_label.setText(count)
+        phase = self.state.phase
+        focus.phase_label.setText(phase.name if phase is not None else self.protocol.name)
+        shown_s = min(max(t_s, 0.0), self.total_s)
+        focus.time_label.setText(self._time_left_text(shown_s))
+        if self._focus_drawn_at != self.state.snapshots:
+            self._focus_drawn_at = self.state.snapshots
+            for tile, key in zip(focus.tiles, focus.numbers, strict=False):
+                spec = next(spec for spec in MARKER_CARDS if spec.key == key)
+                value = getattr(self.state.markers, key)
+                unit = f" ({spec.unit})" if spec.unit and spec.unit != "ratio" else ""
+                tile.show_number(f"{marker(key).heading}{unit}", number_text(value, spec.digits))
+
+    def _time_left_text(self, shown_s: float) -> str:
+        if self._shows_summary() and self.ended is not None:
+            return "complete" if self.ended.reason not in _END_WORDS else "ended"
+        if self.state.paused:
+            return "paused"
+        return f"{clock_text(self.total_s - shown_s)} left"
 
     def _draw_plot(self, t_s: float) -> None:
         x0, x1 = t_s - self.history_s, t_s + LEAD_S
@@ -566,7 +879,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             if spec.key == "breathing_power_ms2" and math.isfinite(markers.breaths_per_min):
                 detail = [f"at {markers.breaths_per_min:.1f} breaths/min"]
             if dimmed:
-                detail = ["not valid: breathing ≤ 9/min moves into LF"]
+                detail = [HF_NOT_VALID]
             base = getattr(baseline, spec.key) if baseline is not None else math.nan
             if math.isfinite(base):
                 detail.insert(0, f"baseline {number_text(base, spec.digits)}")
@@ -591,21 +904,23 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     def _draw_text(self, t_s: float) -> None:
         shown_s = min(max(t_s, 0.0), self.total_s)
-        self.elapsed_label.setText(f"{clock_text(shown_s)} / {clock_text(self.total_s)}")
-        if self.state.paused:
-            self.remaining_label.setText("paused · space to go on")
-        else:
-            self.remaining_label.setText(f"{clock_text(self.total_s - shown_s)} left")
-        self.timeline.set_position(shown_s)
         phase = self.state.phase
-        if phase is not None:
-            self.phase_label.setText(phase.name)
-            pacing = (f"{phase.breaths_per_min:g} breaths/min"
-                      if phase.breaths_per_min is not None else "free breathing")
-            self.phase_step_label.setText(
-                f"{self.protocol.name} · phase {self.state.phase_index + 1} of "
-                f"{len(self.protocol.phases)} · {phase.kind} · {pacing}")
-            self.guidance_label.setText(phase.guidance)
+        if self.ended is not None and self.summary_at_end:
+            self._draw_end_text()
+        else:
+            self.elapsed_label.setText(f"{clock_text(shown_s)} / {clock_text(self.total_s)}")
+            self.remaining_label.setText("paused · space to go on" if self.state.paused else
+                                         self._time_left_text(shown_s))
+            self.timeline.set_position(shown_s)
+            if phase is not None:
+                self.phase_label.setText(phase.name)
+                self.phase_step_label.setText(self._phase_step_text(phase))
+                self.guidance_label.setText(phase.guidance)
+        if self.pacing_bar.isVisible() and self._shown_pacing_phase != self.state.phase_index:
+            self._shown_pacing_phase = self.state.phase_index
+            pacing = self.current_pacing()
+            self.pacing_bar.show_pacing(pacing, note="" if pacing is not None else
+                                        "no pacer in this phase")
         self.status_label.setText(self.state.status)
         words, role = self.state.connection
         source = f" · {self.source_label}" if self.source_label else ""
@@ -613,6 +928,30 @@ class CoachWindow(QtWidgets.QMainWindow):
         _set_role_text(self.signal_label, f"signal {self.state.signal}", _SIGNAL_ROLE[self.state.signal])
         battery = self.state.battery_pct
         self.battery_label.setText(f"battery {battery:.0f} %" if battery is not None else "")
+
+    def _phase_step_text(self, phase: Phase) -> str:
+        live = self._live_pacing
+        if live is not None and live[0] == self.state.phase_index:
+            pacing = f"{live[1].breaths_per_min:g} breaths/min (set now)"
+        elif phase.breaths_per_min is not None:
+            pacing = f"{phase.breaths_per_min:g} breaths/min"
+        else:
+            pacing = "free breathing"
+        return (f"{self.protocol.name} · phase {self.state.phase_index + 1} of "
+                f"{len(self.protocol.phases)} · {phase.kind} · {pacing}")
+
+    def _draw_end_text(self) -> None:
+        """The header once the session ended: how it ended and when, not the phase it was in."""
+        ended = self.ended
+        if ended is None:
+            return
+        complete = ended.reason not in _END_WORDS
+        self.phase_label.setText(_END_WORDS.get(ended.reason, "session complete"))
+        self.phase_step_label.setText(f"{self.protocol.name} · {ended.beats} beats")
+        self.guidance_label.setText("")
+        self.elapsed_label.setText(clock_text(ended.time_s))
+        self.remaining_label.setText("complete" if complete else
+                                     f"ended at {clock_text(ended.time_s)}")
 
     # ---- the end ------------------------------------------------------------------------------------
     def show_end(self, info: EndOfSession | None) -> None:
@@ -623,14 +962,23 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     def _show_summary(self) -> None:
         if self.ended is not None:
+            if self.focused:
+                self.toggle_focus()
+            self._show_side_panels(False)
             self.body_stack.setCurrentWidget(self.summary_page)
-            self.summary_page.show_session(self.ended, self.end_info)
+            self.summary_page.show_session(self.ended, self.end_info, self.protocol,
+                                           self.state.coherence_s)
+            self.summary_page.new_session_button.setVisible(self.can_start_new)
+            scale_fonts(self.summary_page, self.scale)
+            self._draw_end_text()
 
     async def until_drawn(self, timeout_s: float = START_WAIT_S) -> bool:
-        """Repaint the coach page and wait until Qt has painted it (on screen), at most
+        """Repaint the page on show and wait until Qt has painted it (on screen), at most
         `timeout_s` real seconds; False when it was not (hidden, closed or minimized meanwhile)."""
         self.coach_page_drawn = False
-        self.coach_page.update()
+        page = self.pages.currentWidget()
+        if page is not None:
+            page.update()
         deadline = time.monotonic() + timeout_s
         while not self.coach_page_drawn:
             if not self.isVisible() or time.monotonic() >= deadline:
@@ -640,7 +988,7 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     # ---- Qt events --------------------------------------------------------------------------------
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.Type.Paint and watched is self.coach_page:
+        if event.type() == QtCore.QEvent.Type.Paint and watched is self.pages.currentWidget():
             self.coach_page_drawn = True
         return super().eventFilter(watched, event)
 
@@ -664,6 +1012,7 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self._timer.stop()
+        self._record_pacing()
         super().closeEvent(event)
         self.closed.emit()
 

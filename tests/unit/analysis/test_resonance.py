@@ -64,24 +64,24 @@ def test_a_near_tie_with_a_neighbour_moves_the_choice_between_them():
 
 
 @pytest.mark.parametrize(("resonance", "seed"), [(4.5, 1), (5.5, 2), (6.5, 3)])
-def test_assessment_on_the_simulator_finds_its_resonance_rate_and_stores_it(tmp_path, resonance, seed):
+def test_assessment_on_the_simulator_finds_its_resonance_rate_as_a_demo(tmp_path, resonance, seed):
     result = run_cli("demo", "--headless", "--speed", "2000", "--protocol", "resonance-assessment",
                      "--sim-resonance", str(resonance), "--seed", str(seed), home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "resonance assessment" in result.stdout and "← best" in result.stdout
-    profile = run_cli("profile", "--json", home=tmp_path)
-    stored = json.loads(profile.stdout)
-    assert stored["resonance_breaths_per_min"] == pytest.approx(resonance, abs=0.25)
-    assert [row["breaths_per_min"] for row in stored["scores"]] == [6.5, 6.0, 5.5, 5.0, 4.5]
-    assert stored["session"] == "session 1"  # the stored session it was scored from
-    assert stored["assessed_at"][:4].isdigit()
-    assert (tmp_path / "profile.json").stat().st_mode & 0o077 == 0  # the user's only
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("Assessed rate:")]
+    assessed = float(line.split()[2])
+    assert assessed == pytest.approx(resonance, abs=0.25)
+    assert "a demo" in line and "your profile is unchanged" in line
+    # the simulated person's rate is not the user's: their profile stays empty
+    assert json.loads(run_cli("profile", "--json", home=tmp_path).stdout)[
+        "resonance_breaths_per_min"] is None
 
 
 def test_a_resonance_protocol_uses_the_assessed_rate(tmp_path):
-    assessed = run_cli("demo", "--headless", "--speed", "2000", "--protocol", "resonance-assessment",
-                       "--sim-resonance", "4.5", "--seed", "1", home=tmp_path)
-    assert assessed.returncode == 0
+    from hrvcoach.history.profile import Profile, save_profile
+
+    save_profile(tmp_path, Profile(4.5, "2026-11-25T08:00:00+00:00", "session 1", []))
     result = run_cli("demo", "--headless", "--speed", "2000", "--protocol",
                      "resonance-practice", "--duration", "240", home=tmp_path)
     assert result.returncode == 0, result.stderr
