@@ -113,7 +113,10 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
         phase_gap = corrected_gap[in_corrected].copy()
         if phase_gap.size:
             phase_gap[0] = False
-        paced = phase.breaths_per_min if phase.kind == "paced" else None
+        # The pacer's rate stands for the breathing rate only where hrvcoach paced it: over an
+        # import, a protocol's phases are a plan laid on afterwards, not what was breathed.
+        paced = phase.breaths_per_min if phase.kind == "paced" and session.source != "import" \
+            else None
         data.append(PhaseData(session, phase, corrected[in_corrected], phase_gap,
                               corrected_time[in_corrected], int(in_beats.sum()),
                               int((flagged & in_beats).sum()), paced))

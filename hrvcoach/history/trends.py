@@ -16,6 +16,10 @@ Each day with a value gets (Plews et al. 2012, 2013; Buchheit 2014):
 
 Weekly (ISO weeks): practice minutes (time in paced phases), minutes at high coherence
 (comparison.HIGH_COHERENCE_RATIO, 64-s blocks) and the number of sessions.
+
+Your history is yours: only sessions measured on a strap count, unless the caller includes other
+sources (imports the user vouches for; demos and replays shown as a demo). `Trends.left_out`
+says how many sessions of each other source were left out.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from hrvcoach.store import SessionInfo, Store
@@ -33,6 +38,7 @@ __all__ = [
     "BAND_DAYS",
     "BAND_SD",
     "BASELINE_DAYS",
+    "MEASURED_SOURCES",
     "DailyValue",
     "TrendDay",
     "TrendWeek",
@@ -50,6 +56,7 @@ MIN_VALUES_7D: Final = 3
 MIN_VALUES_BAND: Final = 14
 MIN_BASELINE_S: Final = 60.0
 PREFERRED_PROTOCOL: Final = "morning-check"
+MEASURED_SOURCES: Final = frozenset({"ble"})  # a strap: the user's own heart, measured
 
 Flag = Literal["below", "above"]
 
@@ -97,6 +104,8 @@ class TrendWeek:
 class Trends:
     days: list[TrendDay]
     weeks: list[TrendWeek]
+    sources: frozenset[str] = MEASURED_SOURCES  # the session sources counted
+    left_out: dict[str, int] = field(default_factory=dict)  # sessions of other sources, by source
 
 
 def compute_trends(values: Mapping[dt.date, float]) -> list[TrendDay]:
@@ -160,10 +169,13 @@ def weekly_practice(sessions: list[SessionInfo],
             for (year, week), (practice, coherent, count) in sorted(weeks.items())]
 
 
-def load_trends(store: Store, *, days: int | None = None, today: dt.date | None = None) -> Trends:
-    """Trends from the store; `days` keeps the last N calendar days up to `today` (the band
-    and baseline still use the days before them)."""
-    sessions = [s for s in store.sessions() if s.status != "running"]
+def load_trends(store: Store, *, days: int | None = None, today: dt.date | None = None,
+                sources: Collection[str] = MEASURED_SOURCES) -> Trends:
+    """Trends from the store's sessions of `sources` (default: straps only); `days` keeps the
+    last N calendar days up to `today` (the band and baseline still use the days before them)."""
+    finished = [s for s in store.sessions() if s.status != "running"]
+    sessions = [s for s in finished if s.source in sources]
+    left_out = dict(Counter(s.source for s in finished if s.source not in sources))
     markers = store.all_markers()
     roles: dict[int, dict[int, str | None]] = {}
     kinds: dict[int, dict[int, str]] = {}
@@ -182,4 +194,4 @@ def load_trends(store: Store, *, days: int | None = None, today: dt.date | None 
         first = last - dt.timedelta(days=days - 1)
         trend_days = [d for d in trend_days if first <= d.date <= last]
         weeks = [w for w in weeks if w.monday + dt.timedelta(days=6) >= first and w.monday <= last]
-    return Trends(trend_days, weeks)
+    return Trends(trend_days, weeks, frozenset(sources), left_out)

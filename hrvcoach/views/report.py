@@ -290,9 +290,10 @@ def write_session_report(store: Any, session_id: int, path: Path) -> Path:
     return path
 
 
-def trends_figure(trends: Any) -> Figure:
+def trends_figure(trends: Any, *, demo: bool = False) -> Figure:
     """ln RMSSD per day with its 7-day baseline, the 60-day normal band and the flags; the 7-day
-    CV; practice and high-coherence minutes per week."""
+    CV; practice and high-coherence minutes per week. `demo`: the trends include simulated or
+    replayed sessions, and the chart says so."""
     import datetime as dt
 
     figure, (main, cv, weekly) = plt.subplots(3, 1, figsize=(10, 9), layout="constrained",
@@ -318,7 +319,9 @@ def trends_figure(trends: Any) -> Figure:
     else:
         main.text(0.5, 0.5, "no baseline measurements yet", transform=main.transAxes, ha="center")
     main.set_ylabel("ln RMSSD (ln ms)")
-    main.set_title("Resting HRV trend (morning-check sessions preferred)", fontsize=11, loc="left")
+    main.set_title(("DEMO (simulated or replayed sessions, not your heart): " if demo else "")
+                   + "Resting HRV trend (morning-check sessions preferred)", fontsize=11,
+                   loc="left", color="#d62828" if demo else "black")
     main.grid(alpha=0.3)
 
     cv.plot(dates, [math.nan if d.cv_7d_pct is None else d.cv_7d_pct for d in days], "-",
@@ -344,8 +347,8 @@ def trends_figure(trends: Any) -> Figure:
     return figure
 
 
-def write_trends_chart(trends: Any, path: Path) -> Path:
-    figure = trends_figure(trends)
+def write_trends_chart(trends: Any, path: Path, *, demo: bool = False) -> Path:
+    figure = trends_figure(trends, demo=demo)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=100)

@@ -17,7 +17,7 @@ import pytest
 from hrvcoach.files.journal import read_recording
 from hrvcoach.store import DB_FILE, Store
 from hrvcoach.views.cli.main import main
-from tests.helpers import run_cli
+from tests.helpers import real_recording, run_cli
 
 MARKER_KEYS = {"before", "after", "delta", "ci_low", "ci_high"}
 
@@ -179,7 +179,7 @@ def test_report_and_trends_commands_write_their_files(qigong_home, tmp_path):
     assert result.returncode == 0, result.stderr
     assert pdf.read_bytes().startswith(b"%PDF")
     chart = tmp_path / "t.png"
-    result = run_cli("trends", "--json", "-o", str(chart), home=qigong_home)
+    result = run_cli("trends", "--json", "--include", "demos", "-o", str(chart), home=qigong_home)
     assert result.returncode == 0, result.stderr
     trends = json.loads(result.stdout)
     assert [set(day) for day in trends["days"]] == [
@@ -215,3 +215,59 @@ async def test_a_ble_session_ends_up_in_the_store_with_the_strap_named(ble_world
     assert list(stored.rr_ms) == journal.rr_ms == quantized(recording[: len(journal.rr_ms)])
     assert [p.kind for p in phases] == ["baseline", "paced"]  # 90 s of the demo protocol
     assert set(markers) == {0, 1} and "connected" in notes and "battery" in notes
+
+
+def test_demos_and_replays_leave_the_users_profile_and_trends_empty_and_sessions_name_them(
+        tmp_path):
+    assessed = run_cli("demo", "--headless", "--speed", "2000", "--protocol",
+                       "resonance-assessment", home=tmp_path)
+    assert assessed.returncode == 0, assessed.stderr
+    assert "Assessed rate: 5.5 breaths/min — a demo" in assessed.stdout
+    for args in (("demo", "--protocol", "morning-check"),
+                 ("replay", str(real_recording("polar_h10_breathing_10min/rr.csv")),
+                  "--protocol", "morning-check")):
+        done = run_cli(*args, "--headless", "--speed", "2000", home=tmp_path)
+        assert done.returncode == 0, done.stderr
+
+    profile = json.loads(run_cli("profile", "--json", home=tmp_path).stdout)
+    assert (profile["resonance_breaths_per_min"], profile["scores"]) == (None, [])
+    said = run_cli("profile", home=tmp_path).stdout
+    assert "`hrvcoach coach --protocol resonance-assessment` finds yours" in said
+    assert "hrvcoach demo" not in said  # no advice to run what cannot set the rate
+
+    trends = json.loads(run_cli("trends", "--json", home=tmp_path).stdout)
+    assert (trends["days"], trends["weeks"]) == ([], [])
+    assert trends["left_out"] == {"simulator": 2, "replay": 1}
+    text = run_cli("trends", home=tmp_path).stdout
+    assert "No baseline measurements of you yet" in text
+    assert "Left out (not measured on your strap): 1 replay, 2 demos." in text
+    assert "`hrvcoach trends --include replays --include demos` counts them" in text
+    shown = run_cli("trends", "--include", "demos", home=tmp_path).stdout
+    assert shown.startswith("DEMO: these trends include simulated or replayed sessions")
+
+    listed = json.loads(run_cli("sessions", "--json", home=tmp_path).stdout)
+    assert [row["source"] for row in listed] == ["simulator", "simulator", "replay"]
+    lines = run_cli("sessions", home=tmp_path).stdout.splitlines()
+    assert "source" in lines[0]
+    assert [line.split()[4] for line in lines[1:]] == ["demo", "demo", "replay"]
+    assert "replay rr.csv" in lines[3]
+
+
+def test_an_import_laid_over_a_protocol_reports_the_breathing_it_measured(tmp_path, capsys):
+    import numpy as np
+
+    from hrvcoach.store import Store
+
+    times, rr = [0.0], []
+    while times[-1] < 300.0:  # breathing at 15/min (0.25 Hz) throughout, e.g. while exercising
+        hr = 72.0 + 6.0 * np.sin(2 * np.pi * 0.25 * times[-1])
+        rr.append(60_000.0 / hr)
+        times.append(times[-1] + rr[-1] / 1000.0)
+    path = tmp_path / "exercise.txt"
+    path.write_text("".join(f"{value:.1f}\n" for value in rr))
+    assert main(["--data-dir", str(tmp_path / "home"), "import", str(path), "--date",
+                 "2026-03-04T18:00", "--protocol", "demo"]) == 0
+    with Store.open(tmp_path / "home") as store:
+        paced = store.markers(1)[1]  # the demo's "slow breathing" phase: 6/min in the plan
+    assert paced["breaths_per_min"] == pytest.approx(15.0, abs=0.5)  # what was breathed
+    assert paced["hf_valid"] is True

@@ -13,9 +13,12 @@ from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
     from hrvcoach.history.compare import Comparison
-    from hrvcoach.store import Store
+    from hrvcoach.store import SessionInfo, Store
 
 FORMATS = ("rr", "csv", "json", "edf")
+# `trends --include`: the stored source each word lets in beside the straps
+INCLUDED_SOURCES = {"imports": "import", "replays": "replay", "demos": "simulator"}
+SOURCE_WORDS = {"ble": "strap", "simulator": "demo", "replay": "replay", "import": "import"}
 
 
 def _positive_int(text: str) -> int:
@@ -38,7 +41,7 @@ def _report_path(text: str) -> Path:
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sessions = commands.add_parser("sessions", help="the session log: every recorded session",
                                    description="List stored sessions (id, date, protocol, "
-                                   "duration, status, beats, RMSSD and HR before → after).")
+                                   "source, duration, status, beats, RMSSD and HR before → after).")
     sessions.add_argument("--json", action="store_true", help="machine-readable output")
     sessions.set_defaults(run=_run_sessions)
 
@@ -61,6 +64,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                  "practice minutes and time at high coherence per week.")
     trends.add_argument("--days", type=_positive_int, default=60, metavar="N",
                         help="show the last N days up to the latest measurement (default 60)")
+    trends.add_argument("--include", choices=sorted(INCLUDED_SOURCES), action="append",
+                        default=[], metavar="imports|replays|demos",
+                        help="count these sessions too (default: only sessions measured on your "
+                        "strap): imports of your own recordings; replays and demos (shown as a "
+                        "demo, not your heart); may be repeated")
     trends.add_argument("--json", action="store_true", help="machine-readable output")
     trends.add_argument("-o", "--output", type=Path, metavar="FILE.png",
                         help="also draw the trend chart (PNG, PDF or SVG)")
@@ -134,6 +142,23 @@ def _headline(store: Store, session_id: int) -> dict[str, dict[str, float | None
     return picked
 
 
+def source_text(info: SessionInfo) -> str:
+    """Where a session's beats came from: 'strap Polar H10 …', 'demo', 'replay rr.csv',
+    'import day01.txt'."""
+    from pathlib import PurePath
+
+    word = SOURCE_WORDS.get(info.source, info.source)
+    match info.source:
+        case "ble":
+            return f"{word} {info.device}".strip()
+        case "replay":
+            return f"{word} {info.device.removeprefix('replay of ')}".strip()
+        case "import":
+            return f"{word} {PurePath(info.origin).name}".strip() if info.origin else word
+        case _:
+            return word
+
+
 def _run_sessions(args: argparse.Namespace) -> int:
     with _store(args) as store:
         rows = [(info, _headline(store, info.id)) for info in store.sessions()]
@@ -141,14 +166,15 @@ def _run_sessions(args: argparse.Namespace) -> int:
         print(json.dumps([{"id": info.id, "date": info.date, "started_at": info.started_at,
                            "protocol": info.protocol, "duration_s": info.duration_s,
                            "status": info.status, "n_beats": info.n_beats, "source": info.source,
-                           "device": info.device, "markers": headline}
+                           "device": info.device, "origin": info.origin, "markers": headline}
                           for info, headline in rows], indent=2))
         return 0
     if not rows:
-        print("No sessions yet: run `hrvcoach demo` or `hrvcoach import FILE`.")
+        print("No sessions yet: `hrvcoach coach` records one with your strap; `hrvcoach demo` "
+              "shows how it works on a simulated strap.")
         return 0
-    print(f"{'id':>4}  {'started':<16}  {'protocol':<20} {'length':>6}  {'status':<11} {'beats':>6}"
-          f"  {'RMSSD before→after':>19}  {'HR before→after':>16}")
+    print(f"{'id':>4}  {'started':<16}  {'protocol':<20} {'source':<22} {'length':>6}  "
+          f"{'status':<11} {'beats':>6}  {'RMSSD before→after':>19}  {'HR before→after':>16}")
     for info, headline in rows:
         before, after = headline.get("before", {}), headline.get("after", {})
         rmssd = f"{_num(before.get('rmssd_ms'))}→{_num(after.get('rmssd_ms'))} ms" if after else \
@@ -157,7 +183,8 @@ def _run_sessions(args: argparse.Namespace) -> int:
             f"{_num(before.get('mean_hr_bpm'))}"
         length = clock_text(info.duration_s) if info.duration_s is not None else "—"
         print(f"{info.id:>4}  {info.started_at[:16].replace('T', ' '):<16}  {info.protocol[:20]:<20} "
-              f"{length:>6}  {info.status:<11} {info.n_beats:>6}  {rmssd:>19}  {hr + ' bpm':>16}")
+              f"{source_text(info)[:22]:<22} {length:>6}  {info.status:<11} {info.n_beats:>6}  "
+              f"{rmssd:>19}  {hr + ' bpm':>16}")
     return 0
 
 
@@ -213,25 +240,30 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 def _run_trends(args: argparse.Namespace) -> int:
-    from hrvcoach.history.trends import load_trends
+    from hrvcoach.history.trends import MEASURED_SOURCES, load_trends
 
+    sources = MEASURED_SOURCES | {INCLUDED_SOURCES[word] for word in args.include}
     with _store(args) as store:
-        trends = load_trends(store, days=args.days)
+        trends = load_trends(store, days=args.days, sources=sources)
+    demo = bool(sources & {"simulator", "replay"})
     if args.output is not None:
         from hrvcoach.views.report import write_trends_chart
 
-        write_trends_chart(trends, args.output)
+        write_trends_chart(trends, args.output, demo=demo)
     if args.json:
-        print(json.dumps({"days": [day.to_json() for day in trends.days],
+        print(json.dumps({"sources": sorted(trends.sources), "left_out": trends.left_out,
+                          "days": [day.to_json() for day in trends.days],
                           "cv_7d_pct": [{"date": d.date.isoformat(), "cv_pct": d.cv_7d_pct}
                                         for d in trends.days],
                           "weeks": [week.to_json() for week in trends.weeks]}, indent=2))
         return 0
+    if demo:
+        print("DEMO: these trends include simulated or replayed sessions — not your heart.")
     if args.output is not None:
         print(f"trend chart saved: {args.output}")
     if not trends.days:
-        print("No baseline measurements yet: a morning-check session each morning "
-              "(`hrvcoach demo --protocol morning-check`, or import recordings) builds the trend.")
+        print("No baseline measurements of you yet: a morning check on your strap each morning "
+              "(`hrvcoach coach --protocol morning-check`) builds the trend.")
     else:
         print(f"{'date':<10}  {'ln RMSSD':>8}  {'7-day':>6}  {'band (60 days)':>15}  {'CV 7d':>6}  flag")
         for d in trends.days:
@@ -245,7 +277,24 @@ def _run_trends(args: argparse.Namespace) -> int:
         for w in trends.weeks:
             print(f"{w.week:<9}  {w.sessions:>8}  {w.practice_min:>5.0f} min  "
                   f"{w.high_coherence_min:>10.0f} min")
+    left_out = _left_out_text(trends.left_out)
+    if left_out:
+        print(f"\n{left_out}")
     return 0
+
+
+def _left_out_text(left_out: dict[str, int]) -> str:
+    """Which sessions the trends left out, and how to count them."""
+    by_word = {word: left_out.get(source, 0) for word, source in INCLUDED_SOURCES.items()}
+    parts = [f"{count} {word[:-1] if count == 1 else word}" for word, count in by_word.items()
+             if count]
+    if not parts:
+        return ""
+    hints = [f"--include {word}" for word, count in by_word.items() if count]
+    return (f"Left out (not measured on your strap): {', '.join(parts)}. "
+            f"`hrvcoach trends {' '.join(hints)}` counts them"
+            + (" (imports of your own recordings belong in your trends; demos and replays "
+               "are shown as a demo)." if by_word["demos"] or by_word["replays"] else "."))
 
 
 def _run_report(args: argparse.Namespace) -> int:

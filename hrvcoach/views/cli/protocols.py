@@ -113,8 +113,9 @@ def _run_profile(args: argparse.Namespace) -> int:
     if args.plot is not None:
         print(f"plot saved: {args.plot}")
     if profile.resonance_breaths_per_min is None:
-        print("No resonance rate assessed yet: run `hrvcoach demo --protocol resonance-assessment` "
-              "(or `coach` with a strap). Protocols that say \"resonance\" use 6 breaths/min.")
+        print("No resonance rate assessed yet: `hrvcoach coach --protocol resonance-assessment` "
+              "finds yours with your strap (a demo shows how it works but never sets your "
+              "rate). Protocols that say \"resonance\" use 6 breaths/min until then.")
         return 0
     print(f"resonance rate: {profile.resonance_breaths_per_min:g} breaths/min "
           f"(assessed {profile.assessed_at}, session {profile.session})")

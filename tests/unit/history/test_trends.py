@@ -80,7 +80,7 @@ def expected(values: list[float]) -> list[dict[str, object]]:
 
 def test_sixty_imported_days_give_the_expected_baseline_band_and_flags(home, capsys):
     capsys.readouterr()
-    assert main(["--data-dir", str(home), "trends", "--json"]) == 0
+    assert main(["--data-dir", str(home), "trends", "--json", "--include", "imports"]) == 0
     days = json.loads(capsys.readouterr().out)["days"]
     assert [day["date"] for day in days] == [(START + dt.timedelta(d)).isoformat() for d in range(DAYS)]
     targets = [target_ln_rmssd(d) for d in range(DAYS)]
@@ -104,12 +104,13 @@ def test_sixty_imported_days_give_the_expected_baseline_band_and_flags(home, cap
 
 def test_the_last_days_keep_the_band_of_the_whole_history(home, capsys):
     capsys.readouterr()
-    assert main(["--data-dir", str(home), "trends", "--days", "7", "--json"]) == 0
+    assert main(["--data-dir", str(home), "trends", "--days", "7", "--json", "--include",
+                 "imports"]) == 0
     recent = json.loads(capsys.readouterr().out)
     assert [day["date"] for day in recent["days"]] == [
         (START + dt.timedelta(d)).isoformat() for d in range(53, 60)]
     with Store.open(home) as store:
-        full = load_trends(store)
+        full = load_trends(store, sources={"ble", "import"})
     assert recent["days"][-1] == full.days[-1].to_json()
     assert recent["cv_7d_pct"][-1]["cv_pct"] == pytest.approx(
         100 * statistics.stdev([3.3, 3.5, 3.3, 3.5, 3.3, 3.5, 3.3]) / ((4 * 3.3 + 3 * 3.5) / 7))
@@ -117,19 +118,32 @@ def test_the_last_days_keep_the_band_of_the_whole_history(home, capsys):
 
 def test_trends_text_shows_the_flag(home, capsys):
     capsys.readouterr()
-    assert main(["--data-dir", str(home), "trends", "--days", "3"]) == 0
+    assert main(["--data-dir", str(home), "trends", "--days", "3", "--include", "imports"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("2026-02-27") and lines[1].endswith("↓ below the normal band")
 
 
 def test_weeks_count_sessions_and_practice_minutes(home):
     with Store.open(home) as store:
-        weeks = load_trends(store).weeks
+        weeks = load_trends(store, sources={"import"}).weeks
     assert weeks[0].week == "2026-W01" and weeks[0].sessions == 4  # Thu 1 Jan to Sun 4 Jan
     second = next(w for w in weeks if w.week == "2026-W02")
     assert second.sessions == 8  # 7 morning checks and the demo
     assert second.practice_min == pytest.approx(3.0, abs=0.05)  # the demo's paced phase (3 min)
     assert sum(w.sessions for w in weeks) == DAYS + 1
+
+
+def test_imports_count_only_when_the_user_says_so_and_the_text_says_how(home, capsys):
+    capsys.readouterr()
+    assert main(["--data-dir", str(home), "trends", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["days"] == [] and shown["weeks"] == []
+    assert shown["sources"] == ["ble"] and shown["left_out"] == {"import": DAYS + 1}
+    assert main(["--data-dir", str(home), "trends"]) == 0
+    text = capsys.readouterr().out
+    assert "No baseline measurements of you yet" in text
+    assert f"Left out (not measured on your strap): {DAYS + 1} imports." in text
+    assert "`hrvcoach trends --include imports` counts them" in text
 
 
 def test_compute_trends_flags_a_rise_above_the_band():
