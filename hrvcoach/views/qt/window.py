@@ -565,7 +565,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.focus_button.setText("All panels" if self.focused else "Focus")
 
     def toggle_pacing_bar(self) -> None:
-        self.pacing_bar.setVisible(not self.pacing_bar.isVisible())
+        self.pacing_bar.setHidden(not self.pacing_bar.isHidden())
         self._shown_pacing_phase = -2  # fill it with the pacing of now
 
     def toggle_sound(self) -> None:
@@ -916,7 +916,7 @@ class CoachWindow(QtWidgets.QMainWindow):
                 self.phase_label.setText(phase.name)
                 self.phase_step_label.setText(self._phase_step_text(phase))
                 self.guidance_label.setText(phase.guidance)
-        if self.pacing_bar.isVisible() and self._shown_pacing_phase != self.state.phase_index:
+        if not self.pacing_bar.isHidden() and self._shown_pacing_phase != self.state.phase_index:
             self._shown_pacing_phase = self.state.phase_index
             pacing = self.current_pacing()
             self.pacing_bar.show_pacing(pacing, note="" if pacing is not None else
