@@ -66,7 +66,7 @@ class FocusView(QtWidgets.QWidget):
         top.addWidget(self.phase_label, stretch=1)
         top.addWidget(self.time_label)
         root.addLayout(top)
-        self.disc = PacerDisc()
+        self.disc = PacerDisc(on_card=False)
         root.addWidget(self.disc, stretch=1)
         self.part_label = make_label("", size_px=54, weight=300)
         self.count_label = make_label("", size_px=30, role="muted")

@@ -312,7 +312,9 @@ async def _drive(started: StartedSession, window: CoachWindow, screenshot: Path 
 
     window.pacing_changed.connect(record_pacing)
     window.render_frame()  # session time 0 (the window's still clock), the session's length
-    if not await window.until_drawn() and window.isVisible():
+    if await window.until_drawn():
+        log.info("first frame drawn: the session starts")
+    elif window.isVisible():
         log.info("the coach page was not drawn within %g s: starting anyway", START_WAIT_S)
     if isinstance(clock, RestartableClock):
         clock.restart()  # session time 0 is what the user sees first

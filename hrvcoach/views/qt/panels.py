@@ -92,28 +92,43 @@ class PacerDisc(QtWidgets.QWidget):
     """
 
     MIN_FRACTION: Final = 0.38  # radius at full exhale, as a fraction of the largest radius
+    GLOW: Final = 1.25  # the soft halo's radius, as a multiple of the disc's
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, *, on_card: bool = True) -> None:
         super().__init__(parent)
         self.lung = 0.0
         self.paced = False
         self.dimmed = False
         self.theme = DARK
+        self.on_card = on_card  # drawn on a card (the panel colour) or on the window's background
         self.paints = 0
         self.setMinimumSize(120, 120)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                            QtWidgets.QSizePolicy.Policy.Expanding)
+        # It paints its own background: a breath's repaint touches nothing beneath it (the
+        # card's rounded frame costs more to draw than the disc).
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.update()
 
     def set_state(self, *, lung: float, paced: bool, dimmed: bool) -> None:
-        """Change what is drawn; repaints only when something changed."""
+        """Change what is drawn; repaints only what changed: the square around the larger of
+        the old and the new disc while it breathes, everything when it shows or hides."""
         lung = min(max(lung, 0.0), 1.0)
-        if (lung, paced, dimmed) != (self.lung, self.paced, self.dimmed):
-            self.lung, self.paced, self.dimmed = lung, paced, dimmed
+        if (lung, paced, dimmed) == (self.lung, self.paced, self.dimmed):
+            return
+        breathing = (paced, dimmed) == (self.paced, self.dimmed)
+        old_px = self.disc_radius_px()
+        self.lung, self.paced, self.dimmed = lung, paced, dimmed
+        if not breathing:
             self.update()
+            return
+        reach = math.ceil(self.GLOW * max(old_px, self.disc_radius_px())) + 2
+        centre = self.rect().center()
+        self.update(QtCore.QRect(centre.x() - reach, centre.y() - reach, 2 * reach + 1,
+                                 2 * reach + 1))
 
     def max_radius_px(self) -> float:
         return max(min(self.width(), self.height()) / 2.0 - 12.0, 10.0)
@@ -129,6 +144,7 @@ class PacerDisc(QtWidgets.QWidget):
         self.paints += 1
         theme = self.theme
         painter = QtGui.QPainter(self)
+        painter.fillRect(event.rect(), _qcolor(theme.panel if self.on_card else theme.background))
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         center = QtCore.QPointF(self.width() / 2.0, self.height() / 2.0)
         outer = self.max_radius_px()
@@ -145,12 +161,14 @@ class PacerDisc(QtWidgets.QWidget):
             painter.end()
             return
         alpha = 0.45 if self.dimmed else 1.0
-        glow = QtGui.QRadialGradient(center, radius * 1.25)
+        glow = QtGui.QRadialGradient(center, radius * self.GLOW)
         glow.setColorAt(0.75, _qcolor(theme.breath, int(60 * alpha)))
         glow.setColorAt(1.0, _qcolor(theme.breath, 0))
         painter.setPen(QtCore.Qt.PenStyle.NoPen)
         painter.setBrush(QtGui.QBrush(glow))
-        painter.drawEllipse(center, radius * 1.25, radius * 1.25)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)  # it fades to nothing
+        painter.drawEllipse(center, radius * self.GLOW, radius * self.GLOW)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         fill = QtGui.QRadialGradient(center - QtCore.QPointF(radius * 0.25, radius * 0.3),
                                      radius * 1.3)
         fill.setColorAt(0.0, _qcolor(theme.breath_light, int(235 * alpha)))
@@ -395,6 +413,8 @@ def _title_size(scale: float) -> str:
 
 
 def _bare_plot(axis_items: dict[str, pg.AxisItem]) -> pg.PlotWidget:
+    for axis in axis_items.values():
+        axis.enableAutoSIPrefix(False)  # else every range change re-lays the label out (HTML)
     widget = pg.PlotWidget(axisItems=axis_items)
     item = widget.getPlotItem()
     item.setMouseEnabled(x=False, y=False)

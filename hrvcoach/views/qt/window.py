@@ -79,7 +79,9 @@ PACER_HEIGHT: Final = 0.30  # of the window's height, above the plots (narrow ar
 PACER_MIN_HEIGHT: Final = 0.18  # ... at most and at least
 LEAD_S: Final = 4.0  # the plot shows this much of the coming breath right of "now"
 WAVE_STEP_S: Final = 0.1  # the breath wave is sampled on a fixed grid of session times
-PLOT_FPS: Final = 12.0  # the timer redraws the heart rhythm plot at most this often (real s)
+PLOT_FPS: Final = 12.0  # the timer redraws the heart rhythm plot at most this often (real s) ...
+PLOT_MIN_FPS: Final = 4.0  # ... and at least this often ...
+PLOT_STEP_PX: Final = 0.75  # ... aiming at a redraw each time it has scrolled this far
 SLOW_PANELS_S: Final = 1.0  # spectrum and trend lines: at most once a second (real s)
 ENDED_FRAME_INTERVAL_MS: Final = 250  # after the end the frame is frozen: redraw rarely
 MINIMIZED_FRAME_INTERVAL_MS: Final = 1000  # minimized: tick rarely and draw nothing
@@ -746,13 +748,21 @@ class CoachWindow(QtWidgets.QMainWindow):
         """One timer frame: the pacer at full rate, the heart rhythm plot at most PLOT_FPS a
         second, spectrum and trend lines at most once per SLOW_PANELS_S (real time).
 
-        The plot scrolls by less than a pixel per frame, so fewer redraws look the same; the
-        slow panels wait for a frame without the plot, so no frame does both.
+        The plot scrolls by less than a pixel per frame, so fewer redraws look the same
+        (`plot_interval_s`); the slow panels wait for a frame without the plot, so no frame
+        does both.
         """
         now = time.monotonic()
-        plot = now - self._plot_drawn_at >= 1.0 / PLOT_FPS - 1e-3
+        plot = now - self._plot_drawn_at >= self.plot_interval_s() - 1e-3
         slow = not plot and now - self._slow_drawn_at >= SLOW_PANELS_S - 1e-3  # never both
         self.render_frame(now_s, plot=plot, slow=slow)
+
+    def plot_interval_s(self) -> float:
+        """Real seconds between two heart rhythm redraws: as long as it takes the plot to scroll
+        PLOT_STEP_PX (a redraw that moves it less looks the same), within PLOT_FPS..PLOT_MIN_FPS."""
+        px_per_s = max(self.plot.width(), 1) / (self.history_s + LEAD_S)
+        speed = getattr(self.clock, "speed", 1.0)
+        return min(max(PLOT_STEP_PX / (px_per_s * speed), 1.0 / PLOT_FPS), 1.0 / PLOT_MIN_FPS)
 
     def on_frame_timer(self) -> None:
         """What the frame timer does: a frame, unless the window is minimized."""
