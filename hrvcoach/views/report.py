@@ -92,14 +92,25 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     page.suptitle(f"hrvcoach session {info.id} — {info.protocol}\n"
                   f"{info.started_at[:16].replace('T', ' ')} · {info.status} · {length} · "
                   f"{info.n_beats} beats · {n_artifacts} artifacts corrected · "
-                  f"{int((~usable).sum())} without skin contact", fontsize=11)
-    tach = page.add_axes((0.1, 0.62, 0.78, 0.29))
+                  f"{int((~usable).sum())} without skin contact\n{_source_line(info)}",
+                  fontsize=10)
+    tach = page.add_axes((0.1, 0.6, 0.78, 0.28))
     tach.set_gid("tachogram-axes")
+    end_min = max((phase.end_s for phase in phases), default=0.0) / 60 or 1.0
+    row = 0
     for phase in phases:
         tach.axvspan(phase.start_s / 60, phase.end_s / 60, color=_phase_colour(phase.index),
                      alpha=0.12, lw=0)
-        tach.text((phase.start_s + phase.end_s) / 120, 1.01, f"{phase.index + 1}. {phase.name}",
-                  transform=tach.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
+        # a name that does not fit its phase shrinks to the phase's number, and a number that
+        # still does not fit takes the upper row, so labels never run into each other
+        width_frac = (phase.end_s - phase.start_s) / 60 / end_min
+        label = f"{phase.index + 1}. {phase.name}"
+        if _label_frac(label) > width_frac:
+            label = f"{phase.index + 1}."
+        row = 1 - row if _label_frac(label) > width_frac else 0
+        tach.text((phase.start_s + phase.end_s) / 120, 1.01 + 0.05 * row, label,
+                  transform=tach.get_xaxis_transform(), ha="center", va="bottom", fontsize=8,
+                  gid=f"phase-label-{phase.index}")
     tach.plot(time_min, rr, color="#333333", lw=0.7, gid="tachogram", label="RR interval")
     if n_artifacts:
         tach.plot(time_min[artifact], rr[artifact], "x", color="#d62828", ms=5, gid="artifacts",
@@ -109,6 +120,20 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
                   gid="no-contact", label="no skin contact (left out)")
     for gap_t in time_min[np.asarray(beats.after_gap, dtype=bool)]:
         tach.axvline(gap_t, color="#888888", ls=":", lw=0.8)
+    notes = [a for a in store.annotations(info.id) if a.kind in ("note", "pacing")]
+    for number, note in enumerate(notes, start=1):
+        mark = note.kind == "note"
+        tach.axvline(note.time_s / 60, color="#7a5cc4" if mark else "#3a7ca5",
+                     ls="-" if mark else "--", lw=1.0, gid=f"{note.kind}-{number}",
+                     label=None if number > 1 else "your marks and pacing changes")
+        tach.text(note.time_s / 60, 0.98, f"{'✎' if mark else '♪'}{number}",
+                  transform=tach.get_xaxis_transform(), fontsize=7, ha="left", va="top",
+                  color="#7a5cc4" if mark else "#3a7ca5")
+    if notes:
+        page.text(0.1, 0.535, "; ".join(f"{'✎' if n.kind == 'note' else '♪'}{i} "
+                                        f"{n.time_s / 60:.1f} min: {n.text}"
+                                        for i, n in enumerate(notes, start=1))[:400],
+                  fontsize=7, wrap=True, gid="notes-text")
     tach.set_xlabel("session time (min)")
     tach.set_ylabel("RR interval (ms)")
     tach.grid(alpha=0.3)
@@ -120,7 +145,7 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
                                                        lambda v: 60_000 / np.maximum(v, 1)))
     hr_axis.set_ylabel("heart rate (bpm)")
 
-    table_axes = page.add_axes((0.25, 0.07, 0.71, 0.47))
+    table_axes = page.add_axes((0.25, 0.07, 0.71, 0.44))
     table_axes.axis("off")
     table_axes.set_gid("markers-table-axes")
     columns = [f"{data.phase.index + 1}. {data.phase.name}\n[{data.phase.kind}"
@@ -215,9 +240,12 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
         forest.grid(axis="x", alpha=0.3)
         page.text(0.04, 0.035, "verdict: " + comparison.verdict(), fontsize=9, ha="left", wrap=True)
     else:
+        import textwrap
+
         forest.axis("off")
-        forest.text(0.5, 0.5, f"no before/after comparison:\n{comparison_error}", ha="center",
-                    va="center", fontsize=8, wrap=True)
+        forest.text(0.5, 0.5, "no before/after comparison:\n" + textwrap.fill(
+            comparison_error, 38), ha="center", va="center", fontsize=8,
+            gid="no-comparison")  # wrapped to stay within its half of the page
 
     poincare = page.add_axes((0.6, 0.13, 0.36, 0.37))
     poincare.set_gid("poincare-axes")
@@ -239,6 +267,31 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
     poincare.set_title("Poincaré plot", fontsize=10, loc="left")
     poincare.legend(fontsize=7, markerscale=3)
     poincare.grid(alpha=0.3)
+
+
+def _label_frac(text: str, fontsize: float = 8.0, axes_width_pt: float = 0.78 * 8.27 * 72) -> float:
+    """About how much of the tachogram's width a label takes (DejaVu Sans: ~0.6 em a char)."""
+    return len(text) * 0.6 * fontsize / axes_width_pt
+
+
+def _source_line(info: Any) -> str:
+    """What the report knows of where the beats came from."""
+    from pathlib import PurePath
+
+    match info.source:
+        case "ble":
+            return f"measured on a strap: {info.device or 'a Bluetooth strap'}"
+        case "simulator":
+            return "a demo: the simulated strap, not a person's heart"
+        case "replay":
+            return f"a replay of {info.device.removeprefix('replay of ') or 'a recording'}"
+        case "import":
+            laid = "" if info.protocol == "import" else (
+                f"; the phases of {info.protocol} were laid over it afterwards (a plan, not "
+                "paced by hrvcoach: breathing rates are measured)")
+            return f"imported from {PurePath(info.origin).name or 'a file'}{laid}"
+        case _:
+            return f"source: {info.source}"
 
 
 def session_report_figures(store: Any, session_id: int) -> list[Figure]:

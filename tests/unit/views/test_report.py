@@ -125,3 +125,54 @@ def test_the_trend_chart_draws_the_days_band_and_flags(tmp_path):
         plt.close(figure)
     png = write_trends_chart(Trends(days, weeks), tmp_path / "t.png")
     assert imread(png).shape[:2] == (900, 1000)
+
+
+def text_boxes(figure, prefix):
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in figure.texts + [
+        t for a in figure.axes for t in a.texts] if (t.get_gid() or "").startswith(prefix)]
+
+
+def test_short_phases_labels_never_overlap_and_marks_are_drawn(tmp_path):
+    from hrvcoach.core.records import Annotation
+
+    with Store.open(tmp_path) as store:
+        session_id = record_simulated_session(store, "resonance-assessment", seed=2)
+        store.add_annotation(session_id, Annotation(200.0, "note", "a dog barked"))
+        store.add_annotation(session_id, Annotation(400.0, "pacing", "pacing: 5 breaths/min"))
+        figures = session_report_figures(store, session_id)
+    try:
+        boxes = text_boxes(figures[0], "phase-label-")
+        assert len(boxes) == 11  # every phase is labelled, the 30-s rests too
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+        assert by_gid(figures, "note-1").get_xdata()[0] == pytest.approx(200.0 / 60)
+        assert by_gid(figures, "pacing-2").get_xdata()[0] == pytest.approx(400.0 / 60)
+        notes = by_gid(figures, "notes-text").get_text()
+        assert "a dog barked" in notes and "pacing: 5 breaths/min" in notes
+    finally:
+        for figure in figures:
+            plt.close(figure)
+
+
+def test_an_import_is_described_by_what_is_known_and_no_comparison_stays_in_its_half(tmp_path,
+                                                                                    capsys):
+    from hrvcoach.views.cli.main import main
+
+    rr = tmp_path / "run.txt"
+    rr.write_text("".join(f"{600 + 40 * np.sin(i / 2.0):.1f}\n" for i in range(400)))
+    assert main(["--data-dir", str(tmp_path / "home"), "import", str(rr), "--protocol",
+                 "morning-check"]) == 0
+    with Store.open(tmp_path / "home") as store:
+        figures = session_report_figures(store, 1)
+    try:
+        title = figures[0].get_suptitle()
+        assert "imported from run.txt" in title and "laid over it afterwards" in title
+        (message,) = text_boxes(figures[1], "no-comparison")  # a morning check has no "after"
+        poincare = by_gid(figures, "poincare-axes")
+        figures[1].canvas.draw()
+        left_of_poincare = poincare.get_tightbbox(figures[1].canvas.get_renderer()).x0
+        assert message.x1 < left_of_poincare  # it no longer runs into the Poincaré plot
+    finally:
+        for figure in figures:
+            plt.close(figure)
