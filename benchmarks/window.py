@@ -197,9 +197,11 @@ def app_cpu_pct(mode: str, settle_s: float, measure_s: float) -> float:
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "HRVCOACH_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
         args = ["--headless"] if mode == "headless" else ["--screenshot", f"{home}/shot.png"]
+        paced = Path(home) / "paced.toml"  # paced from the start: the pacer moves all along
+        paced.write_text('[[phase]]\nkind = "paced"\nminutes = 10\nbreaths_per_min = 6\n')
         process = subprocess.Popen(
             [sys.executable, "-m", "hrvcoach", "demo", "--speed", "1", "--duration",
-             str(settle_s + measure_s + 10), *args],
+             str(settle_s + measure_s + 10), "--protocol", str(paced), *args],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(settle_s)
