@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,24 @@ def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.Complete
     return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
                           env=cli_env(home, QT_QPA_PLATFORM="offscreen"), timeout=timeout,
                           check=False)
+
+
+def pacer_part_changes(pacer: Any, end_s: float, *, start_s: float = 0.0,
+                       step_s: float = 0.02) -> list[tuple[float, str | None]]:
+    """(time, part) of every change of a pacer's breath part after start_s, found from its
+    state alone (sampled, then bisected to a microsecond): the truth that its
+    `changes_between` and the sound's cues are checked against."""
+    import numpy as np
+
+    times = np.arange(start_s, end_s, step_s)
+    parts = [pacer.state_at(t).part for t in times]
+    found = []
+    for i in range(1, len(times)):
+        if parts[i] == parts[i - 1]:
+            continue
+        lo, hi = times[i - 1], times[i]
+        while hi - lo > 1e-6:
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if pacer.state_at(mid).part == parts[i - 1] else (lo, mid)
+        found.append((float(hi), parts[i]))
+    return found

@@ -7,6 +7,7 @@ phase-continuously); on the setup page it shapes the protocol the session will r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 from PySide6 import QtCore, QtWidgets
@@ -15,7 +16,7 @@ from hrvcoach.core.errors import InputError
 from hrvcoach.protocols.custom import MAX_PACED_PER_MIN, MIN_PACED_PER_MIN, Pacing
 from hrvcoach.views.qt.labels import BASE_PX, make_label
 
-__all__ = ["PacingBar"]
+__all__ = ["PacingBar", "ask_protocol_path"]
 
 MAX_HOLD_S: Final = 10.0
 CONTROL_PX: Final = 15  # the controls' font size at scale 1
@@ -121,3 +122,13 @@ class PacingBar(QtWidgets.QFrame):
             return
         self.set_note(pacing.text())
         self.changed.emit(pacing)
+
+
+def ask_protocol_path(parent: QtWidgets.QWidget, title: str, suggested: Path) -> Path | None:
+    """The file a protocol of the user's own is saved as (a .toml), chosen in a save dialog."""
+    name, _ = QtWidgets.QFileDialog.getSaveFileName(parent, title, str(suggested),
+                                                    "hrvcoach protocols (*.toml)")
+    if not name:
+        return None
+    path = Path(name)
+    return path if path.suffix == ".toml" else path.with_suffix(".toml")

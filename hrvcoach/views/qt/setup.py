@@ -22,7 +22,7 @@ from hrvcoach.protocols.custom import Pacing, save_protocol, with_length, with_p
 from hrvcoach.protocols.protocol import Protocol, load_protocol_file
 from hrvcoach.views.qt.device_picker import fill_strap_list
 from hrvcoach.views.qt.labels import make_label
-from hrvcoach.views.qt.pacing import PacingBar
+from hrvcoach.views.qt.pacing import PacingBar, ask_protocol_path
 from hrvcoach.views.text import clock_text, plain_problem
 
 if TYPE_CHECKING:
@@ -340,12 +340,7 @@ class SetupPanel(QtWidgets.QWidget):
         return path
 
     def _ask_save_path(self, suggested: Path) -> Path | None:
-        name, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save as a protocol of your own", str(suggested), "hrvcoach protocols (*.toml)")
-        if not name:
-            return None
-        path = Path(name)
-        return path if path.suffix == ".toml" else path.with_suffix(".toml")
+        return ask_protocol_path(self, "Save as a protocol of your own", suggested)
 
     def _ask_open_path(self, title: str, filters: str) -> Path | None:
         name, _ = QtWidgets.QFileDialog.getOpenFileName(self, title, "", filters)

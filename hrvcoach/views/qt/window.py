@@ -50,7 +50,7 @@ from hrvcoach.session import (
 from hrvcoach.views.qt.coach_state import COHERENCE_LEVELS, CoachState, coherence_level
 from hrvcoach.views.qt.focus import FocusView
 from hrvcoach.views.qt.labels import make_label, scale_fonts, scaled_px
-from hrvcoach.views.qt.pacing import PacingBar
+from hrvcoach.views.qt.pacing import PacingBar, ask_protocol_path
 from hrvcoach.views.qt.panels import (
     MARKER_CARDS,
     HeartRhythmPlot,
@@ -693,12 +693,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         return path
 
     def _ask_protocol_path(self, suggested: Path) -> Path | None:
-        name, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Save the pacing as a protocol", str(suggested), "hrvcoach protocols (*.toml)")
-        if not name:
-            return None
-        path = Path(name)
-        return path if path.suffix == ".toml" else path.with_suffix(".toml")
+        return ask_protocol_path(self, "Save the pacing as a protocol", suggested)
 
     # ---- events (stored, never drawn here) ------------------------------------------------------
     def handle(self, event: SessionEvent) -> None:
@@ -787,14 +782,19 @@ class CoachWindow(QtWidgets.QMainWindow):
             return _PART_WORDS[state.part], f"{max(math.ceil(state.seconds_left - 1e-6), 1)} s"
         return "breathe freely", ""
 
-    def _draw_pacer(self, state: PacerState) -> None:
+    def _show_breath(self, disc: PacerDisc, words_label: QtWidgets.QLabel,
+                     count_label: QtWidgets.QLabel, state: PacerState) -> None:
+        """A pacer disc and its words (the coach page's or the focus view's)."""
         ended = self._shows_summary()
-        self.pacer_item.set_state(lung=state.lung, paced=state.paced and not ended,
-                                  dimmed=ended or self.state.paused)
+        disc.set_state(lung=state.lung, paced=state.paced and not ended,
+                       dimmed=ended or self.state.paused)
         words, count = self._pacer_words(state)
-        self.pacer_label.setText(words)
-        self.pacer_count_label.setText(count)
-        self.pacer_rate_label.setText("" if ended else self._pacing_text())
+        words_label.setText(words)
+        count_label.setText(count)
+
+    def _draw_pacer(self, state: PacerState) -> None:
+        self._show_breath(self.pacer_item, self.pacer_label, self.pacer_count_label, state)
+        self.pacer_rate_label.setText("" if self._shows_summary() else self._pacing_text())
 
     def _pacing_text(self) -> str:
         phase = self.state.phase
@@ -808,12 +808,7 @@ class CoachWindow(QtWidgets.QMainWindow):
     def _draw_focus(self, t_s: float, state: PacerState) -> None:
         """The focus view: the pacer, the phase, the time left, what to do, two numbers."""
         focus = self.focus_page
-        ended = self._shows_summary()
-        focus.disc.set_state(lung=state.lung, paced=state.paced and not ended,
-                             dimmed=ended or self.state.paused)
-        words, count = self._pacer_words(state)
-        focus.part_label.setText(words)
-        focus.count_label.setText(count)
+        self._show_breath(focus.disc, focus.part_label, focus.count_label, state)
         phase = self.state.phase
         focus.phase_label.setText(phase.name if phase is not None else self.protocol.name)
         shown_s = min(max(t_s, 0.0), self.total_s)

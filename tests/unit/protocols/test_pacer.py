@@ -9,6 +9,7 @@ import pytest
 
 from hrvcoach.protocols.pacer import Pacer, breath_part
 from hrvcoach.protocols.protocol import Breath, load_protocol, load_protocol_file
+from tests.helpers import pacer_part_changes
 
 TWO_RATES = """
 name = "two rates"
@@ -89,14 +90,6 @@ def test_demo_protocol_pacer_is_free_then_six_per_minute():
     assert pacer.state_at(61.0).part == "in"
 
 
-def changes_by_sampling(pacer: Pacer, start_s: float, end_s: float, step_s: float = 0.001):
-    """(time, part) where the sampled state's part differs from the sample before: the truth
-    `changes_between` must match, found without it."""
-    times = np.arange(start_s, end_s, step_s)
-    parts = [pacer.state_at(t).part for t in times]
-    return [(times[i], parts[i]) for i in range(1, len(times)) if parts[i] != parts[i - 1]]
-
-
 def test_part_changes_are_exact_through_a_ramp_holds_and_an_unpaced_phase(tmp_path: Path):
     path = tmp_path / "ramp.toml"
     path.write_text("""
@@ -117,7 +110,7 @@ seconds = 20
 """)
     pacer = Pacer.for_protocol(load_protocol_file(path))
     found = pacer.changes_between(0.0, 130.0)
-    sampled = changes_by_sampling(pacer, 0.0, 130.0)
+    sampled = pacer_part_changes(pacer, 130.0)
     assert [c.part for c in found] == [part for _, part in sampled]
     assert found[0].time_s == 20.0 and found[0].part == "in"
     assert found[-1].time_s == 110.0 and found[-1].part is None
@@ -160,7 +153,7 @@ def test_a_new_breath_shape_starts_with_the_next_in_breath_so_the_lung_never_jum
     assert np.abs(np.diff(lung)).max() < 0.01
     changes = pacer.changes_between(30.5, 60.0)
     assert [(c.time_s, c.part) for c in changes] == [
-        (pytest.approx(t, abs=0.0011), part) for t, part in changes_by_sampling(pacer, 30.5, 60.0)]
+        (pytest.approx(t, abs=0.0011), part) for t, part in pacer_part_changes(pacer, 60.0, start_s=30.5)]
 
 
 def test_retuning_a_ramp_ends_it_and_only_the_current_phase_changes(two_rates: Pacer):

@@ -19,6 +19,7 @@ from hrvcoach.protocols.custom import Pacing
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.protocols.protocol import Protocol, load_protocol_file
 from hrvcoach.views.sound import CueRenderer, LiveSound, SoundUnavailable, write_cues_wav
+from tests.helpers import pacer_part_changes
 
 TEN_MINUTES = """
 name = "ramp and holds"
@@ -59,23 +60,6 @@ def ten_minutes(tmp_path: Path) -> Protocol:
     return load_protocol_file(path)
 
 
-def part_starts(pacer: Pacer, end_s: float, step_s: float = 0.02) -> list[tuple[float, str | None]]:
-    """(time, part) of every change of the pacer's part, from its state alone: sampled, then
-    bisected to a microsecond."""
-    times = np.arange(0.0, end_s, step_s)
-    parts = [pacer.state_at(t).part for t in times]
-    found = []
-    for i in range(1, len(times)):
-        if parts[i] == parts[i - 1]:
-            continue
-        lo, hi = times[i - 1], times[i]
-        while hi - lo > 1e-6:
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if pacer.state_at(mid).part == parts[i - 1] else (lo, mid)
-        found.append((hi, parts[i]))
-    return found
-
-
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path)) as file:
         assert (file.getnchannels(), file.getsampwidth()) == (1, 2)
@@ -114,7 +98,7 @@ def test_breath_cues_in_the_rendered_wav_begin_where_the_pacer_changes_within_20
     samples, rate = read_wav(write_cues_wav(renderer, tmp_path / "cues.wav"))
     assert samples.size == pytest.approx((600.0 + 5.0) * rate, abs=1)
 
-    truth = part_starts(pacer, 600.0)
+    truth = pacer_part_changes(pacer, 600.0)
     assert len(truth) > 100  # ~50 breaths of 2-4 parts
     expected = np.array([t for t, part in truth if part in ("in", "out")])
     found = onsets(band(samples, rate, 60.0, 650.0), rate)
@@ -143,7 +127,7 @@ def test_bowl_strikes_at_each_in_and_out_breath(ten_minutes: Protocol):
     renderer = CueRenderer(pacer, [], 600.0, sample_hz=8000, style="bowl")
     samples = renderer.render(300.0, 8000 * 60)  # the box phase: in 3 s, hold, out 3 s, hold
     found = 300.0 + onsets(samples, 8000)
-    expected = [t for t, part in part_starts(pacer, 360.0) if part in ("in", "out") and t >= 300]
+    expected = [t for t, part in pacer_part_changes(pacer, 360.0) if part in ("in", "out") and t >= 300]
     np.testing.assert_allclose(found, expected, atol=TOLERANCE_S)
 
 
