@@ -102,6 +102,10 @@ class PacerDisc(QtWidgets.QWidget):
         self.theme = DARK
         self.on_card = on_card  # drawn on a card (the panel colour) or on the window's background
         self.paints = 0
+        self._backdrop_pixmap: QtGui.QPixmap | None = None
+        self._backdrop_key: tuple[object, ...] = ()
+        self._glow_image: QtGui.QImage | None = None
+        self._glow_key: tuple[object, ...] = ()
         self.setMinimumSize(120, 120)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                            QtWidgets.QSizePolicy.Policy.Expanding)
@@ -140,39 +144,77 @@ class PacerDisc(QtWidgets.QWidget):
         outer = self.max_radius_px()
         return outer * (self.MIN_FRACTION + (1.0 - self.MIN_FRACTION) * self.lung)
 
+    def _backdrop(self) -> QtGui.QPixmap:
+        """The background and the two guide rings, drawn once per size and look (the rings, one
+        dashed, cost more to stroke than the disc to fill)."""
+        key = (self.width(), self.height(), self.theme.name, self.on_card, self.devicePixelRatio())
+        if self._backdrop_key != key or self._backdrop_pixmap is None:
+            ratio = self.devicePixelRatio()
+            pixmap = QtGui.QPixmap(round(self.width() * ratio), round(self.height() * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            theme = self.theme
+            pixmap.fill(_qcolor(theme.panel if self.on_card else theme.background))
+            painter = QtGui.QPainter(pixmap)
+            painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+            center = QtCore.QPointF(self.width() / 2.0, self.height() / 2.0)
+            outer = self.max_radius_px()
+            ring = QtGui.QPen(_qcolor(theme.muted, theme.ring_alpha * 2), 1.5)
+            painter.setPen(ring)
+            painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(center, outer, outer)
+            ring.setStyle(QtCore.Qt.PenStyle.DashLine)
+            painter.setPen(ring)
+            inner = outer * self.MIN_FRACTION
+            painter.drawEllipse(center, inner, inner)
+            painter.end()
+            self._backdrop_pixmap, self._backdrop_key = pixmap, key
+        return self._backdrop_pixmap
+
+    def _glow(self) -> QtGui.QImage:
+        """The halo at the largest radius, drawn once per look and scaled to the breath (it is a
+        soft gradient: scaling it looks the same as drawing it anew, for a third of the cost)."""
+        key = (round(self.max_radius_px()), self.theme.name, self.dimmed)
+        if self._glow_key != key or self._glow_image is None:
+            half = math.ceil(self.GLOW * self.max_radius_px()) + 1
+            image = QtGui.QImage(2 * half, 2 * half, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+            image.fill(QtCore.Qt.GlobalColor.transparent)
+            painter = QtGui.QPainter(image)
+            centre = QtCore.QPointF(half, half)
+            glow = QtGui.QRadialGradient(centre, half - 1)
+            alpha = 0.45 if self.dimmed else 1.0
+            glow.setColorAt(0.75, _qcolor(self.theme.breath, int(60 * alpha)))
+            glow.setColorAt(1.0, _qcolor(self.theme.breath, 0))
+            painter.setPen(QtCore.Qt.PenStyle.NoPen)
+            painter.setBrush(QtGui.QBrush(glow))
+            painter.drawEllipse(centre, half - 1, half - 1)
+            painter.end()
+            self._glow_image, self._glow_key = image, key
+        return self._glow_image
+
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         self.paints += 1
         theme = self.theme
         painter = QtGui.QPainter(self)
-        painter.fillRect(event.rect(), _qcolor(theme.panel if self.on_card else theme.background))
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        center = QtCore.QPointF(self.width() / 2.0, self.height() / 2.0)
-        outer = self.max_radius_px()
-        ring = QtGui.QPen(_qcolor(theme.muted, theme.ring_alpha * 2), 1.5)
-        painter.setPen(ring)
-        painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-        painter.drawEllipse(center, outer, outer)
-        ring.setStyle(QtCore.Qt.PenStyle.DashLine)
-        painter.setPen(ring)
-        inner = outer * self.MIN_FRACTION
-        painter.drawEllipse(center, inner, inner)
+        dirty, ratio = event.rect(), self.devicePixelRatio()
+        painter.drawPixmap(dirty, self._backdrop(), QtCore.QRect(
+            round(dirty.x() * ratio), round(dirty.y() * ratio), round(dirty.width() * ratio),
+            round(dirty.height() * ratio)))
         radius = self.disc_radius_px()
         if radius <= 0:
             painter.end()
             return
-        alpha = 0.45 if self.dimmed else 1.0
-        glow = QtGui.QRadialGradient(center, radius * self.GLOW)
-        glow.setColorAt(0.75, _qcolor(theme.breath, int(60 * alpha)))
-        glow.setColorAt(1.0, _qcolor(theme.breath, 0))
-        painter.setPen(QtCore.Qt.PenStyle.NoPen)
-        painter.setBrush(QtGui.QBrush(glow))
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)  # it fades to nothing
-        painter.drawEllipse(center, radius * self.GLOW, radius * self.GLOW)
+        center = QtCore.QPointF(self.width() / 2.0, self.height() / 2.0)
+        halo = radius * self.GLOW
+        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(QtCore.QRectF(center.x() - halo, center.y() - halo, 2 * halo, 2 * halo),
+                          self._glow())
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        alpha = 0.45 if self.dimmed else 1.0
         fill = QtGui.QRadialGradient(center - QtCore.QPointF(radius * 0.25, radius * 0.3),
                                      radius * 1.3)
         fill.setColorAt(0.0, _qcolor(theme.breath_light, int(235 * alpha)))
         fill.setColorAt(1.0, _qcolor(theme.breath_deep, int(220 * alpha)))
+        painter.setPen(QtCore.Qt.PenStyle.NoPen)
         painter.setBrush(QtGui.QBrush(fill))
         painter.drawEllipse(center, radius, radius)
         painter.end()
