@@ -204,16 +204,16 @@ class PacerDisc(QtWidgets.QWidget):
             painter.end()
             return
         center = QtCore.QPointF(self.width() / 2.0, self.height() / 2.0)
-        halo = radius * self.GLOW
+        halo = min(radius * self.GLOW, min(self.width(), self.height()) / 2.0)  # never cut off
         painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(QtCore.QRectF(center.x() - halo, center.y() - halo, 2 * halo, 2 * halo),
                           self._glow())
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        alpha = 0.45 if self.dimmed else 1.0
+        alpha = 0.45 if self.dimmed else 1.0  # dimmed, the rings show through the disc
         fill = QtGui.QRadialGradient(center - QtCore.QPointF(radius * 0.25, radius * 0.3),
                                      radius * 1.3)
-        fill.setColorAt(0.0, _qcolor(theme.breath_light, int(235 * alpha)))
-        fill.setColorAt(1.0, _qcolor(theme.breath_deep, int(220 * alpha)))
+        fill.setColorAt(0.0, _qcolor(theme.breath_light, int(255 * alpha)))
+        fill.setColorAt(1.0, _qcolor(theme.breath_deep, int(255 * alpha)))
         painter.setPen(QtCore.Qt.PenStyle.NoPen)
         painter.setBrush(QtGui.QBrush(fill))
         painter.drawEllipse(center, radius, radius)
