@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    from hrvcoach.app.coach_run import ResonanceResult
+from typing import Final
 
 NO_VALUE: Final = "—"
 _ERRNO: Final = re.compile(r"\s*\(?\[Errno \d+\][^);]*\)?")
@@ -42,12 +39,12 @@ def plain_problem(text: str) -> str:
     return _ERRNO.sub("", text).strip()
 
 
-def resonance_words(result: ResonanceResult) -> str:
-    """What a resonance assessment found and whether it became the user's rate."""
-    rate = result.assessment.resonance_breaths_per_min
+def resonance_words(rate: float | None, *, saved: bool, not_saved: str = "") -> str:
+    """What a resonance assessment found (`rate`: None when nothing could be scored) and
+    whether it became the user's rate (`not_saved`: why not)."""
     if rate is None:
         return "No rate block was long enough to score: your profile is unchanged."
-    if result.saved_to is None:
-        return f"Assessed rate: {rate:g} breaths/min — {result.not_saved}."
+    if not saved:
+        return f"Assessed rate: {rate:g} breaths/min — {not_saved}."
     return (f"Your resonance rate: {rate:g} breaths/min (saved; protocols that say "
             "\"resonance\" now use it).")

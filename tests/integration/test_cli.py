@@ -46,6 +46,11 @@ def test_no_command_prints_help_and_exits_2(capsys):
         (["demo", "--sim-artifacts", "-1"], "must be a number >= 0"),
         (["demo", "--screenshot", "out.jpg"], "name it *.png"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (["demo", "--size", "800x500"], "the window is at least 960x600, got '800x500'"),
+        (["demo", "--size", "big"], "a window size is WIDTHxHEIGHT in pixels"),
+        (["demo", "--sound", "loud"], "invalid choice: 'loud'"),
+        (["demo", "--volume", "120"], "the volume is 0-100 (%)"),
+        (["demo", "--sound-file", "cues.mp3"], "name it *.wav"),
     ],
 )
 def test_bad_arguments_exit_2_with_the_argument_named(capsys, args, message):
@@ -144,6 +149,38 @@ def test_demo_screenshot_writes_a_non_blank_png_of_the_window(tmp_path):
     assert (image.width(), image.height()) == WINDOW_SIZE == (1280, 800)
     colours = {image.pixel(x, y) for x in range(0, 1280, 7) for y in range(0, 800, 7)}
     assert len(colours) > 100
+
+
+def test_the_focus_view_and_the_summary_are_screenshots_at_any_size(tmp_path):
+    from PySide6.QtGui import QImage
+
+    focus = tmp_path / "focus.png"
+    result = run_cli("demo", "--focus", "--size", "1920x1080", "--screenshot", str(focus),
+                     "--speed", "60", "--duration", "75", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (QImage(str(focus)).width(), QImage(str(focus)).height()) == (1920, 1080)
+    summary = tmp_path / "summary.png"
+    result = run_cli("demo", "--screenshot", str(summary), "--screenshot-summary", "--size",
+                     "960x600", "--speed", "300", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (QImage(str(summary)).width(), QImage(str(summary)).height()) == (960, 600)
+    setup = tmp_path / "setup.png"
+    result = run_cli("window", "--screenshot", str(setup), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"screenshot saved: {setup}" in result.stdout and QImage(str(setup)).width() == 1280
+
+
+def test_headless_sound_without_a_sound_card_goes_on_silently_and_the_wav_has_the_cues(tmp_path):
+    import wave
+
+    cues = tmp_path / "cues.wav"
+    result = run_cli("demo", "--headless", "--speed", "1000", "--sound", "on", "--sound-file",
+                     str(cues), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hrvcoach: no sound: " in result.stderr  # --speed 1000: sound plays in real time only
+    assert f"sound saved: {cues}" in result.stdout
+    with wave.open(str(cues)) as file:  # the demo's 5 minutes and the last chime's ring
+        assert file.getnframes() / file.getframerate() == pytest.approx(300.0 + 5.0, abs=0.01)
 
 
 def test_ctrl_c_stops_the_session_keeps_the_recording_and_exits_130(tmp_path):

@@ -323,9 +323,11 @@ def print_saved(saved: SessionSaved) -> None:
           f"report.pdf`")
     if saved.resonance is None:
         return
+    resonance = saved.resonance
     print("resonance assessment (heart-rate oscillation at each breathing rate):")
-    print_scores(saved.resonance.assessment.scores, sys.stdout)
-    print(resonance_words(saved.resonance))
+    print_scores(resonance.assessment.scores, sys.stdout)
+    print(resonance_words(resonance.assessment.resonance_breaths_per_min,
+                          saved=resonance.saved_to is not None, not_saved=resonance.not_saved))
 
 
 def _run_window(args: argparse.Namespace) -> int:

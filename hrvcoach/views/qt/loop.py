@@ -408,7 +408,10 @@ def end_page(run: CoachRun, reports: Path) -> EndHook:
         from hrvcoach.views.text import resonance_words
 
         saved = run.finish(ended)
-        notes = [] if saved.resonance is None else [resonance_words(saved.resonance)]
+        resonance = saved.resonance
+        notes = [] if resonance is None else [resonance_words(
+            resonance.assessment.resonance_breaths_per_min, saved=resonance.saved_to is not None,
+            not_saved=resonance.not_saved)]
         if saved.comparison is None and saved.comparison_note and "--" not in \
                 saved.comparison_note and "phase marked" not in saved.comparison_note:
             notes.append(f"No comparison: {saved.comparison_note}.")
