@@ -39,7 +39,8 @@ def add_session(store: Store, before_rr: np.ndarray, after_rr: np.ndarray, *, ta
     flags = contact or [True] * rr.size
     beats = [Beat(float(r), float(t), c) for r, t, c in zip(rr, times, flags, strict=True)]
     session_id = store.import_session(started_at=start, protocol="test", origin=tag,
-                                      content_sha256=tag, phases=phases, beats=beats)
+                                      content_sha256=tag, phases=phases, beats=beats,
+                                      source="ble")  # as paced by hrvcoach, on a strap
     compute_markers(store, session_id)
     return session_id
 
