@@ -133,12 +133,15 @@ class CoachRun:
             status, why = "completed", ended.reason
         self.recorder.close(status, why)
         self.journal.close()
-        compute_markers(self.store, self.session_id)
-        comparison: Comparison | None
+        comparison: Comparison | None = None
         try:
+            compute_markers(self.store, self.session_id)
             comparison, note = compare(self.store, self.session_id), ""
         except InputError as exc:
-            comparison, note = None, exc.problem
+            note = exc.problem
+        except (ValueError, ArithmeticError) as exc:  # the beats are saved; the next start retries
+            log.error("session %d: markers could not be computed (%s)", self.session_id, exc)
+            note = f"markers could not be computed ({exc}); they are retried at the next start"
         resonance = None
         if self.protocol.assess_resonance and status == "completed":
             assessment = assess_session(self.store, self.session_id, self.protocol)
