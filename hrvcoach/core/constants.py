@@ -39,6 +39,9 @@ COHERENCE_PEAK_BAND_HZ: Final = (0.04, 0.26)
 COHERENCE_PEAK_WIDTH_HZ: Final = 0.030
 COHERENCE_TOTAL_BAND_HZ: Final = (0.0033, 0.40)
 COHERENCE_FFT_POINTS: Final = 1024  # 64 s at 4 Hz (256 samples) zero-padded to 1024
+# Coherence levels: a block ratio from the first is "medium", from the second "high" (measured
+# in analysis/coherence.py: free breathing at 12/min stays below "high")
+COHERENCE_LEVELS_RATIO: Final = (1.0, 3.0)
 
 # Live markers: window lengths a live display needs
 LIVE_SPECTRUM_WINDOW_S: Final = 120.0  # LF needs >= 2 min; HF (>= 1 min) comes from the same window
@@ -49,3 +52,16 @@ ARTIFACT_C2: Final = 0.17
 ARTIFACT_ALPHA: Final = 5.2
 ARTIFACT_THRESHOLD_BEATS: Final = 91  # window of the quartile-deviation thresholds
 ARTIFACT_MEDIAN_BEATS: Final = 11  # window of the median RR
+# hrvcoach's bounds on both thresholds (analysis/artifacts/detect.py says why): never below
+# ARTIFACT_FLOOR_OF_RR of the local median RR (Malik's 20 % rule: smaller changes are sinus
+# rhythm) nor below ARTIFACT_FLOOR_OF_TYPICAL x the typical |dRR| (median over the threshold
+# window), never above the larger of ARTIFACT_CEILING_OF_RR x the median RR and a multiple
+# of the typical |dRR| (ARTIFACT_DRR_CEILING_OF_TYPICAL for dRR, _MRR_ for mRR).
+ARTIFACT_FLOOR_OF_RR: Final = 0.20
+ARTIFACT_CEILING_OF_RR: Final = 0.30
+ARTIFACT_FLOOR_OF_TYPICAL: Final = 2.0
+ARTIFACT_DRR_CEILING_OF_TYPICAL: Final = 4.5
+ARTIFACT_MRR_CEILING_OF_TYPICAL: Final = 6.0
+# The newest beats wait until they can be judged: the classifier needs this many beats of
+# look-ahead (see analysis/artifacts/correct.py, step 4).
+ARTIFACT_HOLD_BEATS: Final = 2
