@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 import numpy as np
 
@@ -57,6 +58,7 @@ __all__ = [
     "coherence_ratio",
     "coherence_spectrum",
     "coherence_summary",
+    "summarised_coherence",
 ]
 
 
@@ -189,23 +191,40 @@ class CoherenceSummary:
     medium_coherence_pct: float
     high_coherence_pct: float
     coherence_score: float  # median of hrvcoach's 0-100 block scores
-    blocks: int  # 64-s blocks (ending every second) summarised
+    blocks: int  # 64-s blocks (ending every step) summarised
+    high_coherence_s: float  # time at high coherence: blocks at "high" x the step
 
 
 def coherence_summary(rr_ms: FloatArray, *, step_s: float = 1.0) -> CoherenceSummary:
-    """One definition for every coherence summary: the median block ratio, the share of time at
-    each level and the median score, over blocks ending every step_s seconds."""
+    """One definition for every coherence summary of a session or phase (module note): the
+    median 64-s block ratio, the share of time at each level, the median score, over blocks
+    ending every step_s seconds of the resampled beats."""
     from hrvcoach.analysis.spectral import resample_rr
 
-    rr = np.asarray(rr_ms, dtype=np.float64)
-    ratios, scores = block_coherence(resample_rr(rr), step_s=step_s)
+    return summarised_coherence(resample_rr(np.asarray(rr_ms, dtype=np.float64)),
+                                step_s=step_s)[1]
+
+
+NO_SUMMARY: Final = CoherenceSummary(math.nan, math.nan, math.nan, math.nan, math.nan, 0, 0.0)
+
+
+def summarised_coherence(resampled: Resampled, *,
+                         step_s: float = 1.0) -> tuple[Coherence, CoherenceSummary]:
+    """A window's coherence with one definition for every summary: the ratio and score are the
+    medians of its 64-s blocks (coherence_summary); the peak frequency and powers come from
+    the blocks' mean spectrum."""
+    mean = coherence_markers(resampled)
+    ratios, scores = block_coherence(resampled, step_s=step_s)
     known = np.isfinite(ratios)
     if not known.any():
-        return CoherenceSummary(math.nan, math.nan, math.nan, math.nan, math.nan, 0)
-    ratios = ratios[known]
+        return mean, NO_SUMMARY
     medium, high = COHERENCE_LEVELS_RATIO
-    shares = [100.0 * float(np.mean(part)) for part in
-              (ratios < medium, (ratios >= medium) & (ratios < high), ratios >= high)]
-    low, medium_share, high_share = shares
-    return CoherenceSummary(float(np.median(ratios)), low, medium_share, high_share,
-                            float(np.median(scores[known])), int(ratios.size))
+    kept = ratios[known]
+    summary = CoherenceSummary(
+        float(np.median(kept)), 100.0 * float(np.mean(kept < medium)),
+        100.0 * float(np.mean((kept >= medium) & (kept < high))),
+        100.0 * float(np.mean(kept >= high)), float(np.median(scores[known])), int(kept.size),
+        float(np.count_nonzero(kept >= high)) * step_s)
+    coherence = Coherence(summary.coherence_ratio, mean.coherence_peak_hz, mean.peak_power_ms2,
+                          mean.block_power_ms2, mean.blocks, summary.coherence_score)
+    return coherence, summary

@@ -9,7 +9,6 @@ RMSSD_WINDOW_S: Final = 60.0  # live RMSSD window (issue: RMSSD over the last 60
 HR_WINDOW_S: Final = 10.0  # live heart rate: mean over the last 10 s
 
 SPONTANEOUS_BREATHS_PER_MIN: Final = 13.0  # a typical resting adult, unpaced
-HF_VALID_MIN_BREATHS_PER_MIN: Final = 9.0  # below this, RSA moves from HF into LF
 
 # Frequency domain (Task Force 1996): bands in Hz, and the shortest window each band needs.
 RESAMPLE_HZ: Final = 4.0  # RR series resampled (cubic spline) at this rate before the spectrum
@@ -28,7 +27,10 @@ STRESS_INDEX_BIN_MS: Final = 50.0  # Baevsky's histogram bin width
 
 # Breathing: the respiratory sinus arrhythmia (RSA) peak of the RR spectrum
 BREATHING_BAND_HZ: Final = (0.05, 0.40)  # 3-24 breaths/min
-BREATHING_POWER_HALF_WIDTH_HZ: Final = 0.015  # power at the breathing frequency: +-0.015 Hz
+BREATHING_POWER_HALF_WIDTH_HZ: Final = 0.015  # power at the breathing frequency: +-0.015 Hz ...
+# ... or the Hann taper's main lobe, +-2/segment length, where that is wider (analysis/breathing.py);
+# HF is valid only when the breathing peak's main lobe lies inside the HF band
+TAPER_MAIN_LOBE_HALF_WIDTH_PER_S: Final = 2.0
 # A peak below the HF band counts as slow breathing (not a Mayer wave) only when it holds at least
 # this share of the 0.04-0.4 Hz power within +-BREATHING_POWER_HALF_WIDTH_HZ (see breathing.py).
 SLOW_BREATHING_MIN_PEAK_SHARE: Final = 0.5

@@ -110,14 +110,16 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
           about="largest spectral density in the LF band"),
     # coherence (McCraty/HeartMath)
     _spec("coherence_ratio", "coherence", "ratio", 2, "up",
-          about="(peak power / rest of 0.0033-0.4 Hz)², 0.030 Hz peak window, 64-s blocks"),
+          about="(peak power / rest of 0.0033-0.4 Hz)², 0.030 Hz peak window, 64-s blocks; "
+          "over a longer window the median of its blocks"),
     _spec("coherence_peak_hz", "coherence peak", "Hz", 3,
           about="the dominant 0.04-0.26 Hz frequency"),
     _spec("coherence_score", "coherence score", "", 0, "up",
           about="hrvcoach's own 0-100 score: % of the 0.0033-0.4 Hz power of a 64-s block within "
           "the taper's main lobe around its peak; 100 for one pure rhythm"),
     _spec("high_coherence_s", "time at high coherence", "s", 0, "up",
-          about="whole 64-s blocks with a coherence ratio of at least 1"),
+          about="time whose 64-s block (ending every second) has a coherence ratio of at least "
+          "3 (coherence_summary; free breathing at 12/min never reaches it)"),
     _spec("low_coherence_pct", "time at low coherence", "%", 0, "down",
           about="share of the time whose 64-s coherence ratio is below 1 (see coherence.py)"),
     _spec("medium_coherence_pct", "time at medium coherence", "%", 0,
