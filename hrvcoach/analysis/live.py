@@ -32,12 +32,14 @@ from hrvcoach.analysis.artifacts import (
     FIX_KIND,
     ArtifactKind,
     BoolArray,
+    Correction,
     Fix,
     IntArray,
     StreamingArtifactDetector,
     apply_corrections,
     correct_artifacts,
     fragment_goes_back,
+    merge_fragments,
     moved_mask,
 )
 from hrvcoach.analysis.artifacts.correct import (
@@ -165,6 +167,11 @@ class LiveMarkers:
                 self._settle_fragments(None)
                 self._start_stretch()
             self._fragments.append(beat)
+            if sum(b.rr_ms for b in self._fragments) >= MIN_RR_MS:  # no single beat's fragments
+                self._fragments = []
+                if not self._pending_gap and self._count:
+                    self._detector.restart()
+                self._pending_gap = True
             return self._requalified()
         if beat.after_gap and not self._pending_gap:
             self._settle_fragments(None)
@@ -327,9 +334,8 @@ class LiveMarkers:
         if used.size == 0 and len(self._raw) == 0:
             return NO_QUALITY
         lowest = int(self._kept.view("seq")[first]) if used.size else self._count
-        fixes = int(np.count_nonzero(beats.fix_seq >= lowest))
         self._merged_seq = [i for i in self._merged_seq if i >= lowest]
-        fixes += len(self._merged_seq)
+        fixes = len(set(beats.fix_seq[beats.fix_seq >= lowest].tolist()) | set(self._merged_seq))
         return rhythm_quality(used, corrected_beats=fixes, raw_values=self._raw.view("rr"))
 
     def _requalified(self) -> Markers:
@@ -338,9 +344,8 @@ class LiveMarkers:
         raw_time = self._raw.view("time")
         quality = self._quality(self._corrected(), float(raw_time[-1]))
         self.latest_quality = quality
-        if self.latest is not EMPTY_MARKERS:
-            self.latest = replace(self.latest, hrv_valid=quality.valid,
-                                  corrected_pct=quality.corrected_pct)
+        self.latest = replace(self.latest, hrv_valid=quality.valid,
+                              corrected_pct=quality.corrected_pct)
         return self.latest
 
     def _markers(self, now_s: float, pacer_breaths_per_min: float | None) -> Markers:
@@ -490,7 +495,8 @@ def markers_at(beats: Sequence[Beat], end_s: float, *, pacer_breaths_per_min: fl
     corrected = CorrectedBeats(
         correction.rr_ms, times[source] + correction.shift_ms / 1000.0,
         correction.skip_difference, correction.stretch_start,
-        np.isin(source, np.asarray([a.index for a in correction.artifacts], dtype=np.int64)),
+        np.isin(source, np.asarray([a.index for a in correction.artifacts if a.classified],
+                                   dtype=np.int64)),
         source, correction.fixed_index)
     upto = corrected.time_s <= end_s + 1e-9
     if not upto.any():
@@ -499,11 +505,7 @@ def markers_at(beats: Sequence[Beat], end_s: float, *, pacer_breaths_per_min: fl
                             corrected.skip_difference[upto], corrected.stretch_start[upto],
                             corrected.flagged[upto], corrected.seq[upto], corrected.fix_seq)
     newest = int(np.searchsorted(times, end_s + 1e-9, side="right"))
-    oldest = int(np.searchsorted(times, end_s - spectrum_window_s, side="right"))
-    used = rr[oldest:newest]
-    fixes = int(np.count_nonzero((correction.fixed_index >= oldest)
-                                 & (correction.fixed_index < newest)))
-    quality = rhythm_quality(used, corrected_beats=fixes)
+    quality = _window_quality(beats, rr, times, gap, correction, end_s - spectrum_window_s, end_s)
     unsettled = rr.size - newest < FIX_FINAL_AFTER_BEATS  # too few beats after end_s
     held = any(a.correction == HELD and a.index < newest for a in correction.artifacts)
     provisional = unsettled and (held or bool(np.any(correction.fixed_index
@@ -514,3 +516,20 @@ def markers_at(beats: Sequence[Beat], end_s: float, *, pacer_breaths_per_min: fl
                                      pacer_breaths_per_min=pacer_breaths_per_min, quality=quality,
                                      provisional=provisional)
     return markers
+
+
+def _window_quality(beats: Sequence[Beat], rr: FloatArray, times: FloatArray, gap: BoolArray,
+                    correction: Correction, start_s: float, end_s: float) -> Quality:
+    """The gate as live runs it over (start_s, end_s]: the intervals in use (fragments merged),
+    the fixes among them and every value received."""
+    merged, parts, _, _ = merge_fragments(rr, gap)
+    ends_s = times[[part[-1] for part in parts]] if parts else np.zeros(0)
+    used = (ends_s > start_s) & (ends_s <= end_s + 1e-9)
+    raw = np.array([b.rr_ms for b in beats if start_s < b.time_s <= end_s + 1e-9])
+    if not used.any():
+        return rhythm_quality(np.zeros(0), corrected_beats=0, raw_values=raw)
+    positions = np.flatnonzero(used)
+    lowest, highest = parts[int(positions[0])][0], parts[int(positions[-1])][-1]
+    fixed = correction.fixed_index
+    fixes = int(np.count_nonzero((fixed >= lowest) & (fixed <= highest)))
+    return rhythm_quality(merged[used], corrected_beats=fixes, raw_values=raw)

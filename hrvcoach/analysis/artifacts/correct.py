@@ -6,7 +6,9 @@ detector), so that both faces make the same decisions:
 1. **Impossible values.** An interval longer than MAX_RR_MS is a gap (lost contact): it is left
    out and starts a new stretch. One shorter than MIN_RR_MS is the fragment of an extra
    detection: it is merged with a neighbour, never deleted, so no time is lost (`merge_fragments`;
-   999, 151, 867 -> 999, 1018: deleting the fragment gave 933, 933).
+   999, 151, 867 -> 999, 1018: deleting the fragment gave 933, 933). Short values in a row that
+   add up to MIN_RR_MS or more are no beat's fragments (heart rates read as RR, say): left out,
+   like a gap.
 2. **Detection**, per stretch: one pass of the classifier (detect.py, with hrvcoach's threshold
    bounds). There is no second pass: a second pass judges the beats its own fixes made (on
    pyhrv's NSRDB NN series passes grew 83 flags into 131 and took 10.6 % off RMSSD).
@@ -66,6 +68,7 @@ BoolArray = NDArray[np.bool_]
 
 GAP: Final = "left out: longer than 3 s (a gap), a new stretch starts"
 HELD: Final = "left out: too close to the end of a stretch to be judged"
+FRAGMENTS: Final = "left out: short values adding up to a beat or more (a new stretch starts)"
 FRAGMENT_LEVEL_BEATS: Final = 5  # a fragment's merge compares with the median of this many beats
 PLAN_REACH_BEATS: Final = 4  # planning judges a fix on this many intervals each side
 
@@ -81,6 +84,7 @@ class Artifact:
     index: int  # position in the input RR list
     kind: ArtifactKind
     correction: str
+    classified: bool = True  # False: an impossible value, a fragment or a held-back end
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +100,9 @@ class Correction:
     stretch_start: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # after a gap
     # corrected beat time minus the source beat's time (a moved or inserted beat), in ms
     shift_ms: FloatArray = field(default_factory=lambda: np.zeros(0))
-    fixed_index: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # input
-    # intervals whose ending beat was moved, removed or split, or that were merged fragments
+    # input intervals whose ending beat was moved, removed or split, or that took a fragment
+    # (an interval is known by the input interval its beat ends)
+    fixed_index: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def corrected_beats(self) -> int:
@@ -337,14 +342,15 @@ def merge_fragments(rr: FloatArray, gap: BoolArray) -> tuple[FloatArray, list[li
         level = float(np.median(recent)) if recent else math.nan
         if previous is None and next_ms is None:
             for i in pending:
-                reported.append(Artifact(i, "extra", "fragment left out: no interval beside it"))
+                reported.append(Artifact(i, "extra", "fragment left out: no interval beside it",
+                                         classified=False))
             pending.clear()
             return
         back = fragment_goes_back(previous, fragment, next_ms, level)
         where = "before" if back else "after"
         for i in pending:
             reported.append(Artifact(i, "extra", f"fragment shorter than {MIN_RR_MS:.0f} ms "
-                                     f"merged with the interval {where} it"))
+                                     f"merged with the interval {where} it", classified=False))
         if back:
             values[-1] += fragment
             parts[-1].extend(pending)
@@ -358,10 +364,16 @@ def merge_fragments(rr: FloatArray, gap: BoolArray) -> tuple[FloatArray, list[li
             new_stretch = True
             stretch_first = len(values)
             if impossible:
-                reported.append(Artifact(i, "long_short", GAP))
+                reported.append(Artifact(i, "long_short", GAP, classified=False))
                 continue
         if value < MIN_RR_MS:
             pending.append(i)
+            if float(sum(rr[j] for j in pending)) >= MIN_RR_MS:  # no single beat's fragments
+                reported.extend(Artifact(j, "long_short", FRAGMENTS, classified=False)
+                                for j in pending)
+                pending.clear()
+                new_stretch = True
+                stretch_first = len(values)
             continue
         if pending:
             settle(value)
@@ -392,7 +404,7 @@ def correct_artifacts(rr_ms: FloatArray, *, after_gap: BoolArray | None = None,
         raise ValueError(f"after_gap shape {gap.shape} differs from rr_ms shape {rr.shape}")
     values, parts, starts, reported = merge_fragments(rr, gap)
     found = {artifact.index: artifact for artifact in reported}
-    fixed = [a.index for a in reported if a.kind == "extra"]
+    fixed = [part[-1] for part in parts if len(part) > 1]  # intervals that took fragments
     out_rr: list[FloatArray] = []
     out_source: list[IntArray] = []
     out_skip: list[BoolArray] = []
@@ -407,7 +419,7 @@ def correct_artifacts(rr_ms: FloatArray, *, after_gap: BoolArray | None = None,
         keep_peaks = stretch.size + 1 if held is None else held  # peaks 0..keep_peaks-1
         for j in range(keep_peaks, stretch.size + 1):
             index = int(first_input[a + j - 1])
-            found.setdefault(index, Artifact(index, "long_short", HELD))
+            found.setdefault(index, Artifact(index, "long_short", HELD, classified=False))
         flags = {j: kind for j, kind in flags.items() if j < keep_peaks}
         kept = stretch[:keep_peaks - 1]
         peak_rr = np.concatenate((kept[:1], kept))
@@ -418,11 +430,12 @@ def correct_artifacts(rr_ms: FloatArray, *, after_gap: BoolArray | None = None,
             fix = fixes.get(j)
             text = "left as it is" if fix is None else _describe(
                 fix, int(first_input[a + fix[1] - 1]) if fix[1] >= 1 else -1)
-            found.setdefault(index, Artifact(index, kind, text))
+            if index not in found or found[index].correction != HELD:
+                found[index] = Artifact(index, kind, text)  # over a fragment merged into it
         peaks = np.concatenate(([0.0], np.cumsum(kept)))
         new_peaks, ids = apply_corrections(plan, peaks, np.arange(peaks.size, dtype=np.int64))
         origin = np.maximum(ids[1:], 1)
-        out_rr.append(np.diff(new_peaks))
+        out_rr.append(np.diff(new_peaks) if any(plan.values()) else kept.copy())  # exact if none
         out_source.append(first_input[a + origin - 1])
         out_shift.append(new_peaks[1:] - peaks[origin])
         skip = moved_mask(plan["ectopic"], ids)
