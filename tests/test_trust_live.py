@@ -183,3 +183,25 @@ def test_live_gate_lets_clean_recordings_through():
         rr = read_rr_file(shared_recording(relative)).rr_ms
         valid, _ = _live_quality(beats_of(rr[:400]))
         assert all(valid[10:]), relative
+
+
+@pytest.mark.parametrize("case", ["demo seed 2", "messy"])
+def test_the_reused_corrected_window_equals_correcting_the_window_afresh(case):
+    # live extends its last corrected beats while the flags stand (cost); it must give what
+    # correcting the kept beats afresh gives
+    beats = [s.beat for s in demo_session(2)] if case != "messy" else _messy_beats()
+    live = LiveMarkers(correct_artifacts=True)
+    reused = 0
+    for beat in beats:
+        before = live._reuse
+        live.update(beat)
+        if live._reuse is None:
+            continue
+        reused += before is not None and live._reuse.beats.rr_ms is not before.beats.rr_ms
+        kept = live._corrected()
+        live._reuse = None
+        fresh = live._corrected()
+        for ours, theirs in zip(dataclasses.astuple(kept), dataclasses.astuple(fresh),
+                                strict=True):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)  # to cumsum rounding
+    assert reused > 50

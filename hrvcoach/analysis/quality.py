@@ -89,6 +89,8 @@ def implausible_input(values: FloatArray, *, unit: str = "ms") -> list[str]:
         reasons.append("the values keep increasing, like R-peak sample positions or beat times, "
                        f"not RR intervals — {NOT_VALID}")
     impossible = (x < MIN_RR_MS) | (x > MAX_RR_MS)
+    if not reasons and not impossible.any():
+        return reasons  # the common case, without a median
     low, high = HEART_RATE_BPM_RANGE
     if float(np.median(x)) < MIN_RR_MS and low <= float(np.median(x)) <= high:
         reasons.append(f"the values look like heart rates in beats/min, not RR intervals "

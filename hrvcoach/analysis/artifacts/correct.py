@@ -23,7 +23,7 @@ detector), so that both faces make the same decisions:
 4. **The newest beats.** The classifier needs two beats of look-ahead. When one of the last two
    intervals of a stretch exceeds its dRR threshold, it, the interval before it (a fix may move
    the beat between them) and all after it are held back (live: until judged; batch: left out at
-   a stretch's end).
+   a stretch's end); so is the interval before any flag among them (`hold_with_flags`).
 
 Time-domain markers leave out the successive differences that touch a *moved* beat
 (`Correction.skip_difference`), as normal-to-normal analysis leaves out the differences of an
@@ -73,8 +73,8 @@ FRAGMENT_LEVEL_BEATS: Final = 5  # a fragment's merge compares with the median o
 PLAN_REACH_BEATS: Final = 4  # planning judges a fix on this many intervals each side
 
 __all__ = ["FIX_KIND", "Artifact", "Correction", "Fix", "apply_corrections", "correct_artifacts",
-           "fix_of_event", "fragment_goes_back", "held_from", "judge_stretch", "merge_fragments",
-           "moved_mask", "nearby_flags", "plan_fixes"]
+           "fix_of_event", "fragment_goes_back", "held_from", "hold_with_flags", "judge_stretch",
+           "merge_fragments", "moved_mask", "nearby_flags", "plan_fixes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,8 +305,16 @@ def judge_stretch(rr_ms: FloatArray, *, c1: float = ARTIFACT_C1, c2: float = ART
         for j in classified[kind]:
             if j >= 1:
                 flags[j] = kind
-    held = held_from(series)
-    return flags, None if held is None else max(held, 1)
+    return flags, hold_with_flags(held_from(series), flags)
+
+
+def hold_with_flags(held: int | None, flags: dict[int, ArtifactKind]) -> int | None:
+    """The held-back end, grown to keep a held flag's event whole: a fix of a flag at j may
+    move the beat ending interval j - 1, so that interval waits too (peak indices, >= 1)."""
+    if held is None:
+        return None
+    inside = [j for j in flags if j >= held]
+    return max(min([held, *(j - 1 for j in inside)]), 1)
 
 
 def fragment_goes_back(previous_ms: float | None, fragment_ms: float, next_ms: float | None,

@@ -29,7 +29,7 @@ from typing import Any, Final
 import numpy as np
 from scipy.ndimage import minimum_filter1d
 
-from hrvcoach.analysis.artifacts.correct import held_from
+from hrvcoach.analysis.artifacts.correct import held_from, hold_with_flags
 from hrvcoach.analysis.artifacts.detect import (
     ARTIFACT_KINDS,
     ArtifactKind,
@@ -78,7 +78,14 @@ def _threshold_of(window: FloatArray, alpha: float) -> float:
 def _subspaces(drrs: FloatArray) -> tuple[FloatArray, FloatArray]:
     """S12 and S22 of a stretch's tail, reflected at its end as np.pad "reflect" (the first
     position's S12 reads before the tail: the caller judges from the second on)."""
-    padded = np.pad(drrs, 2, mode="reflect") if drrs.size > 2 else np.pad(drrs, 2, mode="edge")
+    n = drrs.size
+    if n <= 2:
+        padded = np.pad(drrs, 2, mode="edge")
+    else:  # np.pad(drrs, 2, mode="reflect"), without its overhead
+        padded = np.empty(n + 4)
+        padded[2:-2] = drrs
+        padded[:2] = drrs[2:0:-1]
+        padded[-2:] = drrs[-2:-4:-1]
     before, after, after2 = padded[1:-3], padded[3:-1], padded[4:]
     with np.errstate(invalid="ignore"):
         s12 = np.where(drrs > 0, np.maximum(before, after),
@@ -339,13 +346,15 @@ class StreamingArtifactDetector:
         low = max(start - 2, 0)
         series = self._tail_series(low, k)
         flags, _ = classify(series, c1=self._c1, c2=self._c2, start=start - low)
+        peaks: dict[int, ArtifactKind] = {}
         for kind in reversed(ARTIFACT_KINDS):
             for j in flags[kind]:
                 if j + low >= start:
+                    peaks[j + low] = kind
                     ours[self._stream_index(j + low)] = kind
         self._provisional = ours
         held = held_from(series)
-        self._held = None if held is None else max(held + low, 1)
+        self._held = hold_with_flags(None if held is None else held + low, peaks)
 
     def _tail_series(self, low: int, k: int) -> Series:
         """The classifier's series of peaks low..k as batch computes it on peaks 0..k: the
