@@ -16,7 +16,6 @@ from hrvcoach.analysis import (
 )
 from hrvcoach.analysis.artifacts import Correction, judge_stretch
 from hrvcoach.files.rr_files import read_rr_file
-from tests.helpers import shared_recording
 from tests.trust_cases import (
     breathing_rr,
     demo_session,
@@ -25,6 +24,7 @@ from tests.trust_cases import (
     joined,
     mitdb_beats,
     recall_and_precision,
+    recording_path,
     rsa_grid,
     sampled_sinusoid_rr,
 )
@@ -74,12 +74,12 @@ def test_dense_artifacts_do_not_lift_the_thresholds_out_of_reach():
 
 
 def _injected_cases() -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    gudb = gudb_sitting(shared_recording("gudb_rpeaks_250hz/gudb_rpeaks_all.csv"))
+    gudb = gudb_sitting(recording_path("gudb_rpeaks_250hz/gudb_rpeaks_all.csv"))
     rr, gap = joined(gudb)
     return {
-        "polar_h10_breathing": (read_rr_file(shared_recording(
+        "polar_h10_breathing": (read_rr_file(recording_path(
             "polar_h10_breathing_10min/rr.csv")).rr_ms, None),
-        "bartels_rest": (read_rr_file(shared_recording(
+        "bartels_rest": (read_rr_file(recording_path(
             "polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms, None),
         "gudb_sitting": (rr, gap),  # 25 subjects x 2 min, each after a gap
     }
@@ -110,7 +110,7 @@ def test_artifacts_injected_into_clean_recordings_are_found_and_mended(name):
 
 
 def test_the_bartels_rest_recording_called_clean_by_its_author_is_left_as_it_is():
-    rr = read_rr_file(shared_recording("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
+    rr = read_rr_file(recording_path("polar_rri_bartels_hrv/rest_rri_rr.csv")).rr_ms
     correction = correct_artifacts(rr)
     assert corrected_rmssd_ms(correction) == pytest.approx(rmssd_ms(rr), rel=0.03)  # was -7 %
     assert len(correction.artifacts) <= 2  # measured 0 (was 13: 11 first-pass, 2 more passes)
@@ -118,7 +118,7 @@ def test_the_bartels_rest_recording_called_clean_by_its_author_is_left_as_it_is(
 
 def test_one_pass_does_not_grow_flags_on_a_variable_clean_recording():
     # pyhrv's NSRDB NN series: repeated passes grew 83 first-pass flags into 131 (RMSSD -10.6 %)
-    rr = read_rr_file(shared_recording("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms
+    rr = read_rr_file(recording_path("pyhrv_samples/nsrdb_nni_60min_rr.csv")).rr_ms
     correction = correct_artifacts(rr)
     assert len(correction.artifacts) <= detect_artifacts(rr, bounded=False).count  # 24 <= 83
     change = corrected_rmssd_ms(correction) / rmssd_ms(rr) - 1.0
@@ -126,7 +126,7 @@ def test_one_pass_does_not_grow_flags_on_a_variable_clean_recording():
 
 
 def test_mitdb_100_premature_beats_are_found_with_few_other_flags():
-    rr, _, premature = mitdb_beats(shared_recording("mitdb_100/100_beats_rr.csv"))
+    rr, _, premature = mitdb_beats(recording_path("mitdb_100/100_beats_rr.csv"))
     correction = correct_artifacts(rr)
     recall, precision = recall_and_precision(list(correction.indices), premature)
     assert recall == 1.0 and precision >= 0.95  # measured 1.00 and 0.98 (was 0.925)
@@ -167,7 +167,7 @@ def test_the_stream_decides_as_batch_does_on_the_beats_so_far(case):
     if case == "demo seed 3":
         rr = np.array([s.beat.rr_ms for s in demo_session(3)])
     elif case == "polar_h10_pvc":
-        rr = read_rr_file(shared_recording(
+        rr = read_rr_file(recording_path(
             "polar_h10_pvc_10min/polar_h10_device_rr.csv")).rr_ms[:400]
     else:
         rng = np.random.default_rng(1)
@@ -196,7 +196,7 @@ def test_the_stream_decides_as_batch_does_on_the_beats_so_far(case):
 
 
 def test_replacing_the_newest_interval_equals_having_received_that_value():
-    rr = read_rr_file(shared_recording("mitdb_100/100_beats_rr.csv")).rr_ms[:300]
+    rr = read_rr_file(recording_path("mitdb_100/100_beats_rr.csv")).rr_ms[:300]
     replaced, direct = StreamingArtifactDetector(), StreamingArtifactDetector()
     for k, value in enumerate(rr.tolist()):
         replaced.add(value * 0.5 if k % 37 == 5 else value)
@@ -216,7 +216,7 @@ def test_the_bounds_only_take_flags_away_from_the_papers_method_on_real_recordin
     # test_analysis_artifacts.py); with bounds, every flag is one of its flags (or next to
     # one), the rest were flags on beats changing by less than 20 % (mitdb 79 -> 66, PVC
     # 20 -> 13, noisy_rri 54 -> 8, NSRDB 83 -> 24)
-    rr = np.round(read_rr_file(shared_recording(relative)).rr_ms)
+    rr = np.round(read_rr_file(recording_path(relative)).rr_ms)
     papers = set(detect_artifacts(rr, bounded=False).kinds())
     ours = set(detect_artifacts(rr).kinds())
     assert ours and all(any(abs(o - p) <= 1 for p in papers) for o in ours)

@@ -13,14 +13,14 @@ from hrvcoach.analysis import analyze
 from hrvcoach.analysis.quality import premature_beats, rhythm_quality
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.views.cli.main import main
-from tests.helpers import shared_recording
+from tests.trust_cases import recording_path
 
 PVC = "polar_h10_pvc_10min/polar_h10_device_rr.csv"
 R_PEAKS = "gudb_rpeaks_250hz/original/subject_00/sitting/annotation_cs.tsv"
 
 
 def test_the_pvc_recording_is_not_valid_because_of_its_premature_beats():
-    rr = read_rr_file(shared_recording(PVC)).rr_ms
+    rr = read_rr_file(recording_path(PVC)).rr_ms
     quality = rhythm_quality(rr, corrected_beats=0)
     assert not quality.valid
     assert 0.2 < premature_beats(rr).size / rr.size < 0.4  # measured 29 %
@@ -34,14 +34,14 @@ def test_the_pvc_recording_is_not_valid_because_of_its_premature_beats():
                                       "polar_rri_bartels_hrv/rest_rri_rr.csv",
                                       "pyhrv_samples/nsrdb_nni_60min_rr.csv"])
 def test_sinus_rhythm_with_occasional_premature_beats_is_valid(relative):
-    rr = read_rr_file(shared_recording(relative)).rr_ms
+    rr = read_rr_file(recording_path(relative)).rr_ms
     quality = analyze(rr).quality
     assert quality.valid and quality.reasons == ()  # mitdb_100: 1.4 % premature beats
     assert quality.corrected_pct < 5.0
 
 
 def test_r_peak_sample_positions_and_heart_rates_are_not_rr_intervals():
-    positions = np.loadtxt(shared_recording(R_PEAKS))
+    positions = np.loadtxt(recording_path(R_PEAKS))
     assert "increasing" in " ".join(rhythm_quality(positions, corrected_beats=0).reasons)
     heart_rates = 70.0 + 5.0 * np.sin(np.arange(120) / 3.0)
     assert "heart rates" in " ".join(rhythm_quality(heart_rates, corrected_beats=0).reasons)
@@ -64,7 +64,7 @@ def _analyze(capsys, *args: str) -> tuple[int, str]:
 
 
 def test_analyze_reports_the_pvc_recording_not_valid_per_file_and_window(capsys):
-    path = str(shared_recording(PVC))
+    path = str(recording_path(PVC))
     code, out = _analyze(capsys, path, "--json", "--window", "120")
     assert code == 0
     data = json.loads(out)
@@ -77,7 +77,7 @@ def test_analyze_reports_the_pvc_recording_not_valid_per_file_and_window(capsys)
 
 
 def test_analyze_reports_an_r_peak_index_file_not_valid(capsys):
-    path = str(shared_recording(R_PEAKS))
+    path = str(recording_path(R_PEAKS))
     code, out = _analyze(capsys, path, "--json")
     data = json.loads(out)
     assert code == 0 and data["quality"]["valid"] is False
@@ -88,7 +88,7 @@ def test_analyze_reports_an_r_peak_index_file_not_valid(capsys):
 
 
 def test_analyze_says_valid_for_a_clean_recording(capsys):
-    code, out = _analyze(capsys, str(shared_recording("polar_h10_breathing_10min/rr.csv")),
+    code, out = _analyze(capsys, str(recording_path("polar_h10_breathing_10min/rr.csv")),
                          "--json", "--window", "300")
     data = json.loads(out)
     assert code == 0

@@ -19,8 +19,7 @@ from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
-from tests.helpers import shared_recording
-from tests.trust_cases import beats_of, breathing_rr, power_truth_ms2
+from tests.trust_cases import beats_of, breathing_rr, power_truth_ms2, recording_path
 
 
 def last_window(rr: np.ndarray, seconds: float) -> np.ndarray:
@@ -88,7 +87,7 @@ def test_free_breathing_at_12_per_min_is_never_high_coherence_and_paced_6_is(see
 
 
 def test_session_coherence_is_the_median_of_the_block_ratios_live_shows():
-    rr = read_rr_file(shared_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
+    rr = read_rr_file(recording_path("polar_h10_breathing_10min/rr.csv")).rr_ms
     live = LiveMarkers(correct_artifacts=True)
     shown = [live.update(beat).coherence_ratio for beat in beats_of(rr)]
     shown = [value for value in shown if math.isfinite(value)]

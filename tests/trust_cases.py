@@ -17,7 +17,16 @@ from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.sources.simulator import SimulatedBeat, SimulatedPerson, simulate_beats
 
+try:  # tests/helpers.py names it real_recording on main since the structure issue
+    from tests.helpers import real_recording as recording_path
+except ImportError:
+    from tests.helpers import shared_recording as recording_path
+
 FloatArray = NDArray[np.float64]
+
+__all__ = ["beats_of", "breathing_rr", "demo_session", "gudb_sitting", "inject", "joined",
+           "mitdb_beats", "nn_rmssd_ms", "power_truth_ms2", "recall_and_precision",
+           "recording_path", "rsa_grid", "sampled_sinusoid_rr"]
 
 
 def breathing_rr(hr_bpm: float, breaths_per_min: float, amplitude_ms: float, seconds: float, *,

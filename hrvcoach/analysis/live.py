@@ -65,6 +65,8 @@ from hrvcoach.analysis.spectral import (
 from hrvcoach.analysis.time_domain import TimeDomain, mean_hr_bpm, time_markers
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.constants import (
+    ARTIFACT_MEDIAN_BEATS,
+    ARTIFACT_THRESHOLD_BEATS,
     HR_WINDOW_S,
     LIVE_SPECTRUM_WINDOW_S,
     MAX_RR_MS,
@@ -73,11 +75,15 @@ from hrvcoach.core.constants import (
 )
 from hrvcoach.core.markers import EMPTY_MARKERS, Markers
 
-__all__ = ["CorrectedBeats", "Engine", "LiveMarkers", "in_use", "live_window_markers", "markers_at"]
+__all__ = ["CorrectedBeats", "Engine", "LiveMarkers", "in_use", "live_window_markers", "markers_at",
+           "rests_on_provisional_fix"]
 
 Engine = Literal["hrvcoach", "neurokit2"]
 NAN = math.nan
 FIX_FINAL_AFTER_BEATS: Final = StreamingArtifactDetector.FINAL_AFTER_BEATS + PLAN_REACH_BEATS + 1
+# a stretch's first decisions become final once its first full windows are in (anchored windows:
+# 91 beats for the thresholds, 5 more for the medians in them) and its plans' reach
+START_FINAL_BEATS: Final = ARTIFACT_THRESHOLD_BEATS + ARTIFACT_MEDIAN_BEATS // 2 + PLAN_REACH_BEATS + 1
 _MARGIN_S: Final = 10.0  # kept beyond the longest window: a fix at its oldest edge stays whole
 _MAX_PLANS: Final = 4096  # remembered event fixes (cleared when full)
 
@@ -364,9 +370,10 @@ class LiveMarkers:
             return EMPTY_MARKERS
         quality = self._quality(beats, now_s)
         self.latest_quality = quality
-        provisional = self.correct_artifacts and (
-            self._detector.held_from() is not None
-            or bool(np.any(beats.fix_seq > self._count - 1 - FIX_FINAL_AFTER_BEATS)))
+        newest = self._count - 1
+        provisional = self.correct_artifacts and rests_on_provisional_fix(
+            beats.fix_seq, held=self._detector.held_from() is not None,
+            stretch_first=self._stretch_first, newest=newest, last=newest)
         markers, spectrum = live_window_markers(
             beats, now_s, hr_window_s=self.hr_window_s, rmssd_window_s=self.rmssd_window_s,
             spectrum_window_s=self.spectrum_window_s, pacer_breaths_per_min=pacer_breaths_per_min,
@@ -554,10 +561,7 @@ def markers_at(beats: Sequence[Beat], end_s: float, *, pacer_breaths_per_min: fl
                             corrected.flagged[upto], corrected.seq[upto], corrected.fix_seq)
     newest = int(np.searchsorted(times, end_s + 1e-9, side="right"))
     quality = _window_quality(beats, rr, times, gap, correction, end_s - spectrum_window_s, end_s)
-    unsettled = rr.size - newest < FIX_FINAL_AFTER_BEATS  # too few beats after end_s
-    held = any(a.correction == HELD and a.index < newest for a in correction.artifacts)
-    provisional = unsettled and (held or bool(np.any(correction.fixed_index
-                                                     >= newest - FIX_FINAL_AFTER_BEATS)))
+    provisional = _provisional_at(correction, rr, gap, newest - 1)
     markers, _ = live_window_markers(window, end_s, hr_window_s=hr_window_s,
                                      rmssd_window_s=rmssd_window_s,
                                      spectrum_window_s=spectrum_window_s,
@@ -581,3 +585,41 @@ def _window_quality(beats: Sequence[Beat], rr: FloatArray, times: FloatArray, ga
     fixed = correction.fixed_index
     fixes = int(np.count_nonzero((fixed >= lowest) & (fixed <= highest)))
     return rhythm_quality(merged[used], corrected_beats=fixes, raw_values=raw)
+
+
+def rests_on_provisional_fix(fixes: IntArray, *, held: bool, stretch_first: int, newest: int,
+                             last: int) -> bool:
+    """Whether values at beat `newest` rest on a decision not final while beats up to `last` are
+    known (one counting of beats in use: the stream index): a held-back end, or a fix in the
+    current stretch less than FIX_FINAL_AFTER_BEATS before `last`, or any fix while the stretch
+    is younger than START_FINAL_BEATS."""
+    if held:
+        return True
+    mine = fixes[(fixes >= stretch_first) & (fixes <= newest)]
+    if mine.size == 0:
+        return False
+    if last - stretch_first + 1 < START_FINAL_BEATS:
+        return True
+    return bool(np.any(mine > last - FIX_FINAL_AFTER_BEATS))
+
+
+def _provisional_at(correction: Correction, rr: FloatArray, gap: BoolArray, newest: int) -> bool:
+    """rests_on_provisional_fix for batch with look-ahead: input interval `newest` is the beat
+    at end_s; indices become positions among the intervals in use (fragments merged)."""
+    _, parts, starts, _ = merge_fragments(rr, gap)
+    if not parts:
+        return False
+    position = np.full(rr.size, -1, dtype=np.int64)
+    for k, part in enumerate(parts):
+        position[part] = k
+    used = position[: newest + 1]
+    here = int(used[used >= 0].max()) if (used >= 0).any() else 0
+    stretch_starts = np.flatnonzero(starts)
+    first = int(stretch_starts[np.searchsorted(stretch_starts, here, side="right") - 1])
+    following = stretch_starts[stretch_starts > here]
+    last = int(following[0]) - 1 if following.size else len(parts) - 1
+    held = any(a.correction == HELD and first <= position[a.index] <= here
+               for a in correction.artifacts if position[a.index] >= 0)
+    fixes = position[correction.plan_index]
+    return rests_on_provisional_fix(fixes[fixes >= 0], held=held, stretch_first=first,
+                                    newest=here, last=last)

@@ -103,6 +103,8 @@ class Correction:
     # input intervals whose ending beat was moved, removed or split, or that took a fragment
     # (an interval is known by the input interval its beat ends)
     fixed_index: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    plan_index: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # of them:
+    # the beats moved, removed or split (the planned fixes; no fragments)
 
     @property
     def corrected_beats(self) -> int:
@@ -413,6 +415,7 @@ def correct_artifacts(rr_ms: FloatArray, *, after_gap: BoolArray | None = None,
     values, parts, starts, reported = merge_fragments(rr, gap)
     found = {artifact.index: artifact for artifact in reported}
     fixed = [part[-1] for part in parts if len(part) > 1]  # intervals that took fragments
+    plan_index: list[int] = []
     out_rr: list[FloatArray] = []
     out_source: list[IntArray] = []
     out_skip: list[BoolArray] = []
@@ -432,7 +435,9 @@ def correct_artifacts(rr_ms: FloatArray, *, after_gap: BoolArray | None = None,
         kept = stretch[:keep_peaks - 1]
         peak_rr = np.concatenate((kept[:1], kept))
         plan, fixes = plan_fixes(flags, peak_rr)
-        fixed += [int(first_input[a + peak - 1]) for _, peak in set(fixes.values())]
+        planned = [int(first_input[a + peak - 1]) for _, peak in set(fixes.values())]
+        fixed += planned
+        plan_index += planned
         for j, kind in sorted(flags.items()):
             index = int(first_input[a + j - 1])
             fix = fixes.get(j)
@@ -452,18 +457,19 @@ def correct_artifacts(rr_ms: FloatArray, *, after_gap: BoolArray | None = None,
         out_skip.append(skip)
     artifacts = tuple(found[i] for i in sorted(found))
     fixed_index = np.asarray(sorted(set(fixed)), dtype=np.int64)
+    planned_index = np.asarray(sorted(set(plan_index)), dtype=np.int64)
     if not out_rr:
         empty = np.zeros(0)
         nothing = np.zeros(0, dtype=bool)
         return Correction(empty, np.zeros(0, dtype=np.int64), artifacts, nothing, nothing, empty,
-                          fixed_index)
+                          fixed_index, planned_index)
     skip_all = np.concatenate(out_skip)
     start_all = np.zeros(skip_all.size, dtype=bool)
     first_of_part = np.cumsum([0, *(part.size for part in out_skip[:-1])])
     start_all[first_of_part[first_of_part < start_all.size]] = True
     skip_all[0] = start_all[0] = False  # nothing before the first interval: nothing to leave out
     return Correction(np.concatenate(out_rr), np.concatenate(out_source), artifacts, skip_all,
-                      start_all, np.concatenate(out_shift), fixed_index)
+                      start_all, np.concatenate(out_shift), fixed_index, planned_index)
 
 
 def moved_mask(moved_peaks: list[int], ids: IntArray) -> BoolArray:
