@@ -10,9 +10,10 @@ With correct_artifacts=True every beat goes through the same steps as `correct_a
 flags (equal to batch on the beats so far), one fix per event planned by the same `plan_fixes`,
 the newest unjudged beats held back, differences touching a moved beat left out of the time
 domain. So the markers after a beat equal `markers_at` (batch) on the beats up to it, and, once
-the decisions in the windows are final (~51 beats), batch on the whole recording. `provisional`
-says when a value depends on a fix that is not final yet; the rhythm-quality gate
-(analysis/quality.py) runs over the spectrum window on every beat.
+the decisions in the windows are final (56 beats after a fix; at a stretch's start, from its
+101st beat), batch on the whole recording. `provisional` says when a value rests on a fix that
+is not final yet (`rests_on_provisional_fix`); the rhythm-quality gate (analysis/quality.py)
+runs over the spectrum window on every beat, left-out values included.
 
 Beats without skin contact and intervals over MAX_RR_MS are left out and start a new stretch:
 no successive difference and no spectrum spans them.
