@@ -221,3 +221,15 @@ def test_the_bounds_only_take_flags_away_from_the_papers_method_on_real_recordin
     ours = set(detect_artifacts(rr).kinds())
     assert ours and all(any(abs(o - p) <= 1 for p in papers) for o in ours)
     assert len(ours) < len(papers)
+
+
+def test_an_artifact_in_the_very_first_interval_is_corrected():
+    # the first RR after a strap connects is often wrong; the made-up interval before it is the
+    # median of the first three, not a copy of it (which hid it: dRR 0)
+    rng = np.random.default_rng(0)
+    rr = 900.0 + 40.0 * np.sin(np.arange(200) / 2.5) + rng.normal(0.0, 5.0, 200)
+    missed = rr.copy()
+    missed[0] = 2.0 * rr[0]
+    correction = correct_artifacts(missed)
+    assert [(a.index, a.kind) for a in correction.artifacts] == [(0, "missed")]
+    assert correction.rr_ms[:2] == pytest.approx([rr[0], rr[0]])

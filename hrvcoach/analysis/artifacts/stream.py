@@ -32,6 +32,7 @@ from scipy.ndimage import minimum_filter1d
 from hrvcoach.analysis.artifacts.correct import held_from, hold_with_flags
 from hrvcoach.analysis.artifacts.detect import (
     ARTIFACT_KINDS,
+    FIRST_LEVEL_BEATS,
     ArtifactKind,
     FloatArray,
     Series,
@@ -208,7 +209,7 @@ class StreamingArtifactDetector:
         self._journal_final = []
         self._journal_provisional = dict(self._provisional)
         if self._n == 0:
-            self._append(rr_ms)  # the made-up interval before the first: a copy of it
+            self._append(rr_ms)  # the made-up interval: a copy, until the third (detect.py)
         self._append(rr_ms)
         self._added += 1
         k = self._n - 1
@@ -243,6 +244,10 @@ class StreamingArtifactDetector:
         self._set("rr", k, rr_ms)
         self._set("drr", k, rr_ms - self._col("rr")[k - 1] if k > 0 else 0.0)
         self._n = k + 1
+        if self._bounded and k == FIRST_LEVEL_BEATS:  # the made-up interval, as batch makes it
+            rr = self._col("rr")
+            self._set("rr", 0, median_of(rr[1:k + 1]))
+            self._set("drr", 1, float(rr[1] - rr[0]))
 
     def _col(self, name: str) -> FloatArray:
         return self._columns.raw(name)
