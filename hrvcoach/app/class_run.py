@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from hrvcoach.app.coach_run import CoachRun, CoachSettings, SessionSaved
+from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.core.clock import ScaledClock
 from hrvcoach.core.errors import DeviceError, HrvcoachError, InputError
 from hrvcoach.core.records import Annotation
@@ -284,6 +285,14 @@ class ClassRun:
         tasks = [asyncio.ensure_future(session.run()) for session in sessions]
         end_s = max(session.end_s for session in sessions)
 
+        def tell_failure(index: int, task: asyncio.Future[SessionEnded]) -> None:
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, HrvcoachError):  # the views hear it now, not at the end
+                on_event(index, SourceStatus(StatusKind.ENDED, self.clock.now(), str(error)))
+
+        for index, task in enumerate(tasks):
+            task.add_done_callback(partial(tell_failure, index))
+
         async def stop_stragglers() -> None:
             await self.clock.sleep_until(end_s + STRAGGLER_GRACE_S)
             for index, task in enumerate(tasks):
@@ -295,8 +304,9 @@ class ClassRun:
         try:
             await asyncio.wait(tasks)
         finally:
-            for task in (*tasks, watchdog):
-                task.cancel()
+            watchdog.cancel()
+            for still in tasks:
+                still.cancel()
             await asyncio.wait({*tasks, watchdog})
         ended: list[SessionEnded | None] = []
         for index, task in enumerate(tasks):

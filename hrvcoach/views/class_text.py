@@ -50,8 +50,8 @@ class ClassPrinter:
                           if phase.breaths_per_min is not None else "breathe freely")
                 self._print(f"{clock_text(time_s)}  ── phase {phase_index + 1}: {phase.name} "
                             f"({phase.kind}, {clock_text(phase.duration_s)}, {pacing})")
-            case SourceStatus(kind=kind, time_s=time_s, message=message) if kind not in (
-                    StatusKind.ENDED, StatusKind.BATTERY):
+            case SourceStatus(kind=kind, time_s=time_s, message=message) if \
+                    kind is not StatusKind.BATTERY:
                 self._print(f"{clock_text(time_s)}  {who}  [{kind.value}] {message}")
             case SessionEnded(time_s=time_s, reason=reason, beats=beats):
                 self._print(f"{clock_text(time_s)}  {who}  session ended ({reason}): {beats} beats")

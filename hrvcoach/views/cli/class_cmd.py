@@ -104,7 +104,8 @@ def _participants_of(args: argparse.Namespace) -> list[Participant]:
                   "keep up", file=sys.stderr)
         found = asyncio.run(resolve_straps(args.devices, args.scan_timeout))
         for index, (label, (address, name)) in enumerate(zip(labels, found, strict=True)):
-            print(f"{pseudonym(index)} {label}: {name or 'strap'} ({address})", file=sys.stderr)
+            who = pseudonym(index) if label == pseudonym(index) else f"{pseudonym(index)} {label}"
+            print(f"{who}: {name or 'strap'} ({address})", file=sys.stderr)
         specs = [BleSpec(address, scan_timeout_s=args.scan_timeout,
                          give_up_after_s=args.give_up_after) for address, _name in found]
     return [Participant(label, spec) for label, spec in zip(labels, specs, strict=True)]

@@ -25,13 +25,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 # isort: split
 import qasync  # after PySide6, so it binds to it
 
+from hrvcoach.core.beats import StatusKind
 from hrvcoach.core.clock import Clock
 from hrvcoach.core.markers import marker
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import SessionEnded, SessionEvent
 from hrvcoach.views.class_text import summary_lines
-from hrvcoach.views.qt.coach_state import CoachState
+from hrvcoach.views.qt.coach_state import CONNECTION_WORDS, CoachState
 from hrvcoach.views.qt.loop import _close_on_sigint, _qt_app, save_screenshot
 from hrvcoach.views.qt.panels import PacerDisc, PhaseTimeline, Sparkline, make_label
 from hrvcoach.views.qt.theme import THEMES, Theme, ThemeName
@@ -116,7 +117,8 @@ class ParticipantTile(QtWidgets.QFrame):
     def set_theme(self, theme: Theme) -> None:
         self.trend.set_colors(theme.rgba(theme.breath, 255), theme.muted)
 
-    def draw(self, state: CoachState) -> None:
+    def draw(self, state: CoachState, *, live_look: bool = False) -> None:
+        """Show `state`; `live_look` keeps the connection words of a session that ended."""
         markers = state.markers
         self.hr_label.setText(number_text(markers.mean_hr_bpm, marker("mean_hr_bpm").card_digits))
         rmssd = marker("rmssd_ms")
@@ -133,7 +135,10 @@ class ParticipantTile(QtWidgets.QFrame):
         x, y = state.trends["rmssd_ms"].data()
         self.trend.set_data(x, y, state.baseline.rmssd_ms if state.baseline is not None
                             else math.nan)
-        words_role = ("session ended", "muted") if state.ended is not None else state.connection
+        words_role = state.connection
+        if state.ended is not None and not live_look:  # the strap failed or the class ended
+            words_role = (("strap lost", "bad") if state.connection == CONNECTION_WORDS[StatusKind.ENDED]
+                          else ("session ended", "muted"))
         self.connection_label.setText(f"● {words_role[0]}")
         _set_role(self.connection_label, words_role[1])
         self.signal_label.setText(f"signal {state.signal}")
@@ -160,6 +165,7 @@ class ClassWindow(QtWidgets.QMainWindow):
                        for _ in names]
         self.paused = False
         self.ended = False
+        self.live_look_at_end = False  # True: tiles keep their live look (a screenshot)
         self.frames_rendered = 0
         self._tiles_drawn_at = -math.inf
         self.setWindowTitle(title or f"hrvcoach class · {protocol.name}")
@@ -306,7 +312,8 @@ class ClassWindow(QtWidgets.QMainWindow):
         """Fold one participant's event in (drawn by the next frames)."""
         self.states[index].handle(event)
 
-    def render_frame(self) -> None:
+    def render_frame(self, *, tiles: bool = False) -> None:
+        """Draw the pacer and the clock; the tiles too when `tiles` or TILE_REDRAW_S passed."""
         self.frames_rendered += 1
         t_s = min(max(self.clock.now(), 0.0), self.total_s)
         state = self.pacer.state_at(t_s)
@@ -331,10 +338,10 @@ class ClassWindow(QtWidgets.QMainWindow):
         self.elapsed_label.setText(f"{clock_text(t_s)} / {clock_text(self.total_s)}")
         self.timeline.set_position(t_s)
         now = QtCore.QDateTime.currentMSecsSinceEpoch() / 1000.0
-        if now - self._tiles_drawn_at >= TILE_REDRAW_S:
+        if tiles or now - self._tiles_drawn_at >= TILE_REDRAW_S:
             self._tiles_drawn_at = now
             for tile, tile_state in zip(self.tiles, self.states, strict=True):
-                tile.draw(tile_state)
+                tile.draw(tile_state, live_look=self.live_look_at_end)
 
     def show_summary(self, summary: ClassSummary) -> None:
         """The class summary in place of the tiles (until the window is closed)."""
@@ -374,6 +381,7 @@ def run_class_window(run: ClassRun, names: Sequence[str], *, screenshot: Path | 
     total_s = run.settings.duration_s or run.protocol.duration_s
     window = ClassWindow(run.protocol, names, run.clock, total_s=total_s, theme=theme,
                          title=f"class {run.class_id} · {len(names)} participants")
+    window.live_look_at_end = screenshot is not None  # a screenshot shows the class going on
     quit_on_last_window = app.quitOnLastWindowClosed()
     app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
@@ -406,7 +414,7 @@ def run_class_window(run: ClassRun, names: Sequence[str], *, screenshot: Path | 
                     run.resume()
                 classes.cancel()
                 await asyncio.wait({classes})
-            window.render_frame()
+            window.render_frame(tiles=True)
             if screenshot is not None:
                 save_screenshot(window, screenshot)
                 window.close()
