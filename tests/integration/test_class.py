@@ -111,9 +111,13 @@ def test_a_simulated_class_summarizes_and_exports_with_pseudonyms_only(tmp_path:
     home, export = tmp_path / "home", tmp_path / "export"
     done = run_cli("--data-dir", str(home), "class", "--simulate", "3", "--labels",
                    ",".join(LABELS), "--headless", "--speed", "120", "--export", str(export),
-                   "--export-format", "json", home=home)
+                   "--export-format", "json", "--lsl", home=home)
     assert done.returncode == 0, done.stderr
     assert "class 1: 3 participants, demo" in done.stdout
+    for index in (1, 2, 3):  # each participant's streams, named by pseudonym
+        assert (f"LSL streams: hrvcoach P{index} RR, hrvcoach P{index} RR artifacts, hrvcoach "
+                f"P{index} HR, hrvcoach P{index} Markers (source_id hrvcoach-simulator-seed-"
+                f"{index})") in done.stderr
     files = sorted(path.name for path in export.iterdir())
     assert files == ["class-1-P1.json", "class-1-P2.json", "class-1-P3.json",
                      "class-1-summary.json"]

@@ -32,7 +32,7 @@ from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import Session, SessionEnded, SessionEvent
 from hrvcoach.views.qt.summary import EndOfSession
 from hrvcoach.views.qt.theme import ThemeName
-from hrvcoach.views.qt.window import START_WAIT_S, CoachWindow
+from hrvcoach.views.qt.window import START_WAIT_S, CoachWindow, LslSwitch
 
 if TYPE_CHECKING:
     from hrvcoach.app.coach_run import CoachRun, CoachSettings, SessionSaved
@@ -56,6 +56,7 @@ class StartedSession:
     clock: Clock
     on_end: EndHook | None = None
     source_label: str = ""
+    lsl: LslSwitch | None = None  # the session's LSL streams (the window's checkbox)
 
 
 def _qt_app(title: str) -> QtWidgets.QApplication:
@@ -68,7 +69,8 @@ def _qt_app(title: str) -> QtWidgets.QApplication:
 def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session],
                protocol: Protocol, clock: Clock, *, screenshot: Path | None = None,
                title: str = "hrvcoach", theme: ThemeName = "dark",
-               on_end: EndHook | None = None, source_label: str = "") -> SessionEnded | None:
+               on_end: EndHook | None = None, source_label: str = "",
+               lsl: LslSwitch | None = None) -> SessionEnded | None:
     """Show the coach window and run the session in it; returns how the session ended.
 
     With `screenshot`, the window is saved as a PNG there when the session ends and closed;
@@ -80,6 +82,7 @@ def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session]
     window = CoachWindow(protocol, Pacer.for_protocol(protocol), _StillClock(), theme=theme,
                          source_label=source_label)  # `_drive` starts `clock` once drawn
     window.summary_at_end = screenshot is None  # a screenshot shows the coaching, not the summary
+    window.set_lsl(lsl)
 
     async def main() -> SessionEnded | None:
         session = make_session(window.handle)
@@ -134,6 +137,7 @@ def run_setup_window(protocols: Sequence[Protocol],
                      total_s=started.session.end_s,  # `_drive` starts the clock once drawn
                      source_label=started.source_label)
         window.pages.setCurrentWidget(window.coach_page)
+        window.set_lsl(started.lsl)
         return await _drive(started.session, started.clock, window, None, started.on_end)
 
     return _run_loop(window, title, main)
@@ -297,7 +301,7 @@ def run_coach_window(run: CoachRun, *, screenshot: Path | None = None,
     """Show the window for a CoachRun's session (see run_window); its end page comes from the run."""
     on_end = None if screenshot is not None else end_page(run, run.home / "reports")
     return run_window(run.session, run.protocol, run.clock, screenshot=screenshot, theme=theme,
-                      on_end=on_end, source_label=run.source_label)
+                      on_end=on_end, source_label=run.source_label, lsl=run.lsl)
 
 
 def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.ExitStack,
@@ -327,7 +331,7 @@ def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.Exi
         run = stack.enter_context(CoachRun(home, choice.protocol, spec, settings))
         runs.append(run)
         return StartedSession(run.session(on_event), choice.protocol, run.clock,
-                              end_page(run, home / "reports"), run.source_label)
+                              end_page(run, home / "reports"), run.source_label, run.lsl)
 
     return start
 
