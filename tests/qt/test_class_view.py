@@ -66,6 +66,7 @@ def test_each_tile_draws_its_own_participant_and_eight_fit_the_window(qtbot):
     assert window.tiles[1].hr_label.text() == "—"  # no beats yet
     assert window.tiles[3].connection_label.text() == "● reconnecting"
     assert window.tiles[3].connection_label.property("role") == "warn"
+    assert window.tiles[3].signal_label.text() == "signal —"  # unknown while the link is down
     assert window.pacer_label.text() in ("breathe in", "breathe out")  # 150 s: paced
     assert window.phase_label.text() == "slow breathing"
     assert (window.width(), window.height()) == WINDOW_SIZE  # long labels never widen it

@@ -52,6 +52,8 @@ TREND_POINTS: Final = 60
 START_WAIT_S: Final = 3.0  # the class starts once the window is drawn, or after this (real s)
 _PART_WORDS: Final = {"in": "breathe in", "hold in": "hold", "out": "breathe out",
                       "hold out": "hold"}
+_NO_LINK: Final = tuple(CONNECTION_WORDS[kind] for kind in (
+    StatusKind.SCANNING, StatusKind.CONNECTING, StatusKind.RECONNECTING, StatusKind.ENDED))
 _SIGNAL_ROLE: Final = {"good": "good", "fair": "warn", "poor": "bad", "no contact": "bad",
                        "unknown": "muted"}
 
@@ -141,8 +143,9 @@ class ParticipantTile(QtWidgets.QFrame):
                           else ("session ended", "muted"))
         self.connection_label.setText(f"● {words_role[0]}")
         _set_role(self.connection_label, words_role[1])
-        self.signal_label.setText(f"signal {state.signal}")
-        _set_role(self.signal_label, _SIGNAL_ROLE.get(state.signal, "muted"))
+        signal = state.signal if state.connection not in _NO_LINK else "—"  # no link: unknown
+        self.signal_label.setText(f"signal {signal}")
+        _set_role(self.signal_label, _SIGNAL_ROLE.get(signal, "muted"))
 
 
 class ClassWindow(QtWidgets.QMainWindow):
