@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from hrvcoach.core.errors import InputError
-from hrvcoach.views.class_text import ClassPrinter, summary_lines
 from hrvcoach.views.cli.arg_types import positive_seconds
 from hrvcoach.views.cli.coach import add_coach_options, print_notices, wait_for_lsl_receivers, wants_lsl
 from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
@@ -159,6 +158,8 @@ def _run_class(args: argparse.Namespace) -> int:
 async def _headless(run: ClassRun, names: list[str]) -> list[Any]:
     import asyncio
 
+    from hrvcoach.views.class_text import ClassPrinter
+
     printer = ClassPrinter(sys.stdout, names)
     reporter = asyncio.ensure_future(printer.report_every(run.clock))
     try:
@@ -168,6 +169,8 @@ async def _headless(run: ClassRun, names: list[str]) -> list[Any]:
 
 
 def _print_summary(summary: ClassSummary, run: ClassRun, args: argparse.Namespace) -> None:
+    from hrvcoach.views.class_text import summary_lines
+
     for line in summary_lines(summary):
         print(line)
     for each in run.runs:
@@ -187,6 +190,7 @@ def _run_class_summary(args: argparse.Namespace) -> int:
     from hrvcoach.app.class_run import class_summary
     from hrvcoach.app.data_folder import open_store
     from hrvcoach.app.paths import data_dir
+    from hrvcoach.views.class_text import summary_lines
 
     store, notices = open_store(data_dir(args.data_dir))
     with store:
