@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import cli_env
+from tests.helpers import cli_env, environment
 
 FAKEBLUEZ_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fakebluez"
 
@@ -42,16 +41,8 @@ def ble_bus() -> Iterator[Any]:
     _need_fakebluez()
     from fakebluez import PrivateBus
 
-    with PrivateBus() as bus:
-        old = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
-        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address  # before bleak opens its bus
-        try:
-            yield bus
-        finally:
-            if old is None:
-                os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
-            else:
-                os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = old
+    with PrivateBus() as bus, environment("DBUS_SYSTEM_BUS_ADDRESS", bus.address):
+        yield bus  # the address is set before bleak opens its bus
 
 
 @dataclass

@@ -11,7 +11,6 @@ session id are invisible).
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from tests.helpers import environment
 
 LSL_CONFIG = """\
 [log]
@@ -38,15 +39,8 @@ def lsl_on_this_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     path = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
     session_id = f"hrvcoach-tests-{uuid.uuid4().hex[:12]}"
     path.write_text(LSL_CONFIG.format(session_id=session_id), encoding="utf-8")
-    old = os.environ.get("LSLAPICFG")
-    os.environ["LSLAPICFG"] = str(path)
-    try:
+    with environment("LSLAPICFG", str(path)):
         yield session_id
-    finally:
-        if old is None:
-            os.environ.pop("LSLAPICFG", None)
-        else:
-            os.environ["LSLAPICFG"] = old
 
 
 @dataclass

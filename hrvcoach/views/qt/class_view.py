@@ -22,9 +22,6 @@ from typing import TYPE_CHECKING, Final
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-# isort: split
-import qasync  # after PySide6, so it binds to it
-
 from hrvcoach.core.beats import StatusKind
 from hrvcoach.core.clock import Clock
 from hrvcoach.core.markers import marker
@@ -33,7 +30,7 @@ from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import SessionEnded, SessionEvent
 from hrvcoach.views.class_text import summary_lines
 from hrvcoach.views.qt.coach_state import CONNECTION_WORDS, CoachState
-from hrvcoach.views.qt.loop import _close_on_sigint, _qt_app, save_screenshot
+from hrvcoach.views.qt.loop import _qt_app, run_qt_loop, save_screenshot
 from hrvcoach.views.qt.panels import PacerDisc, PhaseTimeline, Sparkline, make_label
 from hrvcoach.views.qt.theme import THEMES, Theme, ThemeName
 from hrvcoach.views.qt.window import WINDOW_SIZE, coherence_words
@@ -380,15 +377,11 @@ def run_class_window(run: ClassRun, names: Sequence[str], *, screenshot: Path | 
     With `screenshot`, the window is saved as a PNG when the class ends, and closed; otherwise
     it shows the class summary until closed. Closing the window or Stop stops every session.
     """
-    app = _qt_app("hrvcoach class")
+    _qt_app("hrvcoach class")  # before any widget
     total_s = run.settings.duration_s or run.protocol.duration_s
     window = ClassWindow(run.protocol, names, run.clock, total_s=total_s, theme=theme,
                          title=f"class {run.class_id} · {len(names)} participants")
     window.live_look_at_end = screenshot is not None  # a screenshot shows the class going on
-    quit_on_last_window = app.quitOnLastWindowClosed()
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    restore_sigint = _close_on_sigint(window)
 
     def pause_or_resume() -> None:
         if window.paused:
@@ -430,13 +423,4 @@ def run_class_window(run: ClassRun, names: Sequence[str], *, screenshot: Path | 
             for waiter in waiters:
                 waiter.cancel()
 
-    task = loop.create_task(main())
-    try:
-        window.show()
-        return loop.run_until_complete(task)
-    finally:
-        restore_sigint()
-        app.setQuitOnLastWindowClosed(quit_on_last_window)
-        window.close()
-        loop.close()
-        window.deleteLater()
+    return run_qt_loop(window, window.windowTitle(), main, if_qt_quits=lambda: None)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6 import QtCore, QtWidgets
 
@@ -39,11 +39,12 @@ if TYPE_CHECKING:
     from hrvcoach.sources.ble.scan import FoundStrap
     from hrvcoach.views.qt.setup import ScanFunction, SetupChoice
 
-__all__ = ["StartedSession", "run_coach_window", "run_setup_window", "run_setup_window_with_store",
-           "run_window", "save_screenshot"]
+__all__ = ["StartedSession", "run_coach_window", "run_qt_loop", "run_setup_window",
+           "run_setup_window_with_store", "run_window", "save_screenshot"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 EndHook = Callable[[SessionEnded], EndOfSession | None]
 
 
@@ -167,6 +168,13 @@ class _StillClock:
 
 def _run_loop(window: CoachWindow, title: str,
               main: Callable[[], Awaitable[SessionEnded | None]]) -> SessionEnded | None:
+    return run_qt_loop(window, title, main, if_qt_quits=lambda: window.ended)
+
+
+def run_qt_loop(window: QtWidgets.QMainWindow, title: str, main: Callable[[], Awaitable[T]], *,
+                if_qt_quits: Callable[[], T]) -> T:
+    """Show `window` and run `main` on one qasync loop with Qt (Ctrl+C closes the window); if
+    Qt quits first, `main` is cancelled and `if_qt_quits()` is returned instead."""
     app = _qt_app(title)
     window.setWindowTitle(title)
     quit_on_last_window = app.quitOnLastWindowClosed()
@@ -185,7 +193,7 @@ def _run_loop(window: CoachWindow, title: str,
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 loop.run_until_complete(task)
-            return window.ended
+            return if_qt_quits()
     finally:
         restore_sigint()
         app.setQuitOnLastWindowClosed(quit_on_last_window)

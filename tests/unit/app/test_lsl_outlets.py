@@ -47,12 +47,16 @@ def outlets_for(identity: StreamIdentity, clock: InstantClock) -> LslOutlets:
                       local_clock=lambda: LSL_EPOCH_S + clock.now())
 
 
-def test_every_beat_goes_out_once_stamped_with_its_own_time_and_its_markers_beside_it():
+def streaming(identity: StreamIdentity) -> tuple[InstantClock, LslOutlets, LslReceiver]:
+    """Open outlets on a fresh instant clock, and a receiver connected to all their streams."""
     clock = InstantClock()
-    identity = StreamIdentity("test-every-beat", "hrvcoach", "simulated strap")
     outlets = outlets_for(identity, clock)
     outlets.open()
-    receiver = LslReceiver(identity.source_id, outlets.stream_names)
+    return clock, outlets, LslReceiver(identity.source_id, outlets.stream_names)
+
+
+def test_every_beat_goes_out_once_stamped_with_its_own_time_and_its_markers_beside_it():
+    clock, outlets, receiver = streaming(StreamIdentity("test-every-beat", "hrvcoach", "sim"))
     truth: list[SimulatedBeat] = []
     strap = SimulatedStrap(Pacer.for_protocol(load_protocol("demo")), clock, SimulatedPerson(),
                            seed=4, artifacts_per_min=3.0, on_truth=truth.append)
@@ -82,11 +86,7 @@ def test_every_beat_goes_out_once_stamped_with_its_own_time_and_its_markers_besi
 
 
 def test_the_markers_stream_has_session_start_each_phase_and_the_end_in_order():
-    clock = InstantClock()
-    identity = StreamIdentity("test-phases", "hrvcoach", "replay of a file")
-    outlets = outlets_for(identity, clock)
-    outlets.open()
-    receiver = LslReceiver(identity.source_id, outlets.stream_names)
+    clock, outlets, receiver = streaming(StreamIdentity("test-phases", "hrvcoach", "replay"))
     run_session(outlets, clock, ReplaySource([1000.0] * 400, clock), duration_s=300.0)
     events = receiver.stop(linger_s=0.5)["hrvcoach Markers"].events()
     outlets.close()
@@ -106,11 +106,7 @@ def test_the_markers_stream_has_session_start_each_phase_and_the_end_in_order():
 
 
 def test_flags_say_after_gap_no_contact_and_left_out():
-    clock = InstantClock()
-    identity = StreamIdentity("test-flags", "hrvcoach", "test")
-    outlets = outlets_for(identity, clock)
-    outlets.open()
-    receiver = LslReceiver(identity.source_id, outlets.stream_names)
+    clock, outlets, receiver = streaming(StreamIdentity("test-flags", "hrvcoach", "test"))
 
     class Beats:
         async def __aenter__(self):
@@ -133,12 +129,10 @@ def test_flags_say_after_gap_no_contact_and_left_out():
 
 
 def test_stream_info_holds_units_labels_device_and_version():
-    clock = InstantClock()
-    identity = stream_identity(BleSpec("E4:9E:1A:2B:3C:4D"), participant="P2")
-    outlets = outlets_for(identity, clock)
-    outlets.open()
-    receiver = LslReceiver("E4:9E:1A:2B:3C:4D", [f"hrvcoach P2 {key}" for key in
-                                                 ("RR", "HR", "Markers", "RR artifacts")])
+    _clock, outlets, receiver = streaming(stream_identity(BleSpec("E4:9E:1A:2B:3C:4D"),
+                                                          participant="P2"))
+    assert outlets.stream_names == [f"hrvcoach P2 {key}" for key in
+                                    ("RR", "RR artifacts", "HR", "Markers")]
     streams = receiver.stop(linger_s=0.0)
     outlets.close()
     rr = streams["hrvcoach P2 RR"]
