@@ -52,6 +52,7 @@ __all__ = [
     "export_class",
     "pseudonym",
     "resolve_straps",
+    "shown_name",
 ]
 
 MAX_STRAPS_PER_ADAPTER: Final = 5  # BlueZ: a safe plan per adapter; failures reported at 6+
@@ -62,6 +63,11 @@ SUMMARY_MARKERS: Final = ("rmssd_ms", "mean_hr_bpm")  # the class summary's colu
 def pseudonym(index: int) -> str:
     """P1, P2, ...: what exports and LSL streams call participant `index` (0-based)."""
     return f"P{index + 1}"
+
+
+def shown_name(index: int, label: str) -> str:
+    """What the teacher's screen calls participant `index`: "P2 Ben" (or "P2" when unlabelled)."""
+    return pseudonym(index) if label == pseudonym(index) else f"{pseudonym(index)} {label}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ def add_commands(commands: Any) -> None:
 def _participants_of(args: argparse.Namespace) -> list[Participant]:
     import asyncio
 
-    from hrvcoach.app.class_run import Participant, pseudonym, resolve_straps
+    from hrvcoach.app.class_run import Participant, pseudonym, resolve_straps, shown_name
     from hrvcoach.sources.factory import BleSpec, SimulatorSpec, SourceSpec
 
     count = args.simulate if args.simulate is not None else len(args.devices)
@@ -103,8 +103,7 @@ def _participants_of(args: argparse.Namespace) -> list[Participant]:
                   "keep up", file=sys.stderr)
         found = asyncio.run(resolve_straps(args.devices, args.scan_timeout))
         for index, (label, (address, name)) in enumerate(zip(labels, found, strict=True)):
-            who = pseudonym(index) if label == pseudonym(index) else f"{pseudonym(index)} {label}"
-            print(f"{who}: {name or 'strap'} ({address})", file=sys.stderr)
+            print(f"{shown_name(index, label)}: {name or 'strap'} ({address})", file=sys.stderr)
         specs = [BleSpec(address, scan_timeout_s=args.scan_timeout,
                          give_up_after_s=args.give_up_after) for address, _name in found]
     return [Participant(label, spec) for label, spec in zip(labels, specs, strict=True)]
@@ -114,7 +113,7 @@ def _run_class(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
-    from hrvcoach.app.class_run import ClassRun
+    from hrvcoach.app.class_run import ClassRun, shown_name
     from hrvcoach.app.coach_run import CoachSettings
     from hrvcoach.app.paths import data_dir, has_display
     from hrvcoach.protocols.protocol import load_protocol
@@ -132,8 +131,7 @@ def _run_class(args: argparse.Namespace) -> int:
     participants = _participants_of(args)
     settings = CoachSettings(args.speed, args.duration, args.engine, lsl=wants_lsl(args))
     with ClassRun(home, protocol, participants, settings) as run:
-        names = [name if who.label == name else f"{name} {who.label}"
-                 for name, who in zip(run.pseudonyms, participants, strict=True)]
+        names = [shown_name(index, who.label) for index, who in enumerate(participants)]
         print_notices(run.notices)
         print(f"class {run.class_id}: {len(participants)} participants, {protocol.name}")
         if settings.lsl:

@@ -72,9 +72,12 @@ def wait_for_lsl_receivers(outlets: list[LslOutlets], wait_s: float | None) -> N
               f"{each.identity.source_id})", file=sys.stderr)
     if wait_s is None:
         return
+    import time
+
     print(f"waiting up to {wait_s:g} s for LSL receivers (e.g. LabRecorder recording)",
           file=sys.stderr)
-    if not all(each.wait_for_receivers(wait_s) for each in outlets):
+    deadline = time.monotonic() + wait_s  # one wait for all (a class has streams per participant)
+    if not all(each.wait_for_receivers(max(deadline - time.monotonic(), 0.0)) for each in outlets):
         print("hrvcoach: not every LSL stream has a receiver; starting anyway", file=sys.stderr)
 
 
