@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.markers import format_marker
 from hrvcoach.views.cli.arg_types import non_negative_float, positive_float, positive_seconds
 from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 
@@ -207,6 +208,14 @@ def print_saved(saved: SessionSaved) -> None:
     print(f"session {saved.session_id} saved ({saved.status}, {saved.n_beats} beats): "
           f"`hrvcoach compare {saved.session_id}`, `hrvcoach report {saved.session_id} -o "
           f"report.pdf`")
+    if saved.comparison is not None:
+        result = saved.comparison
+        values = [f"{change.spec.label} {format_marker(change.spec.name, change.before)} → "
+                  f"{format_marker(change.spec.name, change.after, unit=True)}"
+                  for change in map(result.change, ("rmssd_ms", "mean_hr_bpm"))]
+        print(f"{result.before.phase_name} → {result.after.phase_name} (all beats of each phase, "
+              f"corrected): {'; '.join(values)}")
+        print(f"verdict: {result.verdict()}")
     if saved.resonance is None:
         return
     assessment = saved.resonance.assessment
