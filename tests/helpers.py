@@ -3,9 +3,12 @@ running the CLI as a user does."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +63,24 @@ def pacer_part_changes(pacer: Any, end_s: float, *, start_s: float = 0.0,
             lo, hi = (mid, hi) if pacer.state_at(mid).part == parts[i - 1] else (lo, mid)
         found.append((float(hi), parts[i]))
     return found
+
+
+def recorded(home: Path) -> list[dict[str, str]]:
+    """The rows of the one recording in HRVCOACH_HOME/recordings."""
+    (path,) = (home / "recordings").glob("*.csv")
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+@contextlib.contextmanager
+def environment(name: str, value: str) -> Iterator[None]:
+    """os.environ[name] = value while inside (this process and the children it starts)."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old

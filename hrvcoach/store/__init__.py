@@ -6,13 +6,14 @@ writes) -> recorder (StoreRecorder: a live session's SessionRecorder).
 
 from hrvcoach.store.db import DB_FILE, SessionStatus, StoreError
 from hrvcoach.store.recorder import COMMIT_EVERY_S, StoreRecorder
-from hrvcoach.store.repository import SessionInfo, Store, StoredProfile
+from hrvcoach.store.repository import ClassMember, SessionInfo, Store, StoredProfile
 from hrvcoach.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "COMMIT_EVERY_S",
     "DB_FILE",
     "SCHEMA_VERSION",
+    "ClassMember",
     "SessionInfo",
     "SessionStatus",
     "Store",

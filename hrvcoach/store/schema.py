@@ -105,11 +105,22 @@ def _rename_profile_scores(db: sqlite3.Connection) -> None:
         db.execute("UPDATE profile SET scores_json = ? WHERE id = ?", (json.dumps(renamed), row_id))
 
 
+# Schema 3: classes (`hrvcoach class`: several straps, one protocol, one pacer). The sessions of
+# one class share a class_id; `participant` is the teacher's label for the person (it stays in
+# the data folder), `pseudonym` (P1, P2, ...) is what exports and LSL streams carry instead.
+_SCHEMA_V3: Final = """
+ALTER TABLE sessions ADD COLUMN class_id INTEGER;
+ALTER TABLE sessions ADD COLUMN participant TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN pseudonym TEXT NOT NULL DEFAULT '';
+CREATE INDEX sessions_class ON sessions(class_id) WHERE class_id IS NOT NULL;
+"""
+
 Migration = Callable[[sqlite3.Connection], None]
 # (version, SQL, then Python)
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, _SCHEMA_V1, None),
     (2, _SCHEMA_V2, _rename_profile_scores),
+    (3, _SCHEMA_V3, None),
 ]
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
 

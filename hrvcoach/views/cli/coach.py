@@ -11,18 +11,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrvcoach.core.errors import InputError
-from hrvcoach.views.cli.arg_types import non_negative_float, positive_float
+from hrvcoach.core.markers import format_marker
+from hrvcoach.views.cli.arg_types import non_negative_float, positive_float, positive_seconds
 from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:
     from hrvcoach.app.coach_run import CoachRun, CoachSettings, SessionSaved
+    from hrvcoach.app.lsl_outlets import LslOutlets
     from hrvcoach.protocols.protocol import Protocol
     from hrvcoach.session import Session, SessionEnded
     from hrvcoach.sources.factory import SourceSpec
     from hrvcoach.views.qt.loop import WindowOptions
     from hrvcoach.views.sound import SoundOptions
 
-__all__ = ["add_coach_options", "add_commands", "print_saved", "run_coach"]
+__all__ = ["add_coach_options", "add_commands", "add_lsl_options", "print_saved", "run_coach",
+           "wait_for_lsl_receivers", "wants_lsl"]
 
 
 def _breaths_per_min(text: str) -> float:
@@ -104,6 +107,32 @@ def add_coach_options(parser: argparse.ArgumentParser) -> None:
                         help="compute the live markers with hrvcoach (default) or with neurokit2 "
                         "itself (its exact numbers; slower, loads neurokit2)")
     add_window_options(parser)
+    add_lsl_options(parser)
+
+
+def add_lsl_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lsl", action="store_true",
+                        help="stream RR, HR with the live markers, and events to Lab Streaming "
+                        "Layer (e.g. for LabRecorder)")
+    parser.add_argument("--lsl-wait", type=positive_seconds, metavar="SECONDS",
+                        help="with --lsl: start the session once every stream has a receiver "
+                        "(e.g. LabRecorder recording), or after SECONDS")
+
+
+def wait_for_lsl_receivers(outlets: list[LslOutlets], wait_s: float | None) -> None:
+    """Name the streams; with --lsl-wait, wait (blocking) for their receivers first."""
+    for each in outlets:
+        print(f"LSL streams: {', '.join(each.stream_names)} (source_id "
+              f"{each.identity.source_id})", file=sys.stderr)
+    if wait_s is None:
+        return
+    import time
+
+    print(f"waiting up to {wait_s:g} s for LSL receivers (e.g. LabRecorder recording)",
+          file=sys.stderr)
+    deadline = time.monotonic() + wait_s  # one wait for all (a class has streams per participant)
+    if not all(each.wait_for_receivers(max(deadline - time.monotonic(), 0.0)) for each in outlets):
+        print("hrvcoach: not every LSL stream has a receiver; starting anyway", file=sys.stderr)
 
 
 def add_commands(commands: Any) -> None:
@@ -213,11 +242,13 @@ def run_coach(args: argparse.Namespace, spec: SourceSpec) -> int:
     if args.screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
 
-    settings = CoachSettings(args.speed, args.duration, args.engine)
+    settings = CoachSettings(args.speed, args.duration, args.engine, lsl=wants_lsl(args))
     more: list[SessionSaved] = []
     with CoachRun(home, protocol, spec, settings) as run:
         print_notices(run.notices)
         try:
+            if settings.lsl:
+                wait_for_lsl_receivers([run.lsl], args.lsl_wait)
             if window:
                 ended = _coach_in_window(args, run, home, settings, more)
                 if args.screenshot is not None:
@@ -308,6 +339,11 @@ def _setup_protocols(home: Path) -> list[Protocol]:
             else p for p in list_protocols()]
 
 
+def wants_lsl(args: argparse.Namespace) -> bool:
+    """--lsl, or --lsl-wait (which implies it)."""
+    return bool(args.lsl or args.lsl_wait is not None)
+
+
 def print_notices(notices: list[str]) -> None:
     for notice in notices:
         print(f"hrvcoach: {notice}", file=sys.stderr)
@@ -321,6 +357,14 @@ def print_saved(saved: SessionSaved) -> None:
     print(f"session {saved.session_id} saved ({saved.status}, {saved.n_beats} beats): "
           f"`hrvcoach compare {saved.session_id}`, `hrvcoach report {saved.session_id} -o "
           f"report.pdf`")
+    if saved.comparison is not None:
+        result = saved.comparison
+        values = [f"{change.spec.label} {format_marker(change.spec.name, change.before)} → "
+                  f"{format_marker(change.spec.name, change.after, unit=True)}"
+                  for change in map(result.change, ("rmssd_ms", "mean_hr_bpm"))]
+        print(f"{result.before.phase_name} → {result.after.phase_name} (all beats of each phase, "
+              f"corrected): {'; '.join(values)}")
+        print(f"verdict: {result.verdict()}")
     if saved.resonance is None:
         return
     resonance = saved.resonance

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hrvcoach import __version__
 from hrvcoach.core.errors import HrvcoachError, InputError
-from hrvcoach.views.cli import analyze, ble, coach, history, protocols
+from hrvcoach.views.cli import analyze, ble, class_cmd, coach, history, protocols
 from hrvcoach.views.cli.exit_codes import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE
 
 __all__ = ["build_parser", "main"]
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     coach.add_commands(commands)
     analyze.add_commands(commands)
     ble.add_commands(commands)
+    class_cmd.add_commands(commands)
     protocols.add_commands(commands)
     history.add_commands(commands)
     return parser

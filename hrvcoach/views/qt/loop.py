@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6 import QtCore, QtWidgets
 
@@ -35,7 +35,7 @@ from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import Session, SessionEnded, SessionEvent
 from hrvcoach.views.qt.summary import EndOfSession
 from hrvcoach.views.qt.theme import ThemeName
-from hrvcoach.views.qt.window import START_WAIT_S, CoachWindow
+from hrvcoach.views.qt.window import START_WAIT_S, CoachWindow, LslSwitch
 
 if TYPE_CHECKING:
     from hrvcoach.app.coach_run import CoachRun, CoachSettings, SessionSaved
@@ -43,11 +43,13 @@ if TYPE_CHECKING:
     from hrvcoach.views.qt.setup import ScanFunction, SetupChoice, SetupPanel
     from hrvcoach.views.sound import SessionSound, SoundOptions
 
-__all__ = ["SetupOffer", "StartedSession", "WindowOptions", "run_coach_window", "run_setup_window",
+__all__ = ["SetupOffer", "StartedSession", "WindowOptions", "run_coach_window", "run_qt_loop",
+           "run_setup_window",
            "run_setup_window_with_store", "run_window", "save_screenshot"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 EndHook = Callable[[SessionEnded], EndOfSession | None]
 Starter = Callable[["SetupChoice", Callable[[SessionEvent], None]], "StartedSession"]
 
@@ -61,6 +63,7 @@ class StartedSession:
     clock: Clock
     on_end: EndHook | None = None
     source_label: str = ""
+    lsl: LslSwitch | None = None  # the session's LSL streams (the window's checkbox)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +130,8 @@ def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session]
                title: str = "hrvcoach", theme: ThemeName = "dark",
                on_end: EndHook | None = None, source_label: str = "",
                options: WindowOptions = WindowOptions(),
-               offer: SetupOffer | None = None) -> SessionEnded | None:
+               offer: SetupOffer | None = None,
+               lsl: LslSwitch | None = None) -> SessionEnded | None:
     """Show the coach window and run the session in it; returns how the (first) session ended.
 
     With `screenshot`, the window is saved as a PNG there when the session ends and closed;
@@ -140,7 +144,7 @@ def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session]
     window = _new_window(protocol, theme, options, offer, source_label)
 
     def first(on_event: Callable[[SessionEvent], None]) -> StartedSession:
-        return StartedSession(make_session(on_event), protocol, clock, on_end, source_label)
+        return StartedSession(make_session(on_event), protocol, clock, on_end, source_label, lsl)
 
     async def main() -> SessionEnded | None:
         return await _sessions(window, first, offer, screenshot, options)
@@ -203,6 +207,7 @@ async def _sessions(window: CoachWindow,
         window.begin(started.protocol, started.session.pacer, _StillClock(),
                      total_s=started.session.end_s, source_label=started.source_label)
         window.pages.setCurrentWidget(window.coach_page)
+        window.set_lsl(started.lsl)
         if options.focus:
             window.toggle_focus()
         ended, again = await _drive(started, window, screenshot, options)
@@ -253,6 +258,13 @@ class _StillClock:
 
 def _run_loop(window: CoachWindow, title: str,
               main: Callable[[], Awaitable[SessionEnded | None]]) -> SessionEnded | None:
+    return run_qt_loop(window, title, main, if_qt_quits=lambda: window.ended)
+
+
+def run_qt_loop(window: QtWidgets.QMainWindow, title: str, main: Callable[[], Awaitable[T]], *,
+                if_qt_quits: Callable[[], T]) -> T:
+    """Show `window` and run `main` on one qasync loop with Qt (Ctrl+C closes the window); if
+    Qt quits first, `main` is cancelled and `if_qt_quits()` is returned instead."""
     app = _qt_app(title)
     window.setWindowTitle(title)
     quit_on_last_window = app.quitOnLastWindowClosed()
@@ -271,7 +283,7 @@ def _run_loop(window: CoachWindow, title: str,
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 loop.run_until_complete(task)
-            return window.ended
+            return if_qt_quits()
     finally:
         restore_sigint()
         app.setQuitOnLastWindowClosed(quit_on_last_window)
@@ -436,7 +448,7 @@ def run_coach_window(run: CoachRun, *, screenshot: Path | None = None, theme: Th
         end_page(run, run.home / "reports")
     return run_window(run.session, run.protocol, run.clock, screenshot=screenshot, theme=theme,
                       on_end=on_end, source_label=run.source_label, options=options,
-                      offer=None if screenshot is not None else offer)
+                      offer=None if screenshot is not None else offer, lsl=run.lsl)
 
 
 def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.ExitStack,
@@ -466,7 +478,7 @@ def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.Exi
         run = stack.enter_context(CoachRun(home, choice.protocol, spec, settings))
         runs.append(run)
         return StartedSession(run.session(on_event), choice.protocol, run.clock,
-                              end_page(run, home / "reports"), run.source_label)
+                              end_page(run, home / "reports"), run.source_label, run.lsl)
 
     return start
 
