@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from hrvcoach.analysis import window_markers
+from hrvcoach.analysis import rhythm_quality, window_markers
 from hrvcoach.analysis.resonance import RateScore
 from hrvcoach.core.markers import CATALOGUE, LEGACY_NAMES, MARKERS, Markers, format_marker, marker
 from hrvcoach.history.phases import PhaseData, phase_markers
@@ -42,7 +42,8 @@ def test_stored_phase_markers_use_only_catalogue_names_and_kinds():
     rr = 1000.0 + 40.0 * np.sin(2 * np.pi * 0.1 * np.cumsum(np.full(300, 1.0)))
     data = PhaseData(session=None, phase=None, rr_ms=rr,  # type: ignore[arg-type]
                      after_gap=np.zeros(rr.size, dtype=bool), time_s=np.cumsum(rr) / 1000,
-                     n_beats=rr.size, n_flagged=0, breaths_per_min=6.0)
+                     n_beats=rr.size, n_flagged=0, breaths_per_min=6.0,
+                     quality=rhythm_quality(rr, corrected_beats=0))
     stored = phase_markers(data)
     assert set(stored) <= set(MARKERS)
     assert stored["hf_valid"] is False and isinstance(stored["n_beats"], int)
