@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from hrvcoach.analysis.coherence import coherence_level
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.core.markers import EMPTY_MARKERS, Markers
@@ -26,17 +27,14 @@ from hrvcoach.session import (
 from hrvcoach.views.qt.series import TrendSeries
 from hrvcoach.views.text import clock_text
 
-__all__ = ["COHERENCE_LEVELS", "CONNECTION_WORDS", "BeatPoint", "CoachState", "coherence_level",
-           "status_text"]
+__all__ = ["COHERENCE_LEVELS", "CONNECTION_WORDS", "BeatPoint", "CoachState", "status_text"]
 
 MAX_BEATS_PER_S: Final = 240 / 60  # bounds the beat buffer (240 bpm)
 MAX_COUNTED_GAP_S: Final = 5.0  # time between two snapshots counted in a coherence level, at most
-# The coherence ratio's levels, lowest first: (level, lowest ratio, plain words). The window, the
-# time in each level and the summary all read this one table (analysis.coherence's levels replace
-# these thresholds when the coherence score lands).
-COHERENCE_LEVELS: Final = (("low", 0.0, "low · no single rhythm"),
-                           ("medium", 0.25, "medium · building"),
-                           ("high", 1.0, "high · one smooth wave"))
+# The coherence levels in plain words, lowest first (the thresholds are analysis.coherence's one
+# definition, COHERENCE_LEVELS_RATIO: free breathing at 12/min stays below "high").
+COHERENCE_LEVELS: Final = (("low", "low · no single rhythm"), ("medium", "medium · building"),
+                           ("high", "high · one smooth wave"))
 # connection state -> (words, colour role)
 CONNECTION_WORDS: Final = {
     StatusKind.SCANNING: ("looking for the strap", "warn"),
@@ -57,13 +55,6 @@ class BeatPoint:
     instant_hr_bpm: float
     flagged: bool  # after a gap, without skin contact, or left out of the markers
     usable: bool
-
-
-def coherence_level(ratio: float) -> str:
-    """"low", "medium" or "high" for a coherence ratio ("" while it is unknown)."""
-    if not math.isfinite(ratio):
-        return ""
-    return next(level for level, floor, _ in reversed(COHERENCE_LEVELS) if ratio >= floor)
 
 
 def status_text(status: SourceStatus) -> str:
@@ -99,7 +90,8 @@ class CoachState:
         self.ended: SessionEnded | None = None
         self.source_label = source_label
         self.snapshots = 0  # snapshots folded so far
-        self.coherence_s = {level: 0.0 for level, _, _ in COHERENCE_LEVELS}  # time in each level
+        self.coherence_s = {level: 0.0 for level, _ in COHERENCE_LEVELS}  # time in each level
+        self.coherence_points = 0.0  # the 0-100 score summed over the session's seconds / 100
         self._last_snapshot_s: float | None = None
 
     def handle(self, event: SessionEvent) -> None:
@@ -150,9 +142,12 @@ class CoachState:
         self.signal = snapshot.signal
         if self._last_snapshot_s is not None and not self.paused:
             level = coherence_level(snapshot.markers.coherence_ratio)
+            step_s = min(max(beat.time_s - self._last_snapshot_s, 0.0), MAX_COUNTED_GAP_S)
             if level:
-                step_s = min(max(beat.time_s - self._last_snapshot_s, 0.0), MAX_COUNTED_GAP_S)
                 self.coherence_s[level] += step_s
+            score = snapshot.markers.coherence_score
+            if math.isfinite(score):
+                self.coherence_points += score / 100.0 * step_s
         self._last_snapshot_s = beat.time_s
         for name, series in self.trends.items():
             series.append(beat.time_s, getattr(snapshot.markers, name))

@@ -102,7 +102,8 @@ class SummaryPanel(QtWidgets.QFrame):
 
     def show_session(self, ended: SessionEnded, info: EndOfSession | None,
                      protocol: Protocol | None = None,
-                     coherence_s: Mapping[str, float] | None = None) -> None:
+                     coherence_s: Mapping[str, float] | None = None,
+                     coherence_points: float = 0.0) -> None:
         """Fill the page for a session that ended (`info`: what the store adds, if anything)."""
         _clear_layout(self.table)
         comparison = info.comparison if info is not None else None
@@ -139,7 +140,7 @@ class SummaryPanel(QtWidgets.QFrame):
                                                 elide=True), row, 5)
         for column in range(len(header) + 1):
             self.table.setColumnStretch(column, 1)
-        self.coherence_label.setText(coherence_text(coherence_s or {}))
+        self.coherence_label.setText(coherence_text(coherence_s or {}, coherence_points))
         notes = [info.note] if info is not None else []  # a resonance assessment first
         if comparison is None and protocol is not None:
             notes.append(no_comparison_words(protocol, ended))
@@ -231,12 +232,15 @@ def no_comparison_words(protocol: Protocol, ended: SessionEnded) -> str:
     return ""
 
 
-def coherence_text(seconds: Mapping[str, float]) -> str:
-    """'Time in coherence: low 12:30 · medium 2:10 · high 0:40' ('' before any)."""
+def coherence_text(seconds: Mapping[str, float], points: float = 0.0) -> str:
+    """'Time in coherence: low 12:30 · medium 2:10 · high 0:40 · accumulated score 812' ('' before
+    any): the accumulated score is the 0-100 coherence score summed over the session's seconds
+    (a minute at 100 adds 60), so a longer or steadier practice earns more."""
     if not seconds or sum(seconds.values()) <= 0:
         return ""
-    return "Time in coherence: " + " · ".join(f"{level} {clock_text(s)}"
-                                               for level, s in seconds.items())
+    text = "Time in coherence: " + " · ".join(f"{level} {clock_text(s)}"
+                                              for level, s in seconds.items())
+    return text + (f" · accumulated score {points:.0f}" if points > 0 else "")
 
 
 def summary_text(ended: SessionEnded) -> str:

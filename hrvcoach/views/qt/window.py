@@ -34,6 +34,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 # isort: split
 
+from hrvcoach.analysis.coherence import coherence_level
 from hrvcoach.core.clock import Clock
 from hrvcoach.core.errors import HrvcoachError, InputError
 from hrvcoach.core.markers import marker
@@ -47,7 +48,7 @@ from hrvcoach.session import (
     SessionEnded,
     SessionEvent,
 )
-from hrvcoach.views.qt.coach_state import COHERENCE_LEVELS, CoachState, coherence_level
+from hrvcoach.views.qt.coach_state import COHERENCE_LEVELS, CoachState
 from hrvcoach.views.qt.focus import FocusView
 from hrvcoach.views.qt.labels import make_label, scale_fonts, scaled_px
 from hrvcoach.views.qt.pacing import PacingBar, ask_protocol_path
@@ -95,7 +96,7 @@ _PART_WORDS: Final = {"in": "breathe in", "hold in": "hold", "out": "breathe out
                       "hold out": "hold"}
 _SIGNAL_ROLE: Final = {"good": "good", "fair": "warn", "poor": "bad", "no contact": "bad",
                        "unknown": "muted"}
-_LEVEL_WORDS: Final = {level: words for level, _, words in COHERENCE_LEVELS}
+_LEVEL_WORDS: Final = {level: words for level, words in COHERENCE_LEVELS}
 _END_WORDS: Final = {"stopped": "session stopped", "source ended": "session ended early"}
 
 Arrangement = Literal["wide", "narrow"]
@@ -919,6 +920,8 @@ class CoachWindow(QtWidgets.QMainWindow):
             detail = [spec.window]
             if spec.key == "coherence_ratio" and coherence_words(value):
                 detail = [coherence_words(value)]
+                if math.isfinite(markers.coherence_score):
+                    detail.insert(0, f"score {markers.coherence_score:.0f}/100")
             if spec.key == "breathing_power_ms2" and math.isfinite(markers.breaths_per_min):
                 detail = [f"at {markers.breaths_per_min:.1f} breaths/min"]
             if dimmed:
@@ -1010,7 +1013,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             self._show_side_panels(False)
             self.body_stack.setCurrentWidget(self.summary_page)
             self.summary_page.show_session(self.ended, self.end_info, self.protocol,
-                                           self.state.coherence_s)
+                                           self.state.coherence_s, self.state.coherence_points)
             self.summary_page.new_session_button.setVisible(self.can_start_new)
             scale_fonts(self.summary_page, self.scale)
             self._draw_end_text()

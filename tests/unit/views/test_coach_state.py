@@ -60,3 +60,20 @@ def test_the_state_module_loads_no_qt():
             "print([m for m in ('PySide6', 'pyqtgraph', 'qasync') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_time_in_each_coherence_level_and_the_accumulated_score_add_up_the_session():
+    from dataclasses import replace
+
+    state = CoachState(keep_s=90.0, trend_names=[], trend_points=60)
+    # 10 s at a ratio of 0.5 (low), 20 s at 2 (medium: free breathing at 12/min reaches this),
+    # 30 s at 4 (high), each second with a score of 50; then a pause of 20 s counts nothing
+    ratios = [0.5] * 10 + [2.0] * 20 + [4.0] * 30
+    for t, ratio in enumerate(ratios, start=1):
+        shot = snapshot(float(t))
+        state.handle(replace(shot, markers=replace(shot.markers, coherence_ratio=ratio,
+                                                   coherence_score=50.0)))
+    state.handle(Paused(60.0))
+    state.handle(snapshot(80.0))  # a strap's beat while paused is not time practised
+    assert state.coherence_s == {"low": 9.0, "medium": 20.0, "high": 30.0}
+    assert state.coherence_points == 0.5 * 59.0
