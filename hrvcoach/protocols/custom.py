@@ -9,7 +9,6 @@ protocol so that `load_protocol_file` gives the same phases back.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tempfile
@@ -176,15 +175,3 @@ def read_user_protocols(folder: Path) -> UserProtocols:
             problems.append(str(exc))
     return UserProtocols(sorted(protocols, key=lambda p: p.name), problems)
 
-
-def pacing_of(phase: Phase) -> Pacing | None:
-    """The pacing a paced phase starts with (None for an unpaced phase)."""
-    if phase.breaths_per_min is None:
-        return None
-    return Pacing.of_breath(phase.breaths_per_min, phase.breath)
-
-
-def clamp_rate(breaths_per_min: float) -> float:
-    """A rate within the window's control range (3-10/min), to 0.1."""
-    return round(min(max(breaths_per_min, MIN_PACED_PER_MIN), MAX_PACED_PER_MIN), 1) \
-        if math.isfinite(breaths_per_min) else MIN_PACED_PER_MIN
