@@ -85,6 +85,7 @@ class CoachState:
         self.status = ""  # the last event worth a line (a status, a mark)
         self.connection: tuple[str, str] = ("waiting for the first beat", "muted")
         self.signal = "unknown"
+        self.not_valid_because: tuple[str, ...] = ()  # the rhythm-quality gate's reasons, if it fails
         self.battery_pct: float | None = None
         self.paused = False
         self.ended: SessionEnded | None = None
@@ -140,6 +141,7 @@ class CoachState:
         if snapshot.spectrum is not None:
             self.spectrum = snapshot.spectrum
         self.signal = snapshot.signal
+        self.not_valid_because = snapshot.not_valid_because
         if self._last_snapshot_s is not None and not self.paused:
             level = coherence_level(snapshot.markers.coherence_ratio)
             step_s = min(max(beat.time_s - self._last_snapshot_s, 0.0), MAX_COUNTED_GAP_S)

@@ -62,7 +62,7 @@ from hrvcoach.views.qt.panels import (
 )
 from hrvcoach.views.qt.summary import EndOfSession, SummaryPanel
 from hrvcoach.views.qt.theme import MINIMUM_SIZE, THEMES, WINDOW_SIZE, Theme, ThemeName, stylesheet
-from hrvcoach.views.text import clock_text, number_text
+from hrvcoach.views.text import NO_VALUE, clock_text, number_text
 
 if TYPE_CHECKING:
     from hrvcoach.views.qt.setup import SetupPanel
@@ -90,7 +90,7 @@ TREND_POINTS: Final = 60  # a trend line draws at most twice this many points
 START_WAIT_S: Final = 3.0  # a session starts once its page is drawn, or after this (real s)
 DRAWN_POLL_S: Final = 0.005  # how often the start checks whether the page was drawn (real s)
 PACING_RECORD_AFTER_MS: Final = 1500  # a pacing change is recorded once the controls rest
-HF_NOT_VALID: Final = "not valid at ≤ 9 breaths/min"
+HF_NOT_VALID: Final = "not valid: the breath is not in HF"
 
 _PART_WORDS: Final = {"in": "breathe in", "hold in": "hold", "out": "breathe out",
                       "hold out": "hold"}
@@ -912,12 +912,19 @@ class CoachWindow(QtWidgets.QMainWindow):
             return
         self._drawn_markers_at = self.state.snapshots
         markers, baseline = self.state.markers, self.state.baseline
+        not_valid = self.state.not_valid_because
         for spec in MARKER_CARDS:
             card = self.cards[spec.key]
             value = getattr(markers, spec.key)
+            if not_valid and spec.key != "mean_hr_bpm":  # the gate: HRV of this rhythm is not vagal
+                card.set_value(NO_VALUE, dimmed=True)
+                card.set_detail(not_valid[0].replace(" — HRV not valid", "") + " · HRV not valid")
+                continue
             dimmed = spec.key == "hf_ms2" and not markers.hf_valid
             card.set_value(number_text(value, spec.digits), dimmed=dimmed)
             detail = [spec.window]
+            if markers.provisional and spec.key in ("rmssd_ms", "p2t_bpm"):
+                detail = [f"{spec.window} · provisional"]
             if spec.key == "coherence_ratio" and coherence_words(value):
                 detail = [coherence_words(value)]
                 if math.isfinite(markers.coherence_score):
