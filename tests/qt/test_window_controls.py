@@ -313,6 +313,9 @@ def test_the_end_shows_the_stored_before_after_comparison_and_opens_the_report(
             return
         seen["verdict"] = window.verdict_label.text()
         seen["cells"] = [window.summary_table.itemAtPosition(1, c).widget().text() for c in range(4)]
+        seen["rmssd_row"] = [window.summary_table.itemAtPosition(2, c).widget().text()
+                             for c in range(3)]
+        seen["headline"] = window.summary_label.text()
         opened: list[Path] = []
         window.open_file = opened.append
         window.report_button.click()
@@ -327,6 +330,9 @@ def test_the_end_shows_the_stored_before_after_comparison_and_opens_the_report(
     assert "RMSSD +" in str(seen["verdict"]) or "RMSSD −" in str(seen["verdict"])
     assert "unreliable" in str(seen["verdict"])  # the demo's phases are 1 min: < 2 min
     assert seen["cells"][0] == "ln RMSSD"  # the comparison's first marker, before and after
+    label, before, after = seen["rmssd_row"]  # type: ignore[misc]
+    assert label == "RMSSD"  # the headline says the table's numbers, not other ones
+    assert f"RMSSD {before.removesuffix(' ms')} → {after}" in str(seen["headline"])
     (report,) = seen["opened"]
     assert report == tmp_path / "reports" / "session-1.pdf" and report.stat().st_size > 10_000
     assert f"report saved: {report}" == seen["note"]

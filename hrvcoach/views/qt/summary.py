@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtWidgets
 
-from hrvcoach.core.markers import Markers, marker
+from hrvcoach.core.markers import Markers, format_marker, marker
 from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import SessionEnded
 from hrvcoach.views.qt.labels import make_label, scaled_px
@@ -118,7 +118,7 @@ class SummaryPanel(QtWidgets.QFrame):
             first = _first_phase_name(protocol, ended)
             header = [f"end of {first}" if first else "start", "last minute", "change"]
             self.verdict_label.setText("")
-        self.summary_label.setText(summary_text(ended))
+        self.summary_label.setText(summary_text(ended, comparison))
         for column, text in enumerate(["", *header]):
             self.table.addWidget(make_label(text, size_px=13, role="muted", weight=600,
                                             elide=True), 0, column)
@@ -243,12 +243,21 @@ def coherence_text(seconds: Mapping[str, float], points: float = 0.0) -> str:
     return text + (f" · accumulated score {points:.0f}" if points > 0 else "")
 
 
-def summary_text(ended: SessionEnded) -> str:
-    """The headline: how the session ended, RMSSD and heart rate from baseline to the end."""
-    first = ended.baseline_markers or ended.first_phase_markers
-    last = ended.last_markers
+def summary_text(ended: SessionEnded, comparison: Comparison | None = None) -> str:
+    """The headline: how the session ended, and RMSSD and heart rate before → after, from the
+    same numbers as the table below it (the stored comparison, else the baseline and the last
+    minute)."""
     how = {"stopped": "Session stopped", "source ended": "The recording ended"}.get(
         ended.reason, "Session complete")
+    if comparison is not None:
+        rmssd, hr = comparison.change("rmssd_ms"), comparison.change("mean_hr_bpm")
+        first_rmssd, last_rmssd = rmssd.before, rmssd.after
+        first_hr, last_hr = hr.before, hr.after
+    else:
+        first = ended.baseline_markers or ended.first_phase_markers
+        first_rmssd, first_hr = first.rmssd_ms, first.mean_hr_bpm
+        last_rmssd, last_hr = ended.last_markers.rmssd_ms, ended.last_markers.mean_hr_bpm
     return (f"{how} after {clock_text(ended.time_s)}, {ended.beats} beats. RMSSD "
-            f"{number_text(first.rmssd_ms)} → {number_text(last.rmssd_ms)} ms, heart rate "
-            f"{number_text(first.mean_hr_bpm)} → {number_text(last.mean_hr_bpm)} bpm.")
+            f"{format_marker('rmssd_ms', first_rmssd)} → {format_marker('rmssd_ms', last_rmssd)} "
+            f"ms, heart rate {format_marker('mean_hr_bpm', first_hr)} → "
+            f"{format_marker('mean_hr_bpm', last_hr)} bpm.")
