@@ -188,7 +188,7 @@ def test_session_end_shows_a_summary_and_freezes_the_frame(window, pacer):
     window.render_frame(20.5)
     window.render_frame(40.0)  # later frames keep showing the end
     assert window.summary_label.text().startswith("Session complete after 00:20, 21 beats.")
-    assert "52 ms" in window.summary_label.text()
+    assert "RMSSD 38.0 → 52.0 ms" in window.summary_label.text()  # the catalogue's digits
     # the header says how the session ended, not which phase it was in or the time left
     assert (window.phase_label.text(), window.elapsed_label.text(),
             window.remaining_label.text()) == ("session complete", "00:20", "complete")
