@@ -1,6 +1,11 @@
 """A session runs a protocol against a source: it records every beat first, updates the live
 markers and tells its listener (headless printer, coach window) what happened.
 
+A source that goes quiet (no beat for SILENT_AFTER_S of session time: the strap is off, out of
+range, or has no skin contact) is reported by a watchdog on the session's clock as SourceSilent,
+once a session second while it lasts; views grey what they show. A recorder that cannot write
+(a full disk) is reported by whoever runs the session as RecordingTrouble.
+
 Besides beats, a session can be paused (its clock stands still; a strap's beats that arrive
 meanwhile are not recorded, and the next one is marked as following a gap), and the user can
 mark a moment (a `Marked` event, stored as a note). Each Snapshot carries everything a view
@@ -10,9 +15,11 @@ beats the artifact detector flags, and a plain signal-quality word.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -37,6 +44,11 @@ SIGNAL_MIN_BEATS: Final = 10  # fewer beats in the window: quality "unknown"
 # A snapshot lists the artifact flags among this many of the newest beats: the detector's
 # decisions are final 51 beats after a beat (StreamingArtifactDetector.FINAL_AFTER_BEATS).
 ARTIFACT_LOOKBACK_BEATS: Final = 64
+SILENT_AFTER_S: Final = 5.0  # session seconds without a beat before the source counts as silent
+_SILENCE_POLL_S: Final = 0.1  # real seconds between the watchdog's looks at the clock
+# ... and a silence must last this long in real time too: at --speed 600 a busy event loop
+# can let 5 session seconds pass between two beats that are already there.
+_SILENCE_MIN_REAL_S: Final = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +113,26 @@ class SessionEnded:
     baseline_markers: Markers | None = None  # at the end of the "before" phase, if it ended
 
 
-SessionEvent = Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
+@dataclass(frozen=True, slots=True)
+class SourceSilent:
+    """No beat for `silent_s` session seconds (strap off or out of range, no skin contact)."""
+
+    time_s: float
+    silent_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingTrouble:
+    """The recording cannot be written (e.g. the disk is full): what was written stays, newer
+    beats wait in memory and are written when possible; `resolved` once they are."""
+
+    time_s: float
+    message: str
+    resolved: bool = False
+
+
+SessionEvent = (Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
+                | SourceSilent | RecordingTrouble)
 
 
 class SessionRecorder(TypingProtocol):
@@ -235,6 +266,7 @@ class Session:
     async def run(self) -> SessionEnded:
         """Consume the source until the end time; always emits SessionEnded, even when stopped."""
         reason = "source ended"
+        watchdog = asyncio.create_task(self._watch_silence(), name="hrvcoach silence watchdog")
         try:
             async with self.source:
                 async for item in self.source.beats():
@@ -261,11 +293,27 @@ class Session:
             reason = "stopped"
             raise
         finally:
+            watchdog.cancel()
             ended = SessionEnded(self._last_time_s, reason, self.beats,
                                  self._phase_end_markers.get(0, EMPTY_MARKERS),
                                  self._markers.latest, self._baseline)
             self.on_event(ended)
         return ended
+
+    async def _watch_silence(self) -> None:
+        """Emit SourceSilent once a session second while no beat comes (see the module note)."""
+        beats, since_real_s, reported_s = self.beats, time.monotonic(), 0
+        while True:
+            await asyncio.sleep(_SILENCE_POLL_S)
+            if self.beats != beats or self._paused:
+                beats, since_real_s, reported_s = self.beats, time.monotonic(), 0
+                continue
+            now_s = self._now()
+            silent_s = now_s - self._last_time_s
+            if (silent_s >= SILENT_AFTER_S and int(silent_s) > reported_s
+                    and time.monotonic() - since_real_s >= _SILENCE_MIN_REAL_S):
+                reported_s = int(silent_s)
+                self.on_event(SourceSilent(now_s, silent_s))
 
     def _on_beat(self, beat: Beat) -> None:
         if self.recorder is not None:

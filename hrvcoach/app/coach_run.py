@@ -8,6 +8,12 @@ the protocol asks for one (saving the rate in the profile). Views only show what
     with CoachRun(home, protocol, SimulatorSpec(seed=3)) as run:
         ended = asyncio.run(run.session(printer.handle).run())
         saved = run.finish(ended)
+
+A full disk does not stop a session: the journal and the store hold what they cannot write in
+memory and write it when there is room (see CsvJournal, StoreRecorder); the run tells the view
+once (RecordingTrouble) and again when all is written. If the end comes before there is room,
+`finish` raises a StoreError saying what is kept where; the next start recovers the session
+from its journal.
 """
 
 from __future__ import annotations
@@ -26,9 +32,17 @@ from hrvcoach.history.assessment import Assessment, assess_session, store_assess
 from hrvcoach.history.compare import Comparison, compare
 from hrvcoach.history.phases import compute_markers
 from hrvcoach.protocols.protocol import Protocol
-from hrvcoach.session import AllRecorders, Session, SessionEnded, SessionEvent
+from hrvcoach.session import (
+    AllRecorders,
+    RecordingTrouble,
+    Session,
+    SessionEnded,
+    SessionEvent,
+    Snapshot,
+    SourceSilent,
+)
 from hrvcoach.sources.factory import SourceSpec, open_source
-from hrvcoach.store import SessionStatus, StoreRecorder
+from hrvcoach.store import SessionStatus, StoreError, StoreRecorder
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -101,6 +115,9 @@ class CoachRun:
         self.session_id = self.recorder.session_id
         self.saved: SessionSaved | None = None
         self._session: Session | None = None
+        self._view: Callable[[SessionEvent], None] | None = None
+        self._told_trouble = False  # the view was told the recording cannot be written
+        self._closed_recording = False
 
     @property
     def source_label(self) -> str:
@@ -114,11 +131,32 @@ class CoachRun:
 
             self.clock.restart()  # session time 0 is now, not when the store was opened
             source = open_source(self.spec, self.clock, Pacer.for_protocol(self.protocol))
-            self._session = Session(self.protocol, source, on_event,
+            self._view = on_event
+            self._session = Session(self.protocol, source, self._on_event,
                                     AllRecorders(self.journal, self.recorder),
                                     self.settings.duration_s,
                                     markers_engine=self.settings.engine, clock=self.clock)
         return self._session
+
+    def _on_event(self, event: SessionEvent) -> None:
+        """Pass the session's events on, telling the view first when the recording stops (or
+        starts again) being written."""
+        assert self._view is not None
+        if isinstance(event, Snapshot | SourceSilent):
+            if self.journal.problem is not None:
+                self.journal.retry()  # a beat retries too; a silence would not
+            problem = self.journal.problem or self.recorder.problem
+            if problem is not None and not self._told_trouble:
+                self._told_trouble = True
+                self._view(RecordingTrouble(event.time_s, f"cannot write the recording ({problem}"
+                                            f"): the session goes on and keeps its beats in memory "
+                                            f"until there is room; free some space on the disk "
+                                            f"of {self.home}"))
+            elif problem is None and self._told_trouble:
+                self._told_trouble = False
+                self._view(RecordingTrouble(event.time_s, "the recording is written again: no "
+                                            "beat was lost", resolved=True))
+        self._view(event)
 
     def finish(self, ended: SessionEnded | None, *, stopped: bool = False,
                reason: str = "") -> SessionSaved:
@@ -131,9 +169,11 @@ class CoachRun:
             why = reason or "stopped by the user"
         else:
             status, why = "completed", ended.reason
-        self.recorder.close(status, why)
-        self.journal.close()
-        compute_markers(self.store, self.session_id)
+        self._close_recording(status, why)
+        try:
+            compute_markers(self.store, self.session_id)
+        except StoreError as exc:  # a full disk: the next start computes them
+            log.warning("markers of session %d not computed now: %s", self.session_id, exc)
         comparison: Comparison | None
         try:
             comparison, note = compare(self.store, self.session_id), ""
@@ -142,12 +182,27 @@ class CoachRun:
         resonance = None
         if self.protocol.assess_resonance and status == "completed":
             assessment = assess_session(self.store, self.session_id, self.protocol)
-            saved_to = store_assessment(self.home, assessment, f"session {self.session_id}")
+            try:
+                saved_to = store_assessment(self.home, assessment, f"session {self.session_id}")
+            except StoreError as exc:
+                log.warning("the resonance rate could not be saved: %s", exc)
+                saved_to = None
             resonance = ResonanceResult(assessment, saved_to)
         info = self.store.session(self.session_id)
         self.saved = SessionSaved(self.session_id, status, info.n_beats, self.journal.path,
                                   comparison, note, resonance)
         return self.saved
+
+    def _close_recording(self, status: SessionStatus, why: str) -> None:
+        """Close the store's session and the journal, once; a store that cannot take the rest
+        (a full disk) raises StoreError after the journal has written what it could."""
+        if self._closed_recording:
+            return
+        self._closed_recording = True
+        try:
+            self.recorder.close(status, why)
+        finally:
+            self.journal.close()
 
     def close(self) -> None:
         self.journal.close()

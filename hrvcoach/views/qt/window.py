@@ -154,7 +154,8 @@ class CoachWindow(QtWidgets.QMainWindow):
                                 trend_points=TREND_POINTS, source_label=source_label)
         self._frozen_s: float | None = None
         self._wave_cache: dict[int, float] = {}
-        self._drawn_markers_at = -1  # self.state.snapshots when the cards were last drawn
+        # (self.state.snapshots, whole seconds of silence) when the cards were last drawn
+        self._drawn_markers_at: tuple[int, int | None] = (-1, None)
         self._drawn_slow_at = -1  # ... when the spectrum and trend lines were last drawn
         self._plot_drawn_at = -math.inf  # time.monotonic() of the last plot redraw
         self._slow_drawn_at = -math.inf
@@ -296,6 +297,8 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.status_label.setMinimumWidth(120)
         self.status_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                         QtWidgets.QSizePolicy.Policy.Preferred)
+        for label in (self.connection_label, self.status_label):  # text from the strap: no HTML
+            label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         for widget in (self.connection_label, self.signal_label, self.battery_label):
             footer.addWidget(widget)
         footer.addWidget(self.status_label, stretch=1)
@@ -354,7 +357,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             f"<span style='color:{theme.artifact}'>○</span> artifact &nbsp;&nbsp;"
             f"<span style='color:{theme.mark}'>┃</span> your mark")
         self.theme_button.setText("Light" if name == "dark" else "Dark")
-        self._drawn_markers_at = self._drawn_slow_at = -1  # redraw everything in the new colours
+        self._drawn_markers_at, self._drawn_slow_at = (-1, None), -1  # redraw in the new colours
         self._plot_drawn_at = -math.inf
 
     def toggle_theme(self) -> None:
@@ -551,15 +554,20 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     def _draw_cards(self) -> None:
         """The marker cards' numbers and notes (only when a beat brought new markers)."""
-        if self._drawn_markers_at == self.state.snapshots:
+        silent_s = self.state.silent_s
+        drawn = (self.state.snapshots, None if silent_s is None else int(silent_s))
+        if self._drawn_markers_at == drawn:
             return
-        self._drawn_markers_at = self.state.snapshots
+        self._drawn_markers_at = drawn
         markers, baseline = self.state.markers, self.state.baseline
         for spec in MARKER_CARDS:
             card = self.cards[spec.key]
             value = getattr(markers, spec.key)
             dimmed = spec.key == "hf_ms2" and not markers.hf_valid
-            card.set_value(number_text(value, spec.digits), dimmed=dimmed)
+            card.set_value(number_text(value, spec.digits), dimmed=dimmed or silent_s is not None)
+            if silent_s is not None:  # the numbers are the last ones, not now's
+                card.set_detail(f"no beats for {silent_s:.0f} s")
+                continue
             detail = [spec.window]
             if spec.key == "coherence_ratio" and coherence_words(value):
                 detail = [coherence_words(value)]
@@ -606,8 +614,9 @@ class CoachWindow(QtWidgets.QMainWindow):
                 f"{self.protocol.name} · phase {self.state.phase_index + 1} of "
                 f"{len(self.protocol.phases)} · {phase.kind} · {pacing}")
             self.guidance_label.setText(phase.guidance)
-        self.status_label.setText(self.state.status)
-        words, role = self.state.connection
+        _set_role_text(self.status_label, self.state.status,
+                       "bad" if self.state.recording_problem else "muted")
+        words, role = self.state.source_state()
         source = f" · {self.source_label}" if self.source_label else ""
         _set_role_text(self.connection_label, f"● {words}{source}", role)
         _set_role_text(self.signal_label, f"signal {self.state.signal}", _SIGNAL_ROLE[self.state.signal])
