@@ -145,7 +145,7 @@ def _journal_of(home: Path, origin: str) -> Path | None:
     if not origin:
         return None
     named = Path(origin)
-    for candidate in (named, home / RECORDINGS / named.name):
+    for candidate in (home / RECORDINGS / named.name, named):  # the folder may have moved
         if candidate.is_file():
             return candidate
     return None
