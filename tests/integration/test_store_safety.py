@@ -6,7 +6,6 @@ private; the same recording is never imported twice, whatever file it comes in."
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys

@@ -34,13 +34,13 @@ BASE = {
 }
 
 
-def session_json(name: str, change) -> None:  # noqa: ANN001 - a one-off writer
+def session_json(name: str, change) -> None:
     document = copy.deepcopy(BASE)
     change(document)
     (HERE / name).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
-def session_csv(name: str, change) -> None:  # noqa: ANN001
+def session_csv(name: str, change) -> None:
     meta = copy.deepcopy({k: BASE[k] for k in ("format", "version", "session", "phases")})
     change(meta)
     lines = ["# hrvcoach session " + json.dumps(meta, separators=(",", ":")),
