@@ -173,7 +173,7 @@ class CoachRun:
         try:
             compute_markers(self.store, self.session_id)
         except StoreError as exc:  # a full disk: the next start computes them
-            log.warning("markers of session %d not computed now: %s", self.session_id, exc)
+            log.info("markers of session %d not computed now: %s", self.session_id, exc)
         comparison: Comparison | None
         try:
             comparison, note = compare(self.store, self.session_id), ""

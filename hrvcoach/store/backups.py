@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
 import re
 import sqlite3
@@ -21,12 +22,13 @@ from typing import Final
 
 from hrvcoach.store.errors import StoreDamagedError, StoreError, StoreFullError
 
-__all__ = ["BACKUP_DIR", "KEEP_DAILY", "Backup", "copy_database", "latest_backup", "list_backups",
-           "restore_file", "restore_hint"]
+__all__ = ["BACKUP_DIR", "KEEP_DAILY", "Backup", "copy_database", "disk_is_full", "latest_backup",
+           "list_backups", "restore_file", "restore_hint"]
 
 BACKUP_DIR: Final = "backups"
 KEEP_DAILY: Final = 7
 DAILY_EVERY: Final = dt.timedelta(hours=20)  # a "daily" backup is made when the last is older
+PROBE_BYTES: Final = 64 * 1024  # what opening a store needs at least (its WAL index is 32 KB)
 _NAME: Final = re.compile(r"^hrvcoach-(\d{8}-\d{6})-([a-z-]+)\.db$")
 _MIGRATION: Final = re.compile(r"\.bak-v(\d+)$")
 
@@ -79,6 +81,26 @@ def restore_hint(data_dir: Path, db_name: str) -> str:
             "(the damaged file is kept).")
 
 
+def disk_is_full(folder: Path) -> bool:
+    """Whether a file of PROBE_BYTES cannot be written in `folder` for want of space (a full
+    disk or quota: SQLite then says "disk I/O error" or "unable to open", not "full")."""
+    probe = folder / f".hrvcoach-space-probe-{os.getpid()}"
+    try:
+        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    try:
+        os.write(descriptor, b"\0" * PROBE_BYTES)
+        os.fsync(descriptor)
+    except OSError as exc:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    finally:
+        os.close(descriptor)
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return False
+
+
 def copy_database(source: sqlite3.Connection, target: Path) -> None:
     """Copy a database (SQLite's online backup) into a new file at `target`, checked and synced;
     all or nothing: a failed copy leaves no file."""
@@ -99,11 +121,11 @@ def copy_database(source: sqlite3.Connection, target: Path) -> None:
             os.fsync(written.fileno())
         os.replace(temporary, target)
     except sqlite3.Error as exc:
-        full = "full" in str(exc)
+        full = "full" in str(exc) or disk_is_full(target.parent)
         kind = StoreFullError if full else StoreError
         raise kind(f"{target}: cannot make the backup ({exc})") from None
     except OSError as exc:
-        kind = StoreFullError if exc.errno in (28, 122) else StoreError  # ENOSPC, EDQUOT
+        kind = StoreFullError if exc.errno in (errno.ENOSPC, errno.EDQUOT) else StoreError
         raise kind(f"{target}: cannot make the backup ({exc.strerror or exc})") from None
     finally:
         with contextlib.suppress(OSError):

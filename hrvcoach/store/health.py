@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from hrvcoach.store import schema
-from hrvcoach.store.backups import restore_hint
+from hrvcoach.store.backups import disk_is_full, restore_hint
 from hrvcoach.store.errors import StoreBusyError, StoreDamagedError, StoreError, StoreFullError
 
 __all__ = ["SQLITE_HEADER", "Guarded", "check_file", "damaged_rows", "full_check", "translate"]
@@ -46,13 +46,19 @@ _TYPED_BEATS: Final = ("beats", "typeof(time_s) NOT IN ('real', 'integer')"
                        " OR typeof(rr_ms) NOT IN ('real', 'integer') OR typeof(seq) != 'integer'")
 
 
+def _full(path: Path, text: str) -> StoreFullError:
+    return StoreFullError(f"{path}: the disk is full ({text}); nothing stored so far is lost "
+                          "(a session's newest beats wait in its recording): free some space")
+
+
 def translate(exc: sqlite3.Error, path: Path) -> StoreError:
     """The StoreError for an error SQLite raised while using the store at `path`."""
     text = str(exc)
     lower = text.lower()
+    if ("i/o error" in lower or "unable to open" in lower) and disk_is_full(path.parent):
+        return _full(path, text)
     if "full" in lower:
-        return StoreFullError(f"{path}: the disk is full ({text}); nothing stored so far is lost: "
-                              "free some space")
+        return _full(path, text)
     if "locked" in lower or "busy" in lower:
         return StoreBusyError(f"{path}: another hrvcoach keeps the store busy ({text}); try again")
     if any(word in lower for word in _DAMAGE_WORDS):
@@ -100,7 +106,12 @@ def check_file(path: Path) -> None:
     except sqlite3.Error as exc:
         raise translate(exc, path) from None
     try:
-        problems = [row[0] for row in reader.execute("PRAGMA quick_check(5)").fetchall()]
+        try:
+            problems = [row[0] for row in reader.execute("PRAGMA quick_check(5)").fetchall()]
+        except sqlite3.OperationalError as exc:  # e.g. no room for the WAL index: not damage
+            if disk_is_full(path.parent):
+                raise _full(path, str(exc)) from None
+            raise
         if problems != ["ok"]:
             raise StoreDamagedError(f"{path}: the session store is damaged ({problems[0]}); "
                                     f"nothing was written to it. {restore_hint(path.parent, path.name)}")

@@ -12,7 +12,7 @@ from typing import Final
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.records import Annotation, PhaseRecord
 from hrvcoach.store.db import SessionStatus
-from hrvcoach.store.errors import StoreError
+from hrvcoach.store.errors import StoreError, StoreFullError
 from hrvcoach.store.repository import Store
 
 __all__ = ["COMMIT_EVERY_S", "StoreRecorder"]
@@ -94,8 +94,8 @@ class StoreRecorder:
             self._commit()
         except StoreError as exc:
             if self.problem is None:
-                log.warning("session store: cannot commit (%s); holding the session in memory", exc)
-            self.problem = str(exc)
+                log.info("session store: cannot commit (%s); holding the session in memory", exc)
+            self.problem = "the disk is full" if isinstance(exc, StoreFullError) else str(exc)
 
     def _commit(self) -> None:
         if self._queue:
@@ -103,7 +103,7 @@ class StoreRecorder:
             self._queue = []
         self._last_commit_s = time.monotonic()
         if self.problem is not None:
-            log.warning("session store: every waiting beat is committed now")
+            log.info("session store: every waiting beat is committed now")
             self.problem = None
 
     def _flush_loop(self) -> None:
