@@ -218,6 +218,7 @@ class Session:
         self._paused = False
         self._gap_after_pause = False
         self._last_time_s = 0.0
+        self._ended_quiet = False  # the watchdog ended the session: silent past its end time
 
     @property
     def end_s(self) -> float:
@@ -264,9 +265,12 @@ class Session:
         self.on_event(event)
 
     async def run(self) -> SessionEnded:
-        """Consume the source until the end time; always emits SessionEnded, even when stopped."""
+        """Consume the source until the end time; always emits SessionEnded, even when stopped.
+        A source that is silent at the end time does not hold the session open: the watchdog
+        ends it (its last beat stays its end)."""
         reason = "source ended"
-        watchdog = asyncio.create_task(self._watch_silence(), name="hrvcoach silence watchdog")
+        runner = asyncio.current_task()
+        watchdog = asyncio.create_task(self._watch_silence(runner), name="hrvcoach silence watchdog")
         try:
             async with self.source:
                 async for item in self.source.beats():
@@ -289,6 +293,12 @@ class Session:
                         self._gap_after_pause = False
                     self._last_time_s = item.time_s
                     self._on_beat(item)
+        except asyncio.CancelledError:
+            if not self._ended_quiet or runner is None:
+                reason = "stopped"
+                raise
+            runner.uncancel()  # the watchdog ended a quiet session at its end time
+            reason = "duration reached"
         except BaseException:
             reason = "stopped"
             raise
@@ -300,8 +310,9 @@ class Session:
             self.on_event(ended)
         return ended
 
-    async def _watch_silence(self) -> None:
-        """Emit SourceSilent once a session second while no beat comes (see the module note)."""
+    async def _watch_silence(self, runner: asyncio.Task[SessionEnded] | None) -> None:
+        """Emit SourceSilent once a session second while no beat comes (see the module note),
+        and end the session (`runner`) when it is silent past its end time."""
         beats, since_real_s, reported_s = self.beats, time.monotonic(), 0
         while True:
             await asyncio.sleep(_SILENCE_POLL_S)
@@ -310,8 +321,14 @@ class Session:
                 continue
             now_s = self._now()
             silent_s = now_s - self._last_time_s
-            if (silent_s >= SILENT_AFTER_S and int(silent_s) > reported_s
-                    and time.monotonic() - since_real_s >= _SILENCE_MIN_REAL_S):
+            if (silent_s < SILENT_AFTER_S
+                    or time.monotonic() - since_real_s < _SILENCE_MIN_REAL_S):
+                continue
+            if now_s > self.end_s and runner is not None:
+                self._ended_quiet = True
+                runner.cancel()
+                return
+            if int(silent_s) > reported_s:
                 reported_s = int(silent_s)
                 self.on_event(SourceSilent(now_s, silent_s))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-from pathlib import Path
 
 import pytest
 
