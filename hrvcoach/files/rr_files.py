@@ -216,12 +216,12 @@ def _read_kubios_report(values: _Values, lines: Iterable[tuple[int, str]],
             break
         if number >= start + _KUBIOS_HEADER_WITHIN:
             break
-    if header is None:
+    delimiter = _delimiter(header[1]) if header else None
+    names = [cell.lower() for cell in _cells(header[1], delimiter)] if header else []
+    index = next((i for i, name in enumerate(names) if name.startswith("rr interval")), None)
+    if header is None or index is None:
         raise InputError(f"{path}:{start}", "Kubios RR INTERVAL DATA without an 'RR interval' "
                          "column")
-    delimiter = _delimiter(header[1])
-    names = [cell.lower() for cell in _cells(header[1], delimiter)]
-    index = next(i for i, name in enumerate(names) if name.startswith("rr interval"))
     unit_line = next(rows, None)
     if unit_line is None:
         raise InputError(f"{path}:{header[0]}", "no RR values after the column names")

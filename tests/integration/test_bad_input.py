@@ -31,6 +31,7 @@ def assert_refused(result: subprocess.CompletedProcess[str], *fragments: str, co
     [
         ("analyze", "polar_lone_comma.hrm", (":7: no RR value in ','",)),
         ("analyze", "kubios_header_last_line.txt", (":3: no RR values after the column names",)),
+        ("analyze", "kubios_two_titles.txt", (":1: Kubios RR INTERVAL DATA without an 'RR interval'",)),
         ("import", "heart_rates_bpm.txt", ("the median RR is 65 ms", "heart rates in bpm")),
         ("replay", "rr_1e9_ms.txt", (":2: an RR of 1e+09 ms is longer than a strap can report",)),
         ("import", "session_header_list.csv", (":1: format: not an hrvcoach session export",)),

@@ -57,6 +57,7 @@ def main() -> None:
     # readers
     text("polar_lone_comma.hrm", "[Params]\nVersion=106\nInterval=238\n\n[HRData]\n812\n,\n820\n")
     text("kubios_header_last_line.txt", "Kubios HRV\nRR INTERVAL DATA\n  ,  Time, RR interval\n")
+    text("kubios_two_titles.txt", "RR INTERVAL DATA\nRR INTERVAL DATA\n")  # found by the fuzz suite
     text("kubios_semicolons.txt", "HRV ANALYSIS RESULTS\nRR INTERVAL DATA;\n;Time;RR interval\n"
          ";(s);(s)\n" + "".join(f";{t};{rr / 1000}\n" for t, rr in zip(TIMES, RR, strict=True)) + "\n")
     text("heart_rates_bpm.txt", "".join(f"{60 + (i * 7) % 11}\n" for i in range(620)))
