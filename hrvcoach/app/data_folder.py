@@ -24,7 +24,7 @@ from hrvcoach.core.errors import InputError
 from hrvcoach.files.journal import JournalRecording, read_journal
 from hrvcoach.history.importing import is_builtin, laid_phases
 from hrvcoach.history.phases import compute_markers
-from hrvcoach.store import DB_FILE, LOCK_DIR, Store, StoreError, StoreFullError
+from hrvcoach.store import DB_FILE, LOCK_DIR, Store, StoreDamagedError, StoreError, StoreFullError
 from hrvcoach.store.backups import DAILY_EVERY, latest_backup, restore_file
 
 __all__ = ["DELETED", "RECORDINGS", "delete_sessions", "make_private", "open_store", "restore_store"]
@@ -223,7 +223,13 @@ def restore_store(home: Path, backup: Path | None) -> list[str]:
     chosen = backup or (found.path if (found := latest_backup(home, DB_FILE)) else None)
     notices = []
     if chosen is not None:
-        aside = restore_file(database, chosen)
+        try:
+            aside = restore_file(database, chosen)
+        except StoreDamagedError as exc:
+            if backup is None:
+                raise
+            raise InputError(str(backup), "not a usable backup of the session store (damaged, or "
+                             "not an SQLite file)") from exc
         notices.append(f"restored {chosen}; the file it replaced is kept as {aside.name}")
     elif database.exists():
         aside = database.with_name(f"{database.name}.replaced-{_stamp()}")

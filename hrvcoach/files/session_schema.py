@@ -153,14 +153,18 @@ def session_header(value: Any, where: str) -> SessionHeader:
     return SessionHeader(fields["started_at"], fields["protocol"], fields["source"], fields["device"])
 
 
+def _list(items: Any, where: str, what: str, most: int) -> list[Any]:
+    if not isinstance(items, list):
+        raise InputError(where, f"must be a list of {what}, got {shown(items)}")
+    if len(items) > most:
+        raise InputError(where, f"at most {most:,} {what}, got {len(items):,}")
+    return items
+
+
 def check_phases(items: Any, where: str) -> list[PhaseRecord]:
     """A session's phases: each checked, indices 0..n-1 once each, starting in order."""
-    if not isinstance(items, list):
-        raise InputError(where, f"must be a list of phases, got {shown(items)}")
-    if len(items) > MAX_PHASES:
-        raise InputError(where, f"at most {MAX_PHASES} phases, got {len(items)}")
     phases = []
-    for position, item in enumerate(items):
+    for position, item in enumerate(_list(items, where, "phases", MAX_PHASES)):
         place = f"{where}[{position}]"
         phase = PhaseRecord(**read_record(item, PHASE, place))
         if phase.end_s < phase.start_s:
@@ -179,12 +183,8 @@ def check_phases(items: Any, where: str) -> list[PhaseRecord]:
 
 
 def check_annotations(items: Any, where: str) -> list[Annotation]:
-    if not isinstance(items, list):
-        raise InputError(where, f"must be a list of annotations, got {shown(items)}")
-    if len(items) > MAX_ANNOTATIONS:
-        raise InputError(where, f"at most {MAX_ANNOTATIONS:,} annotations, got {len(items):,}")
     annotations = []
-    for position, item in enumerate(items):
+    for position, item in enumerate(_list(items, where, "annotations", MAX_ANNOTATIONS)):
         fields = read_record(item, ANNOTATION, f"{where}[{position}]")
         annotations.append(Annotation(canonical_time_s(fields["time_s"]), fields["kind"],
                                       fields["text"]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Final
 
@@ -66,6 +65,8 @@ def field_path(where: str, key: str) -> str:
 def read_toml(path: Path, what: str) -> dict[str, Any]:
     """The parsed file; InputError naming the file when it is missing, unreadable, too large,
     nested too deeply or not TOML."""
+    import tomllib  # here, not at start-up: the command line imports this module for its checks
+
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_DATA_FILE_BYTES + 1)

@@ -353,7 +353,7 @@ class SessionLock:
         _private_dir(folder)
         token = uuid.uuid4().hex
         path = folder / f"{token}.lock"
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         if fcntl is not None:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return cls(token, path, descriptor)

@@ -108,7 +108,7 @@ async def gap_session(ble_world, tmp_path) -> Path:
     strap.start_replay(recording[45:], speed=SPEED)
     code, out, err = await process
     assert code == 0, err
-    assert "[reconnecting]" in out and "no beats for" in out
+    assert "[reconnecting]" in out
     return home
 
 

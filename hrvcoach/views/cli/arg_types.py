@@ -27,43 +27,35 @@ def _number(text: str) -> float:
     return value
 
 
-def positive_float(text: str) -> float:
+def _within(text: str, low: float, high: float, *, low_open: bool, what: str) -> float:
     value = _number(text)
-    if not 0 < value <= 1e6:
-        raise argparse.ArgumentTypeError(f"must be a positive number up to 1e6, got {text[:40]!r}")
+    if not (low < value if low_open else low <= value) or value > high:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text[:40]!r}")
     return value
+
+
+def positive_float(text: str) -> float:
+    return _within(text, 0.0, 1e6, low_open=True, what="a positive number up to 1e6")
 
 
 def positive_seconds(text: str) -> float:
-    value = _number(text)
-    if not 0 < value <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds up to "
-                                         f"{MAX_SECONDS:.0f} (a day), got {text[:40]!r}")
-    return value
+    return _within(text, 0.0, MAX_SECONDS, low_open=True,
+                   what=f"a positive number of seconds up to {MAX_SECONDS:.0f} (a day)")
 
 
 def window_seconds(text: str) -> float:
-    value = _number(text)
-    if not MIN_WINDOW_S <= value <= MAX_SECONDS:
-        raise argparse.ArgumentTypeError(f"must be {MIN_WINDOW_S:.0f}–{MAX_SECONDS:.0f} seconds, "
-                                         f"got {text[:40]!r}")
-    return value
+    return _within(text, MIN_WINDOW_S, MAX_SECONDS, low_open=False,
+                   what=f"{MIN_WINDOW_S:.0f}–{MAX_SECONDS:.0f} seconds")
 
 
 def speed(text: str) -> float:
-    value = _number(text)
     low, high = SPEED_RANGE
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"must be {low:g}–{high:g} (session seconds per real "
-                                         f"second), got {text[:40]!r}")
-    return value
+    return _within(text, low, high, low_open=False,
+                   what=f"{low:g}–{high:g} (session seconds per real second)")
 
 
 def non_negative_float(text: str) -> float:
-    value = _number(text)
-    if not 0 <= value <= 1e6:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1e6, got {text[:40]!r}")
-    return value
+    return _within(text, 0.0, 1e6, low_open=False, what="a number from 0 to 1e6")
 
 
 def seed(text: str) -> int:
