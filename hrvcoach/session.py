@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 from typing import Protocol as TypingProtocol
 
-from hrvcoach.analysis.live import Engine, LiveMarkers, in_use
+from hrvcoach.analysis.live import FIX_FINAL_AFTER_BEATS, Engine, LiveMarkers, in_use, markers_at
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock, PausableClock
@@ -63,11 +63,14 @@ class Snapshot:
     pacer: PacerState  # at the beat's time
     markers: Markers
     spectrum: Spectrum | None = None  # the live spectrum behind `markers` (None: none computed)
-    baseline: Markers | None = None  # markers at the end of the "before" phase, once it ended
+    # markers at the end of the "before" phase, once its correction decisions are final (about a
+    # minute after it ended: FIX_FINAL_AFTER_BEATS beats)
+    baseline: Markers | None = None
     artifacts: tuple[float, ...] = ()  # times of the beats flagged as artifacts, among ...
     artifacts_since_s: float = math.nan  # ... the recent beats from this time on (the rest: final)
     rejected: bool = False  # this beat is left out of the markers (no contact, RR out of range)
     signal: SignalQuality = "unknown"
+    not_valid_because: tuple[str, ...] = ()  # the rhythm-quality gate's reasons (markers.hrv_valid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +216,12 @@ class Session:
         self.pacer = Pacer.for_protocol(self.protocol)
         self._markers = LiveMarkers(correct_artifacts=True, engine=self.markers_engine)
         self._phase_index = -1
-        self._phase_end_markers: dict[int, Markers] = {}
+        self._phase_end_markers: dict[int, Markers] = {}  # final, or as final as the end allows
+        self._ending: dict[int, tuple[float, float | None, int]] = {}  # phase: (end, pacer, beats)
         self._baseline: Markers | None = None
+        self._recorded: list[Beat] = []  # every beat of the session, for final end markers
+        self._last_end_s = 0.0  # the previous beat's time (where an ending phase ends)
+        self._in_use = 0  # beats the markers used so far
         self._paused = False
         self._gap_after_pause = False
         self._last_time_s = 0.0
@@ -304,6 +311,7 @@ class Session:
             raise
         finally:
             watchdog.cancel()
+            self._settle_phase_ends(final=True)
             ended = SessionEnded(self._last_time_s, reason, self.beats,
                                  self._phase_end_markers.get(0, EMPTY_MARKERS),
                                  self._markers.latest, self._baseline)
@@ -336,22 +344,40 @@ class Session:
         if self.recorder is not None:
             self.recorder.record_beat(beat)  # the record comes first
         self.beats += 1
+        self._recorded.append(beat)
         index, phase, start_s = self.protocol.phase_at(beat.time_s)
         if index != self._phase_index:
             if self._phase_index >= 0:
-                ended_markers = self._markers.latest
-                self._phase_end_markers[self._phase_index] = ended_markers
-                if self.protocol.phases[self._phase_index].compare == "before":
-                    self._baseline = ended_markers
+                ended = self.protocol.phases[self._phase_index]
+                rate = self.pacer.state_at(self._last_end_s).breaths_per_min if ended.kind == \
+                    "paced" else None
+                self._ending[self._phase_index] = (self._last_end_s, rate, self._in_use)
             self._phase_index = index
             if self.recorder is not None:
                 self.recorder.record_phase(phase_record(index, phase, start_s))
             self.on_event(PhaseStarted(start_s, index, phase))
+        self._last_end_s = beat.time_s
         pacer = self.pacer.state_at(beat.time_s)
         markers = self._markers.update(beat, pacer.breaths_per_min if pacer.paced else None)
         used = in_use(beat)
+        self._in_use += used
+        self._settle_phase_ends(final=False)
         artifacts, since_s = self._markers.recent_artifacts(ARTIFACT_LOOKBACK_BEATS)
         instant_hr = 60_000.0 / beat.rr_ms if beat.rr_ms > 0 else math.nan
         self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase, pacer, markers,
                                self._markers.latest_spectrum, self._baseline, artifacts, since_s,
-                               not used, signal_quality(beat, markers)))
+                               not used, signal_quality(beat, markers),
+                               self._markers.latest_quality.reasons))
+
+    def _settle_phase_ends(self, *, final: bool) -> None:
+        """The markers at the end of each ended phase, from every beat recorded, once enough
+        beats have followed for the correction decisions there to be final (or at the session's
+        end, `final`: as final as the beats allow). The "before" phase's become the baseline."""
+        for index, (end_s, rate, in_use_then) in list(self._ending.items()):
+            if not final and self._in_use - in_use_then < FIX_FINAL_AFTER_BEATS:
+                continue
+            del self._ending[index]
+            settled = markers_at(self._recorded, end_s, pacer_breaths_per_min=rate)
+            self._phase_end_markers[index] = settled
+            if self.protocol.phases[index].compare == "before":
+                self._baseline = settled

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
 import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import cli_env
+from tests.helpers import cli_env, environment
 
 FAKEBLUEZ_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fakebluez"
 
@@ -42,16 +41,8 @@ def ble_bus() -> Iterator[Any]:
     _need_fakebluez()
     from fakebluez import PrivateBus
 
-    with PrivateBus() as bus:
-        old = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
-        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address  # before bleak opens its bus
-        try:
-            yield bus
-        finally:
-            if old is None:
-                os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
-            else:
-                os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = old
+    with PrivateBus() as bus, environment("DBUS_SYSTEM_BUS_ADDRESS", bus.address):
+        yield bus  # the address is set before bleak opens its bus
 
 
 @dataclass
@@ -63,21 +54,8 @@ class StrapWorld:
     sent: list[bytes] = field(default_factory=list)  # every 0x2A37 payload a subscriber got
 
     async def take_off(self) -> None:
-        """The strap is taken off and vanishes: no link, no advertising.
-
-        fakebluez's `take_off()` alone is not enough while a client is connected: bumble's
-        advertising set (auto_restart) is re-enabled when that link drops, and as it is not
-        `enabled` while connected, `take_off()` does not stop it, so the strap stays visible.
-        Its restart is made a no-op first; `put_on()` starts a new advertising set.
-        """
-        advertising = self.strap.device.legacy_advertising_set
-        if advertising is not None:
-            async def stay_quiet() -> None:
-                return None
-
-            advertising.start = stay_quiet
-        await self.strap.take_off()
-        await self.strap.device.stop_advertising()  # drop the set, so put_on() makes a new one
+        """The strap is taken off and vanishes: no link, no advertising (see take_strap_off)."""
+        await take_strap_off(self.strap)
 
     def sent_rr_1024(self) -> list[int]:
         """The raw RR values of every payload sent to a subscriber (uint8 HR, no energy field)."""
@@ -87,6 +65,24 @@ class StrapWorld:
                 values += [int.from_bytes(payload[i:i + 2], "little")
                            for i in range(2, len(payload) - 1, 2)]
         return values
+
+
+async def take_strap_off(strap: Any) -> None:
+    """A fakebluez strap is taken off and vanishes: no link, no advertising.
+
+    fakebluez's `take_off()` alone is not enough while a client is connected: bumble's
+    advertising set (auto_restart) is re-enabled when that link drops, and as it is not
+    `enabled` while connected, `take_off()` does not stop it, so the strap stays visible.
+    Its restart is made a no-op first; `put_on()` starts a new advertising set.
+    """
+    advertising = strap.device.legacy_advertising_set
+    if advertising is not None:
+        async def stay_quiet() -> None:
+            return None
+
+        advertising.start = stay_quiet
+    await strap.take_off()
+    await strap.device.stop_advertising()  # drop the set, so put_on() makes a new one
 
 
 @pytest.fixture

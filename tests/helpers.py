@@ -3,9 +3,12 @@ running the CLI as a user does."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +41,24 @@ def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.Complete
     return subprocess.run([sys.executable, "-m", "hrvcoach", *args], capture_output=True, text=True,
                           env=cli_env(home, QT_QPA_PLATFORM="offscreen"), timeout=timeout,
                           check=False)
+
+
+def recorded(home: Path) -> list[dict[str, str]]:
+    """The rows of the one recording in HRVCOACH_HOME/recordings."""
+    (path,) = (home / "recordings").glob("*.csv")
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+@contextlib.contextmanager
+def environment(name: str, value: str) -> Iterator[None]:
+    """os.environ[name] = value while inside (this process and the children it starts)."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old

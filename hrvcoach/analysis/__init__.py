@@ -1,8 +1,10 @@
 """The analysis core: pure numpy/scipy functions and small per-beat accumulators (no Qt, bleak,
 SQLite; neurokit2 only inside analysis.reference, imported when called).
 
-Batch: `analyze` a whole recording; live: `LiveMarkers.update` per beat; both use the same
-window functions, so they agree on the same beats.
+Batch: `analyze` a whole recording; live: `LiveMarkers.update` per beat; both make the same
+correction decisions and use the same window functions, so they agree on the same beats
+(`markers_at`: the live markers of a moment from recorded beats). `rhythm_quality` is the gate
+that says when HRV is not valid; `coherence_summary` the one coherence summary of a phase.
 """
 
 from hrvcoach.analysis.artifacts import (
@@ -22,8 +24,14 @@ from hrvcoach.analysis.breathing import (
     breathing_rate_per_min,
     hf_is_valid,
 )
-from hrvcoach.analysis.coherence import Coherence, coherence_markers
-from hrvcoach.analysis.live import LiveMarkers
+from hrvcoach.analysis.coherence import (
+    Coherence,
+    CoherenceSummary,
+    coherence_markers,
+    coherence_summary,
+)
+from hrvcoach.analysis.live import LiveMarkers, markers_at
+from hrvcoach.analysis.quality import Quality, rhythm_quality
 from hrvcoach.analysis.spectral import (
     FrequencyDomain,
     Resampled,
@@ -57,10 +65,12 @@ __all__ = [
     "ArtifactKind",
     "Breathing",
     "Coherence",
+    "CoherenceSummary",
     "Correction",
     "Detection",
     "FrequencyDomain",
     "LiveMarkers",
+    "Quality",
     "Resampled",
     "Spectrum",
     "StreamingArtifactDetector",
@@ -73,17 +83,20 @@ __all__ = [
     "breathing_markers",
     "breathing_rate_per_min",
     "coherence_markers",
+    "coherence_summary",
     "correct_artifacts",
     "detect_artifacts",
     "frequency_markers",
     "hf_is_valid",
     "ln_rmssd",
+    "markers_at",
     "mean_hr_bpm",
     "mean_rr_ms",
     "peak_frequency_hz",
     "pnn50_pct",
     "poincare_sd_ms",
     "resample_rr",
+    "rhythm_quality",
     "rmssd_ms",
     "rr_spectrum",
     "sdnn_ms",

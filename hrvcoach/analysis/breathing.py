@@ -7,6 +7,15 @@ activity is high, and RMSSD under-reads the slow swing. So the output says "HF n
 instead of suggesting a shift towards "stress"; the power at the breathing frequency and the
 peak-to-trough swing carry the vagal information instead.
 
+Near the band edge the window length matters: the Hann taper spreads the breathing peak over a
+main lobe of +-2/segment (Welch segments of 60 s in a 2-min window: +-0.033 Hz; 150 s in 5 min:
++-0.013 Hz). HF is valid only when that lobe lies wholly inside 0.15-0.4 Hz: breathing of
+11-22/min in 2-min windows, 9.8-23.2/min in 5-min ones. (At 9.5/min a 2-min window put 23 % of a
+pure breathing rhythm into LF; at 9.0/min 62 %.) For the same reason the power at the breathing
+frequency integrates +-0.015 Hz or the main lobe, whichever is wider: a pure rhythm reads within
+1 % of its power (with the sinc² gain of beat sampling, 3 % at 4 beats per breath) in 2-min and
+5-min windows alike (+-0.015 Hz alone read 14-17 % low in 2-min windows).
+
 The breathing rate without a respiration signal (from the RR spectrum alone):
 
 1. the largest peak in 0.05-0.4 Hz (3-24 breaths/min), placed between bins by a parabola;
@@ -40,9 +49,9 @@ from hrvcoach.core.constants import (
     BREATHING_POWER_HALF_WIDTH_HZ,
     HF_BAND_HZ,
     HF_MIN_WINDOW_S,
-    HF_VALID_MIN_BREATHS_PER_MIN,
     LF_BAND_HZ,
     SLOW_BREATHING_MIN_PEAK_SHARE,
+    TAPER_MAIN_LOBE_HALF_WIDTH_PER_S,
 )
 
 __all__ = [
@@ -50,6 +59,7 @@ __all__ = [
     "breathing_markers",
     "breathing_rate_per_min",
     "hf_is_valid",
+    "main_lobe_hz",
     "peak_to_trough",
     "power_at_breathing_ms2",
 ]
@@ -64,15 +74,25 @@ class Breathing:
     breathing_power_ms2: float  # RR power within +-0.015 Hz of the breathing frequency
     p2t_ms: float  # mean per-breath peak-to-trough swing of RR
     p2t_bpm: float  # the same swing in heart rate
-    hf_valid: bool  # False when breathing at or below 9/min: HF then misses the RSA
+    hf_valid: bool  # False unless the breathing peak's main lobe lies wholly inside HF
 
 
 NO_BREATHING = Breathing(math.nan, False, math.nan, math.nan, math.nan, True)
 
 
-def hf_is_valid(breaths_per_min: float) -> bool:
-    """HF reflects RSA only when breathing faster than 9/min (0.15 Hz); unknown counts as valid."""
-    return not breaths_per_min <= HF_VALID_MIN_BREATHS_PER_MIN
+def main_lobe_hz(segment_s: float) -> float:
+    """Half width of the taper's main lobe for Welch segments of segment_s (NaN if unknown)."""
+    return TAPER_MAIN_LOBE_HALF_WIDTH_PER_S / segment_s if segment_s > 0 else math.nan
+
+
+def hf_is_valid(breaths_per_min: float, segment_s: float) -> bool:
+    """HF holds the breathing rhythm only when the peak's main lobe lies wholly inside the HF
+    band (module note); an unknown rate or window counts as valid."""
+    lobe = main_lobe_hz(segment_s)
+    if not (math.isfinite(breaths_per_min) and math.isfinite(lobe)):
+        return True
+    hz = breaths_per_min / 60.0
+    return HF_BAND_HZ[0] <= hz - lobe and hz + lobe <= HF_BAND_HZ[1]
 
 
 def breathing_rate_per_min(spectrum: Spectrum) -> float:
@@ -92,10 +112,12 @@ def breathing_rate_per_min(spectrum: Spectrum) -> float:
 
 
 def power_at_breathing_ms2(spectrum: Spectrum, breathing_hz: float) -> float:
-    """RR power within +-BREATHING_POWER_HALF_WIDTH_HZ of the breathing frequency."""
+    """RR power within +-BREATHING_POWER_HALF_WIDTH_HZ of the breathing frequency, or within
+    the taper's main lobe where that is wider (module note)."""
     if not math.isfinite(breathing_hz):
         return math.nan
-    half = BREATHING_POWER_HALF_WIDTH_HZ
+    lobe = main_lobe_hz(spectrum.segment_s)
+    half = max(BREATHING_POWER_HALF_WIDTH_HZ, lobe if math.isfinite(lobe) else 0.0)
     return power_between_ms2(spectrum, breathing_hz - half, breathing_hz + half)
 
 
@@ -143,8 +165,8 @@ def breathing_markers(spectrum: Spectrum, resampled: Resampled, *,
         rate = breathing_rate_per_min(spectrum)
     if not math.isfinite(rate) or spectrum.duration_s < HF_MIN_WINDOW_S:
         return Breathing(rate if paced else math.nan, paced, math.nan, math.nan, math.nan,
-                         hf_is_valid(rate))
+                         hf_is_valid(rate, spectrum.segment_s))
     hz = rate / 60.0
     p2t_ms, p2t_bpm = peak_to_trough(resampled, hz)
     return Breathing(rate, paced, power_at_breathing_ms2(spectrum, hz), p2t_ms, p2t_bpm,
-                     hf_is_valid(rate))
+                     hf_is_valid(rate, spectrum.segment_s))

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from hrvcoach.analysis.live import Engine
+from hrvcoach.app.lsl_outlets import LslOutlets, stream_identity
 from hrvcoach.core.clock import ScaledClock
 from hrvcoach.core.errors import InputError
 from hrvcoach.files.journal import CsvJournal
@@ -59,6 +60,7 @@ class CoachSettings:
     speed: float = 1.0  # session seconds per real second
     duration_s: float | None = None  # None: the protocol's length
     engine: Engine = "hrvcoach"
+    lsl: bool = False  # stream to Lab Streaming Layer from the start (app.lsl_outlets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +89,27 @@ class CoachRun:
 
     The store and the journal are opened at once; the source is opened by the session when it
     runs. Use as a context manager: leaving it early (an error, Ctrl+C) still closes the session
-    in the store as stopped and keeps every beat recorded so far.
+    in the store as stopped and keeps every beat recorded so far. The session's events also feed
+    its Lab Streaming Layer outlets (`lsl`), open from the start with `settings.lsl`.
+
+    A class (app.class_run) runs one CoachRun per participant on one shared `clock`;
+    `participant` is the pseudonym that names the recording and the LSL streams.
     """
 
     def __init__(self, home: Path, protocol: Protocol, spec: SourceSpec,
-                 settings: CoachSettings = CoachSettings()) -> None:
+                 settings: CoachSettings = CoachSettings(), *, clock: ScaledClock | None = None,
+                 participant: str = "") -> None:
         from hrvcoach.app.data_folder import open_store
 
         self.home = home
         self.protocol = protocol
         self.spec = spec
         self.settings = settings
-        self.clock = ScaledClock(settings.speed)
+        self.clock = clock if clock is not None else ScaledClock(settings.speed)
         self.store, self.notices = open_store(home)  # creates the data folder user-only
         try:
-            self.journal = CsvJournal.open_in(home / "recordings", protocol.name)
+            self.journal = CsvJournal.open_in(home / "recordings", "-".join(
+                part for part in (protocol.name, participant) if part))
             try:
                 self.recorder = StoreRecorder(self.store, protocol=protocol.name, source=spec.kind,
                                               device=spec.label if spec.kind != "ble" else "",
@@ -118,6 +126,14 @@ class CoachRun:
         self._view: Callable[[SessionEvent], None] | None = None
         self._told_trouble = False  # the view was told the recording cannot be written
         self._closed_recording = False
+        self.lsl = LslOutlets(stream_identity(spec, participant), self.clock, speed=settings.speed,
+                              about={"session": str(self.session_id), "protocol": protocol.name})
+        if settings.lsl:
+            try:
+                self.lsl.open()
+            except BaseException as exc:
+                self.__exit__(type(exc), exc, None)
+                raise
 
     @property
     def source_label(self) -> str:
@@ -131,7 +147,13 @@ class CoachRun:
 
             self.clock.restart()  # session time 0 is now, not when the store was opened
             source = open_source(self.spec, self.clock, Pacer.for_protocol(self.protocol))
-            self._view = on_event
+            lsl = self.lsl
+
+            def to_lsl_then_view(event: SessionEvent) -> None:
+                lsl.handle(event)
+                on_event(event)
+
+            self._view = to_lsl_then_view
             self._session = Session(self.protocol, source, self._on_event,
                                     AllRecorders(self.journal, self.recorder),
                                     self.settings.duration_s,
@@ -170,15 +192,16 @@ class CoachRun:
         else:
             status, why = "completed", ended.reason
         self._close_recording(status, why)
+        comparison: Comparison | None = None
         try:
             compute_markers(self.store, self.session_id)
-        except StoreError as exc:  # a full disk: the next start computes them
-            log.info("markers of session %d not computed now: %s", self.session_id, exc)
-        comparison: Comparison | None
-        try:
             comparison, note = compare(self.store, self.session_id), ""
         except InputError as exc:
-            comparison, note = None, exc.problem
+            note = exc.problem
+        except (ValueError, ArithmeticError, StoreError) as exc:  # the beats are saved (or in
+            # the journal, on a full disk): the next start computes the markers
+            log.info("session %d: markers could not be computed (%s)", self.session_id, exc)
+            note = f"markers could not be computed ({exc}); they are retried at the next start"
         resonance = None
         if self.protocol.assess_resonance and status == "completed":
             assessment = assess_session(self.store, self.session_id, self.protocol)
@@ -205,6 +228,7 @@ class CoachRun:
             self.journal.close()
 
     def close(self) -> None:
+        self.lsl.close()
         self.journal.close()
         self.store.close()
 

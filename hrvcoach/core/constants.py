@@ -9,7 +9,6 @@ RMSSD_WINDOW_S: Final = 60.0  # live RMSSD window (issue: RMSSD over the last 60
 HR_WINDOW_S: Final = 10.0  # live heart rate: mean over the last 10 s
 
 SPONTANEOUS_BREATHS_PER_MIN: Final = 13.0  # a typical resting adult, unpaced
-HF_VALID_MIN_BREATHS_PER_MIN: Final = 9.0  # below this, RSA moves from HF into LF
 
 # Frequency domain (Task Force 1996): bands in Hz, and the shortest window each band needs.
 RESAMPLE_HZ: Final = 4.0  # RR series resampled (cubic spline) at this rate before the spectrum
@@ -28,7 +27,10 @@ STRESS_INDEX_BIN_MS: Final = 50.0  # Baevsky's histogram bin width
 
 # Breathing: the respiratory sinus arrhythmia (RSA) peak of the RR spectrum
 BREATHING_BAND_HZ: Final = (0.05, 0.40)  # 3-24 breaths/min
-BREATHING_POWER_HALF_WIDTH_HZ: Final = 0.015  # power at the breathing frequency: +-0.015 Hz
+BREATHING_POWER_HALF_WIDTH_HZ: Final = 0.015  # power at the breathing frequency: +-0.015 Hz ...
+# ... or the Hann taper's main lobe, +-2/segment length, where that is wider (analysis/breathing.py);
+# HF is valid only when the breathing peak's main lobe lies inside the HF band
+TAPER_MAIN_LOBE_HALF_WIDTH_PER_S: Final = 2.0
 # A peak below the HF band counts as slow breathing (not a Mayer wave) only when it holds at least
 # this share of the 0.04-0.4 Hz power within +-BREATHING_POWER_HALF_WIDTH_HZ (see breathing.py).
 SLOW_BREATHING_MIN_PEAK_SHARE: Final = 0.5
@@ -39,6 +41,9 @@ COHERENCE_PEAK_BAND_HZ: Final = (0.04, 0.26)
 COHERENCE_PEAK_WIDTH_HZ: Final = 0.030
 COHERENCE_TOTAL_BAND_HZ: Final = (0.0033, 0.40)
 COHERENCE_FFT_POINTS: Final = 1024  # 64 s at 4 Hz (256 samples) zero-padded to 1024
+# Coherence levels: a block ratio from the first is "medium", from the second "high" (measured
+# in analysis/coherence.py: free breathing at 12/min stays below "high")
+COHERENCE_LEVELS_RATIO: Final = (1.0, 3.0)
 
 # Live markers: window lengths a live display needs
 LIVE_SPECTRUM_WINDOW_S: Final = 120.0  # LF needs >= 2 min; HF (>= 1 min) comes from the same window
@@ -49,3 +54,16 @@ ARTIFACT_C2: Final = 0.17
 ARTIFACT_ALPHA: Final = 5.2
 ARTIFACT_THRESHOLD_BEATS: Final = 91  # window of the quartile-deviation thresholds
 ARTIFACT_MEDIAN_BEATS: Final = 11  # window of the median RR
+# hrvcoach's bounds on both thresholds (analysis/artifacts/detect.py says why): never below
+# ARTIFACT_FLOOR_OF_RR of the local median RR (Malik's 20 % rule: smaller changes are sinus
+# rhythm) nor below ARTIFACT_FLOOR_OF_TYPICAL x the typical |dRR| (median over the threshold
+# window), never above the larger of ARTIFACT_CEILING_OF_RR x the median RR and a multiple
+# of the typical |dRR| (ARTIFACT_DRR_CEILING_OF_TYPICAL for dRR, _MRR_ for mRR).
+ARTIFACT_FLOOR_OF_RR: Final = 0.20
+ARTIFACT_CEILING_OF_RR: Final = 0.30
+ARTIFACT_FLOOR_OF_TYPICAL: Final = 2.0
+ARTIFACT_DRR_CEILING_OF_TYPICAL: Final = 4.5
+ARTIFACT_MRR_CEILING_OF_TYPICAL: Final = 6.0
+# The newest beats wait until they can be judged: the classifier needs this many beats of
+# look-ahead (see analysis/artifacts/correct.py, step 4).
+ARTIFACT_HOLD_BEATS: Final = 2

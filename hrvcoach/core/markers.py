@@ -88,14 +88,17 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
     _spec("mean_rr_ms", "mean RR", "ms", 0, "up", about="mean interval between beats"),
     _spec("mean_hr_bpm", "HR", "bpm", 1, "down", about="mean heart rate", title="heart rate",
           glance_digits=0),
-    _spec("sdnn_ms", "SDNN", "ms", 1, "up", relative=True,
+    _spec("sdnn_ms", "SDNN", "ms", 1, "up", relative=True, valid_if="hrv_valid",
           about="standard deviation of the intervals"),
-    _spec("rmssd_ms", "RMSSD", "ms", 1, "up", relative=True, glance_digits=0,
-          about="root mean square of successive differences (vagal)"),
-    _spec("ln_rmssd", "ln RMSSD", "", 2, "up", about="natural log of RMSSD in ms"),
-    _spec("pnn50_pct", "pNN50", "%", 1, "up",
+    _spec("rmssd_ms", "RMSSD", "ms", 1, "up", relative=True, valid_if="hrv_valid", glance_digits=0,
+          about="root mean square of successive differences (vagal); differences touching a "
+          "moved (ectopic) beat are left out"),
+    _spec("ln_rmssd", "ln RMSSD", "", 2, "up", valid_if="hrv_valid",
+          about="natural log of RMSSD in ms"),
+    _spec("pnn50_pct", "pNN50", "%", 1, "up", valid_if="hrv_valid",
           about="successive differences over 50 ms, in % of the differences"),
-    _spec("sd1_ms", "SD1", "ms", 1, "up", about="Poincaré plot width (short-term, vagal)"),
+    _spec("sd1_ms", "SD1", "ms", 1, "up", valid_if="hrv_valid",
+          about="Poincaré plot width (short-term, vagal)"),
     _spec("sd2_ms", "SD2", "ms", 1, about="Poincaré plot length"),
     _spec("stress_index", "stress index", "", 1, "down", relative=True,
           about="square root of Baevsky's stress index, as Kubios reports it"),
@@ -109,12 +112,14 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
     _spec("lf_peak_hz", "LF peak", "Hz", 3, about="frequency of the largest LF density"),
     _spec("hf_peak_hz", "HF peak", "Hz", 3, about="frequency of the largest HF density"),
     _spec("hf_valid", "HF valid", "", 0, kind="flag",
-          about="false when breathing at or below 9/min: the breath then sits in LF"),
+          about="false unless the breathing peak's main lobe (±2/segment length for the Hann "
+          "taper) lies wholly inside 0.15-0.4 Hz: at 2-min windows breathing of 11-22/min"),
     # breathing (respiratory sinus arrhythmia)
     _spec("breaths_per_min", "breathing", "/min", 1,
           about="breathing rate: the pacer's while it paces, else the RSA peak"),
     _spec("breathing_power_ms2", "power at breath", "ms²", 0, "up", relative=True,
-          about="RR power within ±0.015 Hz of the breathing frequency"),
+          valid_if="hrv_valid", about="RR power within ±0.015 Hz of the breathing frequency, or "
+          "within the taper's main lobe where that is wider (the same for any window length)"),
     _spec("p2t_ms", "breath swing", "ms", 1, "up", about="mean per-breath peak-to-trough RR"),
     _spec("p2t_bpm", "breath swing", "bpm", 1, "up",
           about="mean per-breath peak-to-trough heart rate"),
@@ -122,11 +127,22 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
           about="largest spectral density in the LF band"),
     # coherence (McCraty/HeartMath)
     _spec("coherence_ratio", "coherence", "ratio", 2, "up", glance_digits=1,
-          about="(peak power / rest of 0.0033-0.4 Hz)², 0.030 Hz peak window, 64-s blocks"),
+          about="(peak power / rest of 0.0033-0.4 Hz)², 0.030 Hz peak window, 64-s blocks; "
+          "over a longer window the median of its blocks"),
     _spec("coherence_peak_hz", "coherence peak", "Hz", 3,
           about="the dominant 0.04-0.26 Hz frequency"),
+    _spec("coherence_score", "coherence score", "", 0, "up",
+          about="hrvcoach's own 0-100 score: % of the 0.0033-0.4 Hz power of a 64-s block within "
+          "the taper's main lobe around its peak; 100 for one pure rhythm"),
     _spec("high_coherence_s", "time at high coherence", "s", 0, "up",
-          about="whole 64-s blocks with a coherence ratio of at least 1"),
+          about="time whose 64-s block (ending every second) has a coherence ratio of at least "
+          "3 (coherence_summary; free breathing at 12/min never reaches it)"),
+    _spec("low_coherence_pct", "time at low coherence", "%", 0, "down",
+          about="share of the time whose 64-s coherence ratio is below 1 (see coherence.py)"),
+    _spec("medium_coherence_pct", "time at medium coherence", "%", 0,
+          about="share of the time whose 64-s coherence ratio is 1 to 3"),
+    _spec("high_coherence_pct", "time at high coherence", "%", 0, "up",
+          about="share of the time whose 64-s coherence ratio is at least 3"),
     # resonance assessment
     _spec("resonance_score", "score", "", 2, about="mean of the resonance signs, each scaled "
           "by its best block (1 = best in all)"),
@@ -138,6 +154,14 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
     _spec("beats_in_window", "beats", "", 0, kind="count", about="usable beats in the window"),
     _spec("artifacts_in_window", "corrected", "", 0, kind="count",
           about="corrected or held-back beats in the window"),
+    # the rhythm-quality gate (analysis/quality.py) and live bookkeeping
+    _spec("corrected_pct", "corrected beats", "%", 1,
+          about="beats the correction moved, inserted, removed or merged, in % of the beats"),
+    _spec("hrv_valid", "HRV valid", "", 0, kind="flag",
+          about="false when the rhythm or the input cannot carry vagal markers (irregular "
+          "rhythm, too many corrections, not RR intervals); the reasons come with it"),
+    _spec("provisional", "provisional", "", 0, kind="flag",
+          about="a live value depends on a correction that is not final yet (~51 beats)"),
 )
 
 MARKERS: Final[dict[str, MarkerSpec]] = {spec.name: spec for spec in CATALOGUE}
@@ -220,6 +244,10 @@ class Markers:
     coherence_ratio: float = NAN
     coherence_peak_hz: float = NAN
     artifacts_in_window: int = 0
+    coherence_score: float = NAN
+    corrected_pct: float = NAN  # in the spectrum window (the longest)
+    hrv_valid: bool = True  # the rhythm-quality gate over the spectrum window
+    provisional: bool = False  # a value depends on a correction not final yet
 
 
 EMPTY_MARKERS: Final = Markers(NAN, NAN, 0)

@@ -101,6 +101,8 @@ class Side:
     n_beats: int
     flagged_pct: float
     unreliable: list[str] = field(default_factory=list)
+    hrv_valid: bool = True  # the rhythm-quality gate (analysis.quality)
+    not_valid_because: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,8 @@ class Comparison:
         return next(change for change in self.changes if change.spec.name == name)
 
     def verdict(self) -> str:
-        """The headline: the RMSSD verdict, with a warning when a side is unreliable."""
+        """The headline: the RMSSD verdict (or why HRV is not valid), with a warning when a side
+        is unreliable."""
         text = self.change("rmssd_ms").verdict()
         shaky = [name for name, side in (("before", self.before), ("after", self.after))
                  if side.unreliable]
@@ -133,7 +136,8 @@ def _signed(value: float, digits: int) -> str:
 def _side(data: PhaseData) -> Side:
     return Side(data.session.id, data.session.started_at, data.session.protocol,
                 data.phase.index, data.phase.name, data.phase.kind, data.duration_s, data.n_beats,
-                data.flagged_pct, data.unreliable())
+                data.flagged_pct, data.unreliable(), data.quality.valid,
+                list(data.quality.reasons))
 
 
 def _pick(phases: list[PhaseData], wanted: str | None, role: Literal["before", "after"],
@@ -188,25 +192,37 @@ def _point(name: str, data: PhaseData) -> float:
 
 
 def _hf_valid(data: PhaseData) -> bool:
-    if data.breaths_per_min is not None:
-        return data.breaths_per_min > 9.0
+    """Whether the breathing peak lies wholly in HF for this phase's window (analysis.breathing)."""
     if data.rr_ms.size < 4:
         return True
     resampled = resample_rr(data.rr_ms)
     spectrum = spectrum_of(resampled)
-    return breathing_markers(spectrum, resampled).hf_valid
+    return breathing_markers(spectrum, resampled,
+                             paced_breaths_per_min=data.breaths_per_min).hf_valid
+
+
+def _not_valid(before: PhaseData, after: PhaseData) -> str:
+    """Why HRV is not valid on either side ("" when both rhythms pass the gate)."""
+    reasons = [f"{role} phase: {reason}" for role, data in (("before", before), ("after", after))
+               for reason in data.quality.reasons]
+    return "; ".join(reasons)
 
 
 def _change(spec: MarkerSpec, before: PhaseData, after: PhaseData, rng: np.random.Generator,
             replicates: int) -> MarkerChange:
-    b, a = _point(spec.name, before), _point(spec.name, after)
     nan = math.nan
+    not_valid = _not_valid(before, after)
+    if not_valid and (spec.valid_if == "hrv_valid" or spec.name == "hf_ms2"):
+        return MarkerChange(spec, nan, nan, nan, nan, nan, nan, nan, nan,
+                            f"not valid: {not_valid}")
+    b, a = _point(spec.name, before), _point(spec.name, after)
     if spec.name == "hf_ms2":
         invalid = [d for d in (before, after) if not _hf_valid(d)]
         if invalid:
             return MarkerChange(spec, nan, nan, nan, nan, nan, nan, nan, nan,
-                                "not valid: breathing at or below 9/min moves RSA out of HF "
-                                "(see RMSSD and power at the breathing rate)")
+                                "not valid: the breathing rhythm is not wholly inside HF (slow "
+                                "breathing moves it into LF; see RMSSD and power at the "
+                                "breathing rate)")
         if not (math.isfinite(b) and math.isfinite(a)):
             return MarkerChange(spec, b, a, a - b, nan, nan, nan, nan, nan,
                                 f"needs ≥ {HF_MIN_WINDOW_S:g} s of beats in each phase")

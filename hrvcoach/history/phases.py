@@ -1,9 +1,12 @@
 """Per-phase markers of a stored session: beats without skin contact are left out (the
-difference across them is not used), the rest are artifact-corrected over the whole session
-(Lipponen & Tarvainen, analysis.artifacts), and each phase's markers come from its corrected
-beats (a beat belongs to the phase in which it ends): time domain, Welch spectrum (LF, HF),
-breathing-aware markers (HF is valid only above 9 breaths/min) and coherence, including the time
-spent at high coherence (64-s blocks with a coherence ratio of at least HIGH_COHERENCE_RATIO).
+difference across them is not used), the rest are artifact-corrected over the whole session as
+one series whose gaps start new stretches (analysis.artifacts, as the live coach does), and each
+phase's markers come from its corrected beats (a beat belongs to the phase in which it ends):
+time domain (differences touching a moved beat left out), Welch spectrum (LF, HF),
+breathing-aware markers (HF valid only when the breathing peak lies wholly in HF), coherence
+(the median of the 64-s block ratios, hrvcoach's score, the time at each level) and the
+rhythm-quality gate (analysis.quality): a phase whose rhythm is not sinus-like has
+`hrv_valid` false, with its reasons.
 """
 
 from __future__ import annotations
@@ -15,28 +18,25 @@ from typing import Final
 
 import numpy as np
 
-from hrvcoach.analysis import Resampled, coherence_markers, correct_artifacts, resample_rr, window_markers
+from hrvcoach.analysis import Quality, correct_artifacts, rhythm_quality, window_markers
+from hrvcoach.analysis.artifacts import merge_fragments
 from hrvcoach.analysis.time_domain import BoolArray, FloatArray
-from hrvcoach.core.constants import COHERENCE_BLOCK_S
 from hrvcoach.core.markers import MarkerValue
 from hrvcoach.core.records import PhaseRecord
 from hrvcoach.store import SessionInfo, Store
 
 __all__ = [
-    "HIGH_COHERENCE_RATIO",
+    "MAX_RELIABLE_ARTIFACT_PCT",
+    "MIN_RELIABLE_S",
     "PhaseData",
     "SessionAnalysis",
     "compute_markers",
-    "high_coherence_s",
     "phase_markers",
     "session_phase_data",
 ]
 
-HIGH_COHERENCE_RATIO: Final = 1.0  # the 0.03-Hz peak holds at least half the 0.0033-0.4 Hz power
 MIN_RELIABLE_S: Final = 120.0  # shorter phases are flagged (LF needs 2 min; 5 min is standard)
 MAX_RELIABLE_ARTIFACT_PCT: Final = 5.0  # more corrected or contact-less beats than this: flagged
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,7 @@ class PhaseData:
     n_beats: int  # beats recorded in the phase (before correction)
     n_flagged: int  # of them: artifacts or without skin contact
     breaths_per_min: float | None  # the pacer's rate, None for spontaneous breathing
+    quality: Quality  # the rhythm-quality gate on the phase's beats
 
     @property
     def label(self) -> str:
@@ -90,18 +91,21 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
     rr = np.asarray(beats.rr_ms, dtype=np.float64)
     usable = np.asarray(beats.usable, dtype=bool)
     gaps = np.asarray(beats.after_gap, dtype=bool)
-    # A usable beat after a contact-less one (or a reported gap) starts a new run of differences.
+    # A usable beat after a contact-less one (or a reported gap) starts a new stretch.
     follows_unusable = np.concatenate(([False], ~usable[:-1])) if rr.size else usable
-    starts_run = gaps | follows_unusable
+    starts_run = (gaps | follows_unusable)
     kept = np.flatnonzero(usable)
-    correction = correct_artifacts(rr[kept])
+    correction = correct_artifacts(rr[kept], after_gap=starts_run[kept])
     artifacts = {int(kept[a.index]): a.kind for a in correction.artifacts}
     source = kept[correction.source_index] if kept.size else np.empty(0, dtype=np.int64)
     corrected = correction.rr_ms
-    corrected_gap = starts_run[source] if source.size else np.empty(0, dtype=bool)
-    if corrected_gap.size:  # a beat inserted by the correction shares its source; not a gap twice
-        corrected_gap = corrected_gap & np.concatenate(([True], np.diff(source) != 0))
-    corrected_time = time_s[source] if source.size else np.empty(0)
+    skip = correction.skip_difference
+    corrected_time = (time_s[source] + correction.shift_ms / 1000.0) if source.size else np.empty(0)
+    # the gate sees the intervals as the detector does (fragments merged), before correction
+    merged, parts, _, _ = merge_fragments(rr[kept], starts_run[kept])
+    merged_end = kept[np.asarray([part[-1] for part in parts], dtype=np.int64)] if parts else \
+        np.empty(0, dtype=np.int64)
+    fixed_beat = kept[correction.fixed_index] if kept.size else np.empty(0, dtype=np.int64)
     flagged = ~usable
     flagged[list(artifacts)] = True
     data = []
@@ -109,51 +113,45 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
         in_beats = (time_s >= phase.start_s) & (time_s < phase.end_s)
         if phase is phases[-1]:
             in_beats |= time_s >= phase.end_s  # the last phase keeps any beat after its end
-        in_corrected = np.isin(source, np.flatnonzero(in_beats))
-        phase_gap = corrected_gap[in_corrected].copy()
-        if phase_gap.size:
-            phase_gap[0] = False
+        in_corrected = in_beats[source] if source.size else np.zeros(0, dtype=bool)
+        phase_skip = skip[in_corrected].copy()
+        if phase_skip.size:
+            phase_skip[0] = False
+        quality = rhythm_quality(merged[in_beats[merged_end]],
+                                 corrected_beats=int(np.count_nonzero(in_beats[fixed_beat])),
+                                 raw_values=rr[in_beats & usable])
         paced = phase.breaths_per_min if phase.kind == "paced" else None
-        data.append(PhaseData(session, phase, corrected[in_corrected], phase_gap,
+        data.append(PhaseData(session, phase, corrected[in_corrected], phase_skip,
                               corrected_time[in_corrected], int(in_beats.sum()),
-                              int((flagged & in_beats).sum()), paced))
+                              int((flagged & in_beats).sum()), paced, quality))
     return SessionAnalysis(data, artifacts)
 
 
 def phase_markers(data: PhaseData) -> dict[str, MarkerValue]:
     """Every marker the store keeps for one phase (NaN where it cannot be computed), from the
-    analysis engine's window_markers on the phase's corrected beats."""
-    rr, gaps = data.rr_ms, data.after_gap
+    analysis engine's window_markers on the phase's corrected beats, and the gate's verdict."""
+    rr, skip = data.rr_ms, data.after_gap
     markers: dict[str, MarkerValue] = {
         "n_beats": data.n_beats,
         "duration_s": data.duration_s,
         "artifact_pct": data.flagged_pct,
+        "hrv_valid": data.quality.valid,
+        "corrected_pct": data.quality.corrected_pct,
     }
-    found = window_markers(rr, after_gap=gaps, paced_breaths_per_min=data.breaths_per_min)
-    td, fd, breath = found.time, found.frequency, found.breathing
+    found = window_markers(rr, after_gap=skip, paced_breaths_per_min=data.breaths_per_min)
+    td, fd, breath, summary = found.time, found.frequency, found.breathing, found.coherence_summary
     markers.update(mean_rr_ms=td.mean_rr_ms, mean_hr_bpm=td.mean_hr_bpm, sdnn_ms=td.sdnn_ms,
                    rmssd_ms=td.rmssd_ms, ln_rmssd=td.ln_rmssd, pnn50_pct=td.pnn50_pct,
                    sd1_ms=td.sd1_ms, sd2_ms=td.sd2_ms, stress_index=td.stress_index,
                    vlf_ms2=fd.vlf_ms2, lf_ms2=fd.lf_ms2, hf_ms2=fd.hf_ms2, lf_hf=fd.lf_hf,
                    breaths_per_min=breath.breaths_per_min, hf_valid=breath.hf_valid,
                    breathing_power_ms2=breath.breathing_power_ms2, p2t_bpm=breath.p2t_bpm,
-                   coherence_ratio=found.coherence.coherence_ratio,
-                   high_coherence_s=high_coherence_s(resample_rr(rr)) if rr.size >= 4 else 0.0)
+                   coherence_ratio=summary.coherence_ratio, coherence_score=summary.coherence_score,
+                   low_coherence_pct=summary.low_coherence_pct,
+                   medium_coherence_pct=summary.medium_coherence_pct,
+                   high_coherence_pct=summary.high_coherence_pct,
+                   high_coherence_s=summary.high_coherence_s)
     return markers
-
-
-def high_coherence_s(resampled: Resampled) -> float:
-    """Seconds in whole 64-s blocks (laid back from the end) whose coherence ratio is high."""
-    length = round(COHERENCE_BLOCK_S * resampled.sample_hz)
-    blocks = resampled.rr_ms.size // length
-    high = 0
-    for k in range(blocks):
-        end = resampled.rr_ms.size - k * length
-        block = Resampled(resampled.time_s[end - length:end], resampled.rr_ms[end - length:end],
-                          resampled.sample_hz, COHERENCE_BLOCK_S)
-        if coherence_markers(block, max_blocks=1).coherence_ratio >= HIGH_COHERENCE_RATIO:
-            high += 1
-    return high * COHERENCE_BLOCK_S
 
 
 def compute_markers(store: Store, session_id: int) -> dict[int, dict[str, MarkerValue]]:

@@ -2,7 +2,7 @@
 
 Daily series: one ln RMSSD per day, from the "before" (baseline) phase of that day's session: a
 morning-check session if there is one (the first of the day), else the day's first session
-with a baseline of at least MIN_BASELINE_S.
+with a baseline of at least MIN_BASELINE_S whose rhythm passed the quality gate (hrv_valid).
 
 Each day with a value gets (Plews et al. 2012, 2013; Buchheit 2014):
 - `baseline_7d`: the mean ln RMSSD of the 7 calendar days ending that day (at least
@@ -133,6 +133,8 @@ def daily_values(sessions: list[SessionInfo],
         values = markers.get(session.id, {}).get(max(before), {})
         ln_rmssd, duration = values.get("ln_rmssd"), values.get("duration_s")
         if ln_rmssd is None or not math.isfinite(ln_rmssd) or (duration or 0.0) < MIN_BASELINE_S:
+            continue
+        if values.get("hrv_valid") is False:  # the rhythm-quality gate: not vagal tone
             continue
         day = dt.date.fromisoformat(session.date)
         rank = (0 if session.protocol == PREFERRED_PROTOCOL else 1, session.started_at, session.id)

@@ -8,7 +8,7 @@ from hrvcoach.store.backups import Backup
 from hrvcoach.store.db import DB_FILE, LOCK_DIR, SessionStatus
 from hrvcoach.store.errors import StoreBusyError, StoreDamagedError, StoreError, StoreFullError
 from hrvcoach.store.recorder import COMMIT_EVERY_S, StoreRecorder
-from hrvcoach.store.repository import SessionInfo, Store, StoredProfile
+from hrvcoach.store.repository import ClassMember, SessionInfo, Store, StoredProfile
 from hrvcoach.store.schema import SCHEMA_VERSION
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "LOCK_DIR",
     "SCHEMA_VERSION",
     "Backup",
+    "ClassMember",
     "SessionInfo",
     "SessionStatus",
     "Store",

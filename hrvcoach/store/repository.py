@@ -20,7 +20,7 @@ from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonica
 from hrvcoach.store.db import LOCK_DIR, Database, SessionLock, SessionStatus, now_iso, plus_seconds
 from hrvcoach.store.schema import beats_sha256
 
-__all__ = ["SessionInfo", "Store", "StoredProfile"]
+__all__ = ["ClassMember", "SessionInfo", "Store", "StoredProfile"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,15 @@ class SessionInfo:
     def date(self) -> str:
         """The local calendar date the session started (YYYY-MM-DD)."""
         return self.started_at[:10]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassMember:
+    """One participant's session in a class."""
+
+    session_id: int
+    participant: str  # the teacher's label (stays in the data folder)
+    pseudonym: str  # P1, P2, ...: what exports carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +177,25 @@ class Store(Database):
             self._insert_beats(db, session_id, 0, beats)
             self._insert_annotations(db, session_id, annotations)
         return session_id
+
+    def join_class(self, members: Sequence[ClassMember]) -> int:
+        """Link the members' sessions as one class; returns the new class id."""
+        with self.transaction() as db:
+            (last,) = db.execute("SELECT MAX(class_id) FROM sessions").fetchone()
+            class_id = int(last or 0) + 1
+            db.executemany("UPDATE sessions SET class_id = ?, participant = ?, pseudonym = ?"
+                           " WHERE id = ?", [(class_id, m.participant, m.pseudonym, m.session_id)
+                                             for m in members])
+        return class_id
+
+    def class_members(self, class_id: int) -> list[ClassMember]:
+        """The sessions of a class, in the order they were joined (InputError: no such class)."""
+        with self.lock:
+            rows = self._db.execute("SELECT id, participant, pseudonym FROM sessions WHERE"
+                                    " class_id = ? ORDER BY id", (class_id,)).fetchall()
+        if not rows:
+            raise InputError("CLASS", f"no class {class_id}")
+        return [ClassMember(int(row[0]), row[1], row[2]) for row in rows]
 
     def delete_session(self, session_id: int) -> None:
         """Remove a session with its beats, phases, annotations and markers."""

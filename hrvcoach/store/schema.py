@@ -107,15 +107,25 @@ def _rename_profile_scores(db: sqlite3.Connection) -> None:
         db.execute("UPDATE profile SET scores_json = ? WHERE id = ?", (json.dumps(renamed), row_id))
 
 
-# Schema 3: a session can be `recovered` (rebuilt from its CSV journal after the store was lost),
+# Schema 3: classes (`hrvcoach class`: several straps, one protocol, one pacer). The sessions of
+# one class share a class_id; `participant` is the teacher's label for the person (it stays in
+# the data folder), `pseudonym` (P1, P2, ...) is what exports and LSL streams carry instead.
+_SCHEMA_V3: Final = """
+ALTER TABLE sessions ADD COLUMN class_id INTEGER;
+ALTER TABLE sessions ADD COLUMN participant TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN pseudonym TEXT NOT NULL DEFAULT '';
+CREATE INDEX sessions_class ON sessions(class_id) WHERE class_id IS NOT NULL;
+"""
+
+# Schema 4: a session can be `recovered` (rebuilt from its CSV journal after the store was lost),
 # and each session keeps the key of its beat series (beats_sha256), so that a recording is
 # recognised by its beats, whatever file it comes in (a CRLF copy, an export, the journal).
 # SQLite cannot change a CHECK constraint in place: the sessions table is rebuilt.
-_SESSION_COLUMNS_V2: Final = (
+_SESSION_COLUMNS_V3: Final = (
     "id, started_at, ended_at, duration_s, source, device, protocol, status, end_reason, origin,"
-    " content_sha256, lock_token, pid, host, alive_at, markers_at")
-_SCHEMA_V3: Final = f"""
-CREATE TABLE sessions_v3 (
+    " content_sha256, lock_token, pid, host, alive_at, markers_at, class_id, participant, pseudonym")
+_SCHEMA_V4: Final = f"""
+CREATE TABLE sessions_v4 (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL,                 -- ISO 8601, local time with UTC offset
     ended_at TEXT,                            -- NULL while running
@@ -133,13 +143,17 @@ CREATE TABLE sessions_v3 (
     host TEXT,
     alive_at REAL,                            -- unix time of the last heartbeat while running
     markers_at TEXT,                          -- when markers were computed; NULL: still to do
+    class_id INTEGER,                         -- schema 3: the class it belongs to
+    participant TEXT NOT NULL DEFAULT '',
+    pseudonym TEXT NOT NULL DEFAULT '',
     beats_sha256 TEXT                         -- the beat series' key (beats_sha256()); NULL while running
 );
-INSERT INTO sessions_v3 ({_SESSION_COLUMNS_V2}) SELECT {_SESSION_COLUMNS_V2} FROM sessions;
+INSERT INTO sessions_v4 ({_SESSION_COLUMNS_V3}) SELECT {_SESSION_COLUMNS_V3} FROM sessions;
 DROP TABLE sessions;
-ALTER TABLE sessions_v3 RENAME TO sessions;
+ALTER TABLE sessions_v4 RENAME TO sessions;
 CREATE UNIQUE INDEX sessions_content ON sessions(content_sha256) WHERE content_sha256 IS NOT NULL;
 CREATE INDEX sessions_started ON sessions(started_at);
+CREATE INDEX sessions_class ON sessions(class_id) WHERE class_id IS NOT NULL;
 CREATE INDEX sessions_beats ON sessions(beats_sha256);
 """
 
@@ -165,7 +179,8 @@ Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, _SCHEMA_V1, None),
     (2, _SCHEMA_V2, _rename_profile_scores),
-    (3, _SCHEMA_V3, _key_every_session),
+    (3, _SCHEMA_V3, None),
+    (4, _SCHEMA_V4, _key_every_session),
 ]
 # The tables every version holds, with columns every version has (checked when a store opens).
 TABLES: Final = {

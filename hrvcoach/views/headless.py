@@ -15,7 +15,7 @@ from hrvcoach.session import (
     Snapshot,
     SourceSilent,
 )
-from hrvcoach.views.text import clock_text, number_text, safe_text
+from hrvcoach.views.text import NO_VALUE, clock_text, number_text, safe_text
 
 REPORT_EVERY_S = 10.0
 
@@ -33,6 +33,8 @@ class HeadlessPrinter:
         self._next_report_s = every_s
         self._silent_s: float | None = None  # how long the source has been quiet, when it is
         self._silence_told_s = 0.0
+        self._not_valid: tuple[str, ...] = ()  # the gate's reasons last printed
+        self._explained_provisional = False
 
     def _print(self, line: str) -> None:
         print(line, file=self._out, flush=True)
@@ -51,12 +53,11 @@ class HeadlessPrinter:
                             f"({phase.kind}, {clock_text(phase.duration_s)}, {pacing})")
                 if phase.guidance:
                     self._print(f"        {safe_text(phase.guidance)}")
-            case Snapshot() as snapshot if snapshot.time_s >= self._next_report_s:
-                self._next_report_s = (snapshot.time_s // self._every_s + 1) * self._every_s
-                rate = snapshot.pacer.breaths_per_min
-                pacer = f"{rate:4.1f}/min" if rate is not None else "   free"
-                self._print(f"{clock_text(snapshot.time_s)}  HR {_number(snapshot.markers.mean_hr_bpm)} bpm"
-                            f"  RMSSD {_number(snapshot.markers.rmssd_ms)} ms  pacer {pacer}")
+            case Snapshot() as snapshot:
+                self._gate(snapshot)
+                if snapshot.time_s >= self._next_report_s:
+                    self._next_report_s = (snapshot.time_s // self._every_s + 1) * self._every_s
+                    self._progress(snapshot)
             case SourceStatus(kind=kind, time_s=time_s, message=message) if kind not in (
                 StatusKind.ENDED,
             ):
@@ -72,6 +73,7 @@ class HeadlessPrinter:
                 word = "recording" if resolved else "RECORDING PROBLEM"
                 self._print(f"{clock_text(time_s)}  [{word}] {safe_text(message)}")
             case SessionEnded() as ended:
+                self._not_valid = ()
                 before = ended.first_phase_markers.rmssd_ms
                 after = ended.last_markers.rmssd_ms
                 self._print(f"{clock_text(ended.time_s)}  session ended ({ended.reason}): "
@@ -79,3 +81,29 @@ class HeadlessPrinter:
                 self._print(f"        RMSSD end of first phase {_number(before).strip()} ms "
                             f"→ last 60 s {_number(after).strip()} ms; "
                             f"HR {_number(ended.last_markers.mean_hr_bpm).strip()} bpm")
+
+    def _gate(self, snapshot: Snapshot) -> None:
+        """Say when the rhythm-quality gate fails, why, and when it passes again."""
+        reasons = snapshot.not_valid_because
+        if reasons == self._not_valid:
+            return
+        if reasons:
+            self._print(f"{clock_text(snapshot.time_s)}  ✗ {'; '.join(reasons)}: vagal markers "
+                        "are not shown")
+        else:
+            self._print(f"{clock_text(snapshot.time_s)}  ✓ the rhythm is regular again: HRV valid")
+        self._not_valid = reasons
+
+    def _progress(self, snapshot: Snapshot) -> None:
+        """One line: HR, RMSSD (— while HRV is not valid; * while a correction nearby is not
+        final yet) and the pacer."""
+        markers = snapshot.markers
+        rate = snapshot.pacer.breaths_per_min
+        pacer = f"{rate:4.1f}/min" if rate is not None else "   free"
+        rmssd = _number(markers.rmssd_ms) if markers.hrv_valid else f"{NO_VALUE:>5}"
+        mark = " *" if markers.provisional and markers.hrv_valid else ""
+        self._print(f"{clock_text(snapshot.time_s)}  HR {_number(markers.mean_hr_bpm)} bpm"
+                    f"  RMSSD {rmssd} ms  pacer {pacer}{mark}")
+        if mark and not self._explained_provisional:
+            self._print("        * provisional: a correction nearby is not final yet")
+            self._explained_provisional = True

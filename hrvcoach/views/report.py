@@ -129,9 +129,10 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     cells = [[format_marker(key, markers.get(data.phase.index, {}).get(key))
               for data in analysis.phases] for key in _TABLE_MARKERS]
     cells.append(["HF valid" if markers.get(d.phase.index, {}).get("hf_valid") else
-                  "HF not valid (≤ 9/min)" for d in analysis.phases])
-    cells.append(["\n".join(reason.split(" of beats")[0].split(" (")[0] for reason in d.unreliable())
-                  or "ok"
+                  "HF not valid (breath not in HF)" for d in analysis.phases])
+    cells.append(["\n".join(([] if d.quality.valid else ["HRV not valid"]) +
+                            [reason.split(" of beats")[0].split(" (")[0]
+                             for reason in d.unreliable()]) or "ok"
                   for d in analysis.phases])
     rows = [marker(key).with_unit() for key in _TABLE_MARKERS] + ["HF validity", "reliability"]
     if columns:
@@ -141,12 +142,13 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
         table.auto_set_font_size(False)
         table.set_fontsize(7.5 if len(columns) <= 4 else 6.5)
         for col, data in enumerate(analysis.phases):
-            if data.unreliable():
+            if data.unreliable() or not data.quality.valid:
                 table[len(rows), col].set_facecolor("#fde2e2")
     table_axes.set_title("Markers per phase (from artifact-corrected beats)", fontsize=10,
                          loc="left")
-    page.text(0.04, 0.025, "HF is not valid when breathing at or below 9/min: the breathing rhythm "
-              "then lies in LF, so HF falls while vagal activity rises (see RMSSD).", fontsize=8)
+    page.text(0.04, 0.025, "HF is not valid when the breathing rhythm is not wholly inside HF: slow "
+              "breathing moves it into LF, so HF falls while vagal activity rises (see RMSSD).",
+              fontsize=8)
 
 
 def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison: Any,

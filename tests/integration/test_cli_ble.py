@@ -8,7 +8,6 @@ README documents: `python -m fakebluez --rr-file ...` and `hrvcoach coach --head
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import signal
 import subprocess
@@ -20,14 +19,7 @@ import pytest
 
 from hrvcoach.views.cli.main import main
 from tests.ble_fixtures import RECORDING, SPEED, StrapWorld, quantized, read_rr_ms, run_hrvcoach
-from tests.helpers import cli_env, real_recording
-
-
-def recorded(home: Path) -> list[dict[str, str]]:
-    """The rows of the one recording in HRVCOACH_HOME/recordings."""
-    (path,) = (home / "recordings").glob("*.csv")
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    return list(csv.DictReader(lines))
+from tests.helpers import cli_env, real_recording, recorded
 
 
 # ---- arguments ----------------------------------------------------------------------------------

@@ -1,13 +1,20 @@
-"""Artifact detection and correction (Lipponen & Tarvainen 2019, the method Kubios uses):
-detect (the batch classifier), correct (plan and apply fixes), stream (the live detector)."""
+"""Artifact detection and correction (Lipponen & Tarvainen 2019, the method Kubios uses, with
+hrvcoach's threshold bounds): detect (the batch classifier), correct (merge fragments, judge,
+plan and apply fixes), stream (the live detector)."""
 
 from hrvcoach.analysis.artifacts.correct import (
     FIX_KIND,
     Artifact,
+    BoolArray,
     Correction,
     Fix,
     apply_corrections,
     correct_artifacts,
+    fragment_goes_back,
+    held_from,
+    judge_stretch,
+    merge_fragments,
+    moved_mask,
     plan_fixes,
 )
 from hrvcoach.analysis.artifacts.detect import (
@@ -15,6 +22,7 @@ from hrvcoach.analysis.artifacts.detect import (
     ArtifactKind,
     Detection,
     IntArray,
+    bounded_threshold,
     detect_artifacts,
     rolling_median,
 )
@@ -25,14 +33,21 @@ __all__ = [
     "FIX_KIND",
     "Artifact",
     "ArtifactKind",
+    "BoolArray",
     "Correction",
     "Detection",
     "Fix",
     "IntArray",
     "StreamingArtifactDetector",
     "apply_corrections",
+    "bounded_threshold",
     "correct_artifacts",
     "detect_artifacts",
+    "fragment_goes_back",
+    "held_from",
+    "judge_stretch",
+    "merge_fragments",
+    "moved_mask",
     "plan_fixes",
     "rolling_median",
 ]

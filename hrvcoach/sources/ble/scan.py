@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -50,6 +51,20 @@ class FoundStrap:
                 "profile": self.profile.name, "advertises_heart_rate": self.advertises_heart_rate}
 
 
+_SCAN_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = \
+    weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def one_scan_at_a_time() -> AsyncIterator[None]:
+    """Scans of one event loop take turns: BlueZ refuses a second discovery from the same D-Bus
+    client (org.bluez.Error.InProgress), and bleak talks to BlueZ over one connection per loop,
+    so straps that scan for themselves at once (a class) would fail all but the first."""
+    lock = _SCAN_LOCKS.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with lock:
+        yield
+
+
 @contextlib.asynccontextmanager
 async def bluetooth_errors(doing: str) -> AsyncIterator[None]:
     """Translate bleak's and D-Bus's failures into DeviceError at this boundary."""
@@ -76,7 +91,7 @@ async def scan(timeout_s: float = 5.0, *,
         seen[device.address] = (device, adv)
 
     known = list_device_profiles() if profiles is None else profiles  # read the files once
-    async with bluetooth_errors("scanning"), BleakScanner(on_advertisement):
+    async with one_scan_at_a_time(), bluetooth_errors("scanning"), BleakScanner(on_advertisement):
         await asyncio.sleep(timeout_s)
     straps = []
     for device, adv in seen.values():
@@ -129,7 +144,7 @@ async def find_strap(wanted: str | Rank, timeout_s: float, *,
         matches[device.address] = (rank, device, adv)
         (exact if rank <= 1 else partial_seen).set()
 
-    async with bluetooth_errors("scanning"), BleakScanner(on_advertisement):
+    async with one_scan_at_a_time(), bluetooth_errors("scanning"), BleakScanner(on_advertisement):
         deadline = asyncio.get_running_loop().time() + timeout_s
         waiters = {asyncio.ensure_future(exact.wait()), asyncio.ensure_future(partial_seen.wait())}
         try:

@@ -19,6 +19,7 @@ from hrvcoach.views.text import clock_text
 if TYPE_CHECKING:
     from hrvcoach.analysis.artifacts import Artifact
     from hrvcoach.analysis.batch import Analysis, WindowAnalysis
+    from hrvcoach.analysis.quality import Quality
     from hrvcoach.files.rr_files import RRRecording
 
 PROGRESS_MIN_STEPS = 24  # show a progress bar for at least this many windows (on a terminal)
@@ -31,8 +32,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Analyse RR recordings: artifact detection and correction (Lipponen & "
         "Tarvainen), time domain, frequency domain in ms² (4 Hz cubic resampling, Welch "
         "aligned to the window's end), breathing rate from the RSA peak (HF flagged not valid "
-        "below 9 breaths/min) and coherence. Files: one RR per line (ms or s), a CSV with an "
-        "RR column, a Kubios RR or results text file, or a Polar HRM file.")
+        "unless the breathing peak lies wholly inside the HF band for the window's length), "
+        "coherence, and a rhythm-quality verdict (irregular rhythm, too many corrections or "
+        "input that is not RR intervals: HRV not valid, with the reasons). Files: one RR per "
+        "line (ms or s), a CSV with an RR column, a Kubios RR or results text file, or a Polar "
+        "HRM file.")
     analyze.add_argument("files", nargs="+", type=Path, metavar="FILE", help="RR recordings")
     analyze.add_argument("--json", action="store_true",
                          help="one JSON object per file (a list for several files)")
@@ -55,7 +59,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
                                  longest_rr_ms=math.inf)
         progress = _progress_bar(path.name, sys.stderr)
         analysis = analyze(recording.rr_ms, correct=not args.no_correct, window_s=args.window,
-                           on_progress=progress)
+                           on_progress=progress, input_unit=recording.units_read)
         if args.json:
             results.append(analysis_json(str(path), analysis))
         else:
@@ -96,11 +100,12 @@ def _number(value: float) -> float | None:
 def _blocks(stretch: WindowAnalysis) -> dict[str, Any]:
     markers = stretch.markers
     time, frequency = markers.time, markers.frequency
-    breathing, coherence = markers.breathing, markers.coherence
+    breathing, coherence, summary = markers.breathing, markers.coherence, markers.coherence_summary
     counts = dict.fromkeys(("ectopic", "missed", "extra", "long_short"), 0)
     for artifact in stretch.artifacts:
         counts[artifact.kind] += 1
     return {
+        "quality": stretch.quality.as_json(),
         "artifacts": {"count": len(stretch.artifacts), **counts,
                       "indices": sorted(artifact.index for artifact in stretch.artifacts)},
         "time": {
@@ -131,7 +136,11 @@ def _blocks(stretch: WindowAnalysis) -> dict[str, Any]:
             "p2t_bpm": _number(breathing.p2t_bpm),
         },
         "coherence": {"coherence_ratio": _number(coherence.coherence_ratio),
-                      "coherence_peak_hz": _number(coherence.coherence_peak_hz)},
+                      "coherence_peak_hz": _number(coherence.coherence_peak_hz),
+                      "coherence_score": _number(coherence.coherence_score),
+                      "low_coherence_pct": _number(summary.low_coherence_pct),
+                      "medium_coherence_pct": _number(summary.medium_coherence_pct),
+                      "high_coherence_pct": _number(summary.high_coherence_pct)},
     }
 
 
@@ -177,6 +186,16 @@ def _fmt(value: float, digits: int = 1, unit: str = "") -> str:
     return f"{value:.{digits}f}{(' ' + unit) if unit else ''}"
 
 
+def _quality_lines(quality: Quality) -> list[str]:
+    """The gate's verdict: one line when valid, the reasons one per line when not."""
+    corrected = _fmt(quality.corrected_pct, 1, "%")
+    if quality.valid:
+        return [f"  quality    HRV valid (corrected beats {corrected})"]
+    return ["  quality    HRV NOT VALID: the numbers below do not measure vagal tone "
+            f"(corrected beats {corrected})",
+            *(f"             {reason}" for reason in quality.reasons)]
+
+
 def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None:
     """The readable report of one file."""
     whole = analysis.whole
@@ -209,17 +228,22 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
     if len(events) > ARTIFACTS_LISTED:
         rest = sum(len(event) for event in events[ARTIFACTS_LISTED:])
         listed.append(f"    ... and {rest} more flagged intervals (--json lists every index)")
-    lines[2:2] = listed
+    lines[2:2] = [*listed, *_quality_lines(whole.quality)]
     if not b.hf_valid:
-        lines.append(f"             HF NOT VALID: breathing at {_fmt(b.breaths_per_min, 1)}/min "
-                     "(9/min or slower) puts the respiratory sinus arrhythmia into LF, so HF "
-                     "and LF/HF do not show vagal activity here; see the power at the breathing "
-                     "rate and the peak-to-trough swing")
-    lines.append(f"  coherence  ratio {_fmt(c.coherence_ratio, 2)} at {_fmt(c.coherence_peak_hz, 3, 'Hz')}")
+        lines.append(f"             HF NOT VALID: breathing at {_fmt(b.breaths_per_min, 1)}/min: "
+                     "the breathing peak does not lie wholly inside the HF band (0.15-0.4 Hz) "
+                     "for this window's length, so HF and LF/HF do not show vagal activity here; "
+                     "see the power at the breathing rate and the peak-to-trough swing")
+    s = m.coherence_summary
+    lines.append(f"  coherence  ratio {_fmt(c.coherence_ratio, 2)} (median of 64-s blocks) at "
+                 f"{_fmt(c.coherence_peak_hz, 3, 'Hz')}   time low/medium/high "
+                 f"{_fmt(s.low_coherence_pct, 0)}/{_fmt(s.medium_coherence_pct, 0)}/"
+                 f"{_fmt(s.high_coherence_pct, 0)} %   hrvcoach score {_fmt(c.coherence_score, 0)}/100")
     if analysis.windows:
         lines.append("")
         lines.append(f"  {'window':>15} {'beats':>6} {'HR':>6} {'RMSSD':>7} {'LF':>8} {'HF':>8}"
-                     f" {'LF/HF':>6} {'HF ok':>5} {'br/min':>6} {'coher.':>7} {'artif.':>6}")
+                     f" {'LF/HF':>6} {'HF ok':>5} {'br/min':>6} {'coher.':>7} {'artif.':>6}"
+                     f" {'HRV ok':>6}")
         for w in analysis.windows:
             wm = w.markers
             span = f"{clock_text(w.start_s)}-{clock_text(w.end_s)}"
@@ -229,6 +253,11 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
                 f" {_fmt(wm.frequency.hf_ms2, 0):>8} {_fmt(wm.frequency.lf_hf, 2):>6}"
                 f" {'yes' if wm.breathing.hf_valid else 'NO':>5}"
                 f" {_fmt(wm.breathing.breaths_per_min, 1):>6} {_fmt(wm.coherence.coherence_ratio, 2):>7}"
-                f" {len(w.artifacts):>6}")
-        lines.append("  (HR bpm, RMSSD ms, LF/HF ms²; HF ok: breathing faster than 9/min)")
+                f" {len(w.artifacts):>6} {'yes' if w.quality.valid else 'NO':>6}")
+        lines.append("  (HR bpm, RMSSD ms, LF/HF ms²; HF ok: the breathing peak lies inside HF; "
+                     "HRV ok: the rhythm-quality gate)")
+        for w in analysis.windows:
+            if not w.quality.valid:
+                span = f"{clock_text(w.start_s)}-{clock_text(w.end_s)}"
+                lines.append(f"  {span}: HRV NOT VALID: {'; '.join(w.quality.reasons)}")
     out.write("\n".join(lines) + "\n\n")

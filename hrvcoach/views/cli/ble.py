@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hrvcoach.core.errors import DeviceError, InputError
 from hrvcoach.views.cli.arg_types import positive_seconds
-from hrvcoach.views.cli.coach import add_coach_options, run_coach
+from hrvcoach.views.cli.coach import add_coach_options, run_coach, wants_lsl
 
 if TYPE_CHECKING:
     from hrvcoach.sources.ble.scan import FoundStrap
@@ -110,12 +110,32 @@ def _choose_device(args: argparse.Namespace) -> str:
     return straps[0].address
 
 
+def strap_address(device: str, timeout_s: float) -> str:
+    """The address of the strap NAME_OR_ADDRESS names (found by a scan): LSL streams carry it as
+    their source_id from the first sample on, so receivers find them again after a restart."""
+    import asyncio
+
+    from hrvcoach.sources.ble.scan import advertised_name, find_strap
+
+    found = asyncio.run(find_strap(device, timeout_s))
+    if found is None:
+        raise DeviceError(f"no strap matching {device!r} found in {timeout_s:g} s. Is it worn "
+                          "(straps sleep off the skin) and in range? 'hrvcoach scan' lists them")
+    strap, adv = found
+    if strap.address.casefold() != device.strip().casefold():
+        print(f"using {advertised_name(strap, adv) or 'the strap'} ({strap.address})",
+              file=sys.stderr)
+    return str(strap.address)
+
+
 def _run_coach(args: argparse.Namespace) -> int:
     from hrvcoach.sources.factory import BleSpec
 
     device = args.device if args.device is not None else _choose_device(args)
     if not device.strip():
         raise InputError("--device", "must name a strap (its name or address)")
+    if wants_lsl(args):
+        device = strap_address(device, args.scan_timeout)
     if args.speed != 1.0:
         print(f"hrvcoach: --speed {args.speed:g}: the session clock runs {args.speed:g}x real "
               "time; only a simulated strap (fakebluez --speed) keeps up", file=sys.stderr)

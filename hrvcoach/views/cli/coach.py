@@ -11,15 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.markers import format_marker
 from hrvcoach.views.cli.arg_types import non_negative_float, positive_float, positive_seconds, seed, speed
 from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:
     from hrvcoach.app.coach_run import SessionSaved
+    from hrvcoach.app.lsl_outlets import LslOutlets
     from hrvcoach.protocols.protocol import Protocol
     from hrvcoach.sources.factory import SourceSpec
 
-__all__ = ["add_coach_options", "add_commands", "print_saved", "run_coach"]
+__all__ = ["add_coach_options", "add_commands", "add_lsl_options", "print_saved", "run_coach",
+           "wait_for_lsl_receivers", "wants_lsl"]
 
 
 def _breaths_per_min(text: str) -> float:
@@ -51,6 +54,32 @@ def add_coach_options(parser: argparse.ArgumentParser) -> None:
                         "itself (its exact numbers; slower, loads neurokit2)")
     parser.add_argument("--theme", choices=("dark", "light"), default="dark",
                         help="the window's colours (default dark; the t key switches)")
+    add_lsl_options(parser)
+
+
+def add_lsl_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lsl", action="store_true",
+                        help="stream RR, HR with the live markers, and events to Lab Streaming "
+                        "Layer (e.g. for LabRecorder)")
+    parser.add_argument("--lsl-wait", type=positive_seconds, metavar="SECONDS",
+                        help="with --lsl: start the session once every stream has a receiver "
+                        "(e.g. LabRecorder recording), or after SECONDS")
+
+
+def wait_for_lsl_receivers(outlets: list[LslOutlets], wait_s: float | None) -> None:
+    """Name the streams; with --lsl-wait, wait (blocking) for their receivers first."""
+    for each in outlets:
+        print(f"LSL streams: {', '.join(each.stream_names)} (source_id "
+              f"{each.identity.source_id})", file=sys.stderr)
+    if wait_s is None:
+        return
+    import time
+
+    print(f"waiting up to {wait_s:g} s for LSL receivers (e.g. LabRecorder recording)",
+          file=sys.stderr)
+    deadline = time.monotonic() + wait_s  # one wait for all (a class has streams per participant)
+    if not all(each.wait_for_receivers(max(deadline - time.monotonic(), 0.0)) for each in outlets):
+        print("hrvcoach: not every LSL stream has a receiver; starting anyway", file=sys.stderr)
 
 
 def add_commands(commands: Any) -> None:
@@ -138,10 +167,12 @@ def run_coach(args: argparse.Namespace, spec: SourceSpec) -> int:
     if args.screenshot is not None and not has_display():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
 
-    settings = CoachSettings(args.speed, args.duration, args.engine)
+    settings = CoachSettings(args.speed, args.duration, args.engine, lsl=wants_lsl(args))
     with CoachRun(home, protocol, spec, settings) as run:
         print_notices(run.notices)
         try:
+            if settings.lsl:
+                wait_for_lsl_receivers([run.lsl], args.lsl_wait)
             if window:
                 from hrvcoach.views.qt.loop import run_coach_window
 
@@ -160,6 +191,11 @@ def run_coach(args: argparse.Namespace, spec: SourceSpec) -> int:
     return EXIT_OK
 
 
+def wants_lsl(args: argparse.Namespace) -> bool:
+    """--lsl, or --lsl-wait (which implies it)."""
+    return bool(args.lsl or args.lsl_wait is not None)
+
+
 def print_notices(notices: list[str]) -> None:
     for notice in notices:
         print(f"hrvcoach: {notice}", file=sys.stderr)
@@ -172,6 +208,14 @@ def print_saved(saved: SessionSaved) -> None:
     print(f"session {saved.session_id} saved ({saved.status}, {saved.n_beats} beats): "
           f"`hrvcoach compare {saved.session_id}`, `hrvcoach report {saved.session_id} -o "
           f"report.pdf`")
+    if saved.comparison is not None:
+        result = saved.comparison
+        values = [f"{change.spec.label} {format_marker(change.spec.name, change.before)} → "
+                  f"{format_marker(change.spec.name, change.after, unit=True)}"
+                  for change in map(result.change, ("rmssd_ms", "mean_hr_bpm"))]
+        print(f"{result.before.phase_name} → {result.after.phase_name} (all beats of each phase, "
+              f"corrected): {'; '.join(values)}")
+        print(f"verdict: {result.verdict()}")
     if saved.resonance is None:
         return
     assessment = saved.resonance.assessment

@@ -181,7 +181,8 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
         return {"session": s.session_id, "started_at": s.started_at, "protocol": s.protocol,
                 "phase": s.phase_index + 1, "phase_name": s.phase_name, "kind": s.phase_kind,
                 "duration_s": round(s.duration_s, 3), "n_beats": s.n_beats,
-                "artifact_pct": _json_number(round(s.flagged_pct, 2)), "unreliable": s.unreliable}
+                "artifact_pct": _json_number(round(s.flagged_pct, 2)), "unreliable": s.unreliable,
+                "hrv_valid": s.hrv_valid, "not_valid_because": s.not_valid_because}
 
     return {
         "before": side(result.before),
@@ -208,6 +209,8 @@ def _run_compare(args: argparse.Namespace) -> int:
         return 0
     for role, s in (("before", result.before), ("after", result.after)):
         flag = f"  ⚠ unreliable: {'; '.join(s.unreliable)}" if s.unreliable else ""
+        if not s.hrv_valid:
+            flag += f"  ✗ {'; '.join(s.not_valid_because)}"
         print(f"{role:<6} session {s.session_id} ({safe_text(s.protocol)}, "
               f"{safe_text(s.started_at[:16]).replace('T', ' ')}) phase {s.phase_index + 1} "
               f"{safe_text(s.phase_name)} [{s.phase_kind}]: "

@@ -18,7 +18,7 @@ from typing import NoReturn, cast
 
 from hrvcoach import __version__
 from hrvcoach.core.errors import HrvcoachError, InputError
-from hrvcoach.views.cli import analyze, ble, coach, history, protocols, store
+from hrvcoach.views.cli import analyze, ble, class_cmd, coach, history, protocols, store
 from hrvcoach.views.cli.exit_codes import (
     EXIT_BROKEN_PIPE,
     EXIT_FAILURE,
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     coach.add_commands(commands)
     analyze.add_commands(commands)
     ble.add_commands(commands)
+    class_cmd.add_commands(commands)
     protocols.add_commands(commands)
     history.add_commands(commands)
     store.add_commands(commands)

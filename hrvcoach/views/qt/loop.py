@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6 import QtCore, QtWidgets
 
@@ -32,18 +32,19 @@ from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.session import Session, SessionEnded, SessionEvent
 from hrvcoach.views.qt.summary import EndOfSession
 from hrvcoach.views.qt.theme import ThemeName
-from hrvcoach.views.qt.window import START_WAIT_S, CoachWindow
+from hrvcoach.views.qt.window import START_WAIT_S, CoachWindow, LslSwitch
 
 if TYPE_CHECKING:
     from hrvcoach.app.coach_run import CoachRun, CoachSettings, SessionSaved
     from hrvcoach.sources.ble.scan import FoundStrap
     from hrvcoach.views.qt.setup import ScanFunction, SetupChoice
 
-__all__ = ["StartedSession", "run_coach_window", "run_setup_window", "run_setup_window_with_store",
-           "run_window", "save_screenshot"]
+__all__ = ["StartedSession", "run_coach_window", "run_qt_loop", "run_setup_window",
+           "run_setup_window_with_store", "run_window", "save_screenshot"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 EndHook = Callable[[SessionEnded], EndOfSession | None]
 
 
@@ -56,6 +57,7 @@ class StartedSession:
     clock: Clock
     on_end: EndHook | None = None
     source_label: str = ""
+    lsl: LslSwitch | None = None  # the session's LSL streams (the window's checkbox)
 
 
 def _qt_app(title: str) -> QtWidgets.QApplication:
@@ -68,7 +70,8 @@ def _qt_app(title: str) -> QtWidgets.QApplication:
 def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session],
                protocol: Protocol, clock: Clock, *, screenshot: Path | None = None,
                title: str = "hrvcoach", theme: ThemeName = "dark",
-               on_end: EndHook | None = None, source_label: str = "") -> SessionEnded | None:
+               on_end: EndHook | None = None, source_label: str = "",
+               lsl: LslSwitch | None = None) -> SessionEnded | None:
     """Show the coach window and run the session in it; returns how the session ended.
 
     With `screenshot`, the window is saved as a PNG there when the session ends and closed;
@@ -80,6 +83,7 @@ def run_window(make_session: Callable[[Callable[[SessionEvent], None]], Session]
     window = CoachWindow(protocol, Pacer.for_protocol(protocol), _StillClock(), theme=theme,
                          source_label=source_label)  # `_drive` starts `clock` once drawn
     window.summary_at_end = screenshot is None  # a screenshot shows the coaching, not the summary
+    window.set_lsl(lsl)
 
     async def main() -> SessionEnded | None:
         session = make_session(window.handle)
@@ -134,6 +138,7 @@ def run_setup_window(protocols: Sequence[Protocol],
                      total_s=started.session.end_s,  # `_drive` starts the clock once drawn
                      source_label=started.source_label)
         window.pages.setCurrentWidget(window.coach_page)
+        window.set_lsl(started.lsl)
         return await _drive(started.session, started.clock, window, None, started.on_end)
 
     return _run_loop(window, title, main)
@@ -163,6 +168,13 @@ class _StillClock:
 
 def _run_loop(window: CoachWindow, title: str,
               main: Callable[[], Awaitable[SessionEnded | None]]) -> SessionEnded | None:
+    return run_qt_loop(window, title, main, if_qt_quits=lambda: window.ended)
+
+
+def run_qt_loop(window: QtWidgets.QMainWindow, title: str, main: Callable[[], Awaitable[T]], *,
+                if_qt_quits: Callable[[], T]) -> T:
+    """Show `window` and run `main` on one qasync loop with Qt (Ctrl+C closes the window); if
+    Qt quits first, `main` is cancelled and `if_qt_quits()` is returned instead."""
     app = _qt_app(title)
     window.setWindowTitle(title)
     quit_on_last_window = app.quitOnLastWindowClosed()
@@ -181,7 +193,7 @@ def _run_loop(window: CoachWindow, title: str,
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 loop.run_until_complete(task)
-            return window.ended
+            return if_qt_quits()
     finally:
         restore_sigint()
         app.setQuitOnLastWindowClosed(quit_on_last_window)
@@ -297,7 +309,7 @@ def run_coach_window(run: CoachRun, *, screenshot: Path | None = None,
     """Show the window for a CoachRun's session (see run_window); its end page comes from the run."""
     on_end = None if screenshot is not None else end_page(run, run.home / "reports")
     return run_window(run.session, run.protocol, run.clock, screenshot=screenshot, theme=theme,
-                      on_end=on_end, source_label=run.source_label)
+                      on_end=on_end, source_label=run.source_label, lsl=run.lsl)
 
 
 def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.ExitStack,
@@ -327,7 +339,7 @@ def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.Exi
         run = stack.enter_context(CoachRun(home, choice.protocol, spec, settings))
         runs.append(run)
         return StartedSession(run.session(on_event), choice.protocol, run.clock,
-                              end_page(run, home / "reports"), run.source_label)
+                              end_page(run, home / "reports"), run.source_label, run.lsl)
 
     return start
 

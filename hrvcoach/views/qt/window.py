@@ -99,6 +99,15 @@ class SessionControls(TypingProtocol):
     def mark(self, text: str = "") -> Marked: ...
 
 
+class LslSwitch(TypingProtocol):
+    """What the window's LSL checkbox drives (the run's app.lsl_outlets.LslOutlets)."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def set_enabled(self, on: bool) -> None: ...  # HrvcoachError when LSL cannot be used here
+
+
 def coherence_words(ratio: float) -> str:
     """The coherence ratio's level in plain words ('' while NaN)."""
     if not math.isfinite(ratio):
@@ -311,7 +320,36 @@ class CoachWindow(QtWidgets.QMainWindow):
         for button in (self.pause_button, self.stop_button, self.mark_button,
                        self.fullscreen_button, self.theme_button):
             footer.addWidget(button)
+        footer.addWidget(self._build_lsl_box())
         return footer
+
+    def _build_lsl_box(self) -> QtWidgets.QCheckBox:
+        """The LSL checkbox: streams to Lab Streaming Layer while checked (see `set_lsl`)."""
+        self.lsl: LslSwitch | None = None
+        self.lsl_box = QtWidgets.QCheckBox("LSL")
+        self.lsl_box.setToolTip("stream RR, heart rate, the markers and events to Lab Streaming "
+                                "Layer (e.g. for LabRecorder)")
+        self.lsl_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.lsl_box.setVisible(False)  # until a session can stream
+        self.lsl_box.toggled.connect(self._on_lsl_toggled)
+        return self.lsl_box
+
+    def set_lsl(self, switch: LslSwitch | None) -> None:
+        """Let the LSL checkbox open and close this session's streams (None: hide it)."""
+        self.lsl = switch
+        self.lsl_box.setVisible(switch is not None)
+        with QtCore.QSignalBlocker(self.lsl_box):
+            self.lsl_box.setChecked(switch is not None and switch.enabled)
+
+    def _on_lsl_toggled(self, on: bool) -> None:
+        if self.lsl is None:
+            return
+        try:
+            self.lsl.set_enabled(on)
+        except HrvcoachError as exc:
+            self.state.status = str(exc)
+            with QtCore.QSignalBlocker(self.lsl_box):
+                self.lsl_box.setChecked(False)
 
     def _button(self, text: str, slot: Callable[[], None], tip: str) -> QtWidgets.QPushButton:
         button = QtWidgets.QPushButton(text)
@@ -337,6 +375,7 @@ class CoachWindow(QtWidgets.QMainWindow):
                  f"QPushButton:hover {{ border-color: {theme.muted}; }}",
                  f"QPushButton:disabled {{ color: {theme.faint}; }}",
                  f"QRadioButton, QComboBox, QListWidget {{ color: {theme.text}; font-size: 15px; }}",
+                 f"QCheckBox {{ color: {theme.text}; font-size: 14px; }}",
                  f"QRadioButton:disabled {{ color: {theme.faint}; }}",
                  f"QComboBox, QListWidget {{ background: {theme.background};"
                  f" border: 1px solid {theme.faint}; border-radius: 6px; padding: 4px; }}",

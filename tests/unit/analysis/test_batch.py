@@ -74,15 +74,21 @@ def test_json_output_has_the_documented_shape(capsys):
     code, out, _ = run(capsys, str(path), "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"file", "n_beats", "duration_s", "artifacts", "time", "frequency",
-                         "breathing", "coherence"}
+    # changed with issue 12: a "quality" block (the rhythm-quality gate) and coherence's time
+    # shares and score
+    assert set(data) == {"file", "n_beats", "duration_s", "quality", "artifacts", "time",
+                         "frequency", "breathing", "coherence"}
+    assert set(data["quality"]) == {"valid", "corrected_pct", "reasons"}
+    assert data["quality"]["valid"] is True and data["quality"]["reasons"] == []
     assert data["file"] == str(path) and data["n_beats"] == 337
     assert set(data["artifacts"]) == {"count", "ectopic", "missed", "extra", "long_short",
                                       "indices"}
     assert data["artifacts"]["count"] == len(data["artifacts"]["indices"])
     assert set(data["time"]) == TIME_KEYS and set(data["frequency"]) == FREQUENCY_KEYS
     assert set(data["breathing"]) == {"breaths_per_min", "breathing_power_ms2", "p2t_ms", "p2t_bpm"}
-    assert set(data["coherence"]) == {"coherence_ratio", "coherence_peak_hz"}
+    assert set(data["coherence"]) == {"coherence_ratio", "coherence_peak_hz", "coherence_score",
+                                      "low_coherence_pct", "medium_coherence_pct",
+                                      "high_coherence_pct"}
     for block in ("time", "frequency", "breathing", "coherence"):
         assert set(data[block]) <= set(MARKERS), block  # the catalogue's names, nothing else
     assert data["frequency"]["hf_valid"] is True
@@ -99,8 +105,8 @@ def test_json_for_several_files_with_windows_is_a_list_with_null_for_missing_mar
     assert [d["file"] for d in data] == [str(first), str(second)]
     windows = data[0]["windows"]
     assert [w["start_s"] for w in windows] == [0.0, 300.0, 600.0]
-    assert set(windows[0]) == {"start_s", "end_s", "n_beats", "artifacts", "time", "frequency",
-                               "breathing", "coherence"}
+    assert set(windows[0]) == {"start_s", "end_s", "n_beats", "quality", "artifacts", "time",
+                               "frequency", "breathing", "coherence"}
     assert windows[0]["frequency"]["hf_valid"] is False  # slow breathing: HF not valid
     assert windows[-1]["frequency"]["lf_ms2"] is None  # a 1-s stump has no LF
     assert data[1]["n_beats"] == 4117

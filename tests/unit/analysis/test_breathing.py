@@ -55,7 +55,11 @@ def test_hf_is_flagged_not_valid_at_6_breaths_per_min_and_valid_at_15():
     assert slow.breathing.breathing_power_ms2 > 0.5 * slow.frequency.lf_ms2
     fast = window_markers(last_seconds(paced_rr(15.0), 300.0))
     assert fast.breathing.hf_valid
-    assert not hf_is_valid(9.0) and hf_is_valid(9.1) and hf_is_valid(math.nan)
+    # changed with issue 12: the edge depends on the window (the taper's main lobe must lie
+    # inside HF): 5-min windows (150-s segments) from 9.8/min, 2-min windows (60 s) from 11/min
+    assert not hf_is_valid(9.7, 150.0) and hf_is_valid(9.9, 150.0)
+    assert not hf_is_valid(10.9, 60.0) and hf_is_valid(11.1, 60.0)
+    assert hf_is_valid(math.nan, 60.0)
 
 
 def test_the_pacer_rate_is_used_when_pacing():

@@ -114,7 +114,7 @@ def test_hf_is_not_compared_when_one_side_breathes_slowly(store):
     session = add_session(store, 900 + 20 * x, 900 + 30 * x, tag="f", after_kind="paced",
                           after_rate=6.0)
     hf = compare(store, session).change("hf_ms2")
-    assert math.isnan(hf.delta) and "not valid: breathing at or below 9/min" in hf.note
+    assert math.isnan(hf.delta) and "not valid: the breathing rhythm is not wholly inside HF" in hf.note
     assert hf.verdict().startswith("HF: not valid")
 
 

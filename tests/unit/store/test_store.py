@@ -290,3 +290,21 @@ def test_two_journals_started_in_the_same_second_get_their_own_private_files(tmp
     finally:
         first.close()
         second.close()
+
+
+def test_sessions_joined_as_a_class_share_its_id_and_keep_label_and_pseudonym(tmp_path):
+    from hrvcoach.core.errors import InputError
+    from hrvcoach.store import ClassMember
+
+    with Store.open(tmp_path) as store:
+        ids = [record_simulated_session(store, "demo", seed=seed, duration_s=30) for seed in (1, 2, 3)]
+        alone = record_simulated_session(store, "demo", seed=4, duration_s=30)
+        first = store.join_class([ClassMember(ids[0], "Anna", "P1"), ClassMember(ids[1], "Ben", "P2")])
+        second = store.join_class([ClassMember(ids[2], "Cleo", "P1")])
+        assert (first, second) == (1, 2)
+        assert store.class_members(first) == [ClassMember(ids[0], "Anna", "P1"),
+                                              ClassMember(ids[1], "Ben", "P2")]
+        assert store.class_members(second) == [ClassMember(ids[2], "Cleo", "P1")]
+        with pytest.raises(InputError, match="no class 3"):
+            store.class_members(3)
+        assert store.session(alone).n_beats > 20  # a session outside any class reads as before

@@ -97,7 +97,7 @@ def test_the_marker_table_and_before_after_show_the_stored_numbers(recorded):
         markers = store.markers(session_id)
         assert [cells[(rmssd_row, col)] for col in range(3)] == [
             f"{markers[i]['rmssd_ms']:.1f}" for i in range(3)]
-        assert cells[(labels.index("HF validity") + 1, 1)] == "HF not valid (≤ 9/min)"
+        assert cells[(labels.index("HF validity") + 1, 1)] == "HF not valid (breath not in HF)"
         result = compare(store, session_id)
         point = by_gid(figures, "change-rmssd_ms")
         assert point.get_xdata()[0] == pytest.approx(result.change("rmssd_ms").pct)
