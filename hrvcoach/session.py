@@ -49,6 +49,7 @@ _SILENCE_POLL_S: Final = 0.1  # real seconds between the watchdog's looks at the
 # ... and a silence must last this long in real time too: at --speed 600 a busy event loop
 # can let 5 session seconds pass between two beats that are already there.
 _SILENCE_MIN_REAL_S: Final = 0.2
+_QUIET_END_REAL_S: Final = 1.0  # a session quiet past its end ends after this much real time
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,22 +321,28 @@ class Session:
 
     async def _watch_silence(self, runner: asyncio.Task[SessionEnded] | None) -> None:
         """Emit SourceSilent once a session second while no beat comes (see the module note),
-        and end the session (`runner`) when it is silent past its end time."""
+        and end the session (`runner`) when it is silent past its end time: silent on two looks
+        in a row and for _QUIET_END_REAL_S of real time, so that beats already due, which a busy
+        event loop has not delivered yet, are never cut off."""
         beats, since_real_s, reported_s = self.beats, time.monotonic(), 0
+        quiet_looks = 0
         while True:
             await asyncio.sleep(_SILENCE_POLL_S)
             if self.beats != beats or self._paused:
-                beats, since_real_s, reported_s = self.beats, time.monotonic(), 0
+                beats, since_real_s, reported_s, quiet_looks = self.beats, time.monotonic(), 0, 0
                 continue
             now_s = self._now()
             silent_s = now_s - self._last_time_s
-            if (silent_s < SILENT_AFTER_S
-                    or time.monotonic() - since_real_s < _SILENCE_MIN_REAL_S):
+            quiet_real_s = time.monotonic() - since_real_s
+            if silent_s < SILENT_AFTER_S or quiet_real_s < _SILENCE_MIN_REAL_S:
                 continue
+            quiet_looks += 1
             if now_s > self.end_s and runner is not None:
-                self._ended_quiet = True
-                runner.cancel()
-                return
+                if quiet_looks >= 2 and quiet_real_s >= _QUIET_END_REAL_S:
+                    self._ended_quiet = True
+                    runner.cancel()
+                    return
+                continue
             if int(silent_s) > reported_s:
                 reported_s = int(silent_s)
                 self.on_event(SourceSilent(now_s, silent_s))

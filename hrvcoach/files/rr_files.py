@@ -9,8 +9,9 @@ Formats, recognised from the content:
 
 Units (ms or s) are detected from the values and can be forced. Files are read line by line, in
 bounded memory (at most MAX_RR_INTERVALS intervals), and checked completely: every RR is a
-number from 0 to MAX_RR_MS, and the recording as a whole must look like heartbeats (a file of
-heart rates in bpm is refused, not read as beats of 64 ms). Every error names file and line.
+finite number >= 0 and, for a recording to replay or import, at most MAX_RR_MS, with a median
+at which a heart beats (a file of heart rates in bpm is refused, not read as beats of 64 ms).
+Every error names file and line.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ class RRRecording:
 class _Values:
     """RR values as they are read (compact arrays), refused past MAX_RR_INTERVALS."""
 
-    def __init__(self, path: Path, longest_rr_ms: float) -> None:
+    def __init__(self, path: Path, heartbeats: bool) -> None:
         self.path = path
-        self.longest_rr_ms = longest_rr_ms
+        self.heartbeats = heartbeats  # refuse what cannot be a recording of heartbeats
         self.rr = array("d")
         self.lines = array("q")
 
@@ -78,7 +79,9 @@ class _Values:
             rr *= 1000.0
             median *= 1000.0
         lines = np.frombuffer(self.lines, dtype=np.int64).copy()
-        too_long = np.flatnonzero(rr > self.longest_rr_ms)
+        if not self.heartbeats:
+            return RRRecording(rr, lines, self.path, found)
+        too_long = np.flatnonzero(rr > MAX_RR_MS)
         if too_long.size:
             first = int(too_long[0])
             raise InputError(f"{self.path}:{lines[first]}", f"an RR of {rr[first]:.6g} ms is longer "
@@ -122,12 +125,14 @@ def _rr_value(cell: str, where: str) -> float:
 
 
 def read_rr_file(path: Path, *, units: RRUnits | None = None, column: str | None = None,
-                 longest_rr_ms: float = MAX_RR_MS) -> RRRecording:
-    """Read RR intervals; blank lines and lines starting with '#' are skipped. An RR longer
-    than `longest_rr_ms` is refused: by default what a strap can report, the limit of anything
-    replayed or imported (`analyze` takes any, its artifact correction removes them)."""
+                 heartbeats: bool = True) -> RRRecording:
+    """Read RR intervals; blank lines and lines starting with '#' are skipped. With `heartbeats`
+    (anything replayed or imported) a file that cannot be a recording of heartbeats is refused:
+    an RR longer than a strap can report, or a median RR no heart beats at (heart rates in bpm,
+    R-peak sample indices, wrong units). `analyze` reads any numbers: its artifact correction
+    and quality gate judge them."""
     head = read_head(path)
-    values = _Values(path, longest_rr_ms)
+    values = _Values(path, heartbeats)
     if any(section in head for section in _POLAR_HRM_SECTIONS):
         return _read_polar_hrm(values, numbered_lines(path), units)
     if _KUBIOS_RR_SECTION in head.upper():

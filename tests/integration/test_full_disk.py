@@ -42,8 +42,8 @@ pytestmark = pytest.mark.skipif(not _can_mount(), reason="unshare cannot mount a
 
 def on_a_small_disk(tmp_path: Path, steps: list[str], size_kb: int = 4096) -> Path:
     """Run shell `steps` with DISK a fresh tmpfs of `size_kb` KB and OUT a folder on the real
-    disk (each step's stdout, stderr and exit code land in OUT/<n>.out, .err, .code); the data
-    folder DISK/home is copied to OUT/home at the end."""
+    disk (each step's stdout, stderr and exit code land in OUT/<n>.out, .err, .code; FILL PATH
+    BYTES fills the disk but for BYTES); the data folder DISK/home is copied to OUT/home."""
     disk, out = tmp_path / "disk", tmp_path / "out"
     disk.mkdir()
     out.mkdir()
@@ -51,7 +51,7 @@ def on_a_small_disk(tmp_path: Path, steps: list[str], size_kb: int = 4096) -> Pa
     script = [f"mount -t tmpfs -o size={size_kb}k tmpfs {disk} || exit 99"]
     for number, step in enumerate(steps, start=1):
         command = step.replace("HRVCOACH", hrvcoach).replace("DISK", str(disk)).replace("FILL", (
-            f"{sys.executable} -c \"{FILL}\""))
+            f"{sys.executable} -c \"{FILL}\"")).replace("OUT", str(out))
         script.append(f"( {command} ) > {out}/{number}.out 2> {out}/{number}.err; "
                       f"echo $? > {out}/{number}.code")
     script.append(f"cp -a {disk}/home {out}/home")
@@ -106,7 +106,9 @@ def test_room_again_during_the_session_saves_every_beat(tmp_path):
     out = on_a_small_disk(tmp_path, [
         "HRVCOACH demo --headless --speed 2000 --duration 60",
         "FILL DISK/filler 102400",
-        "(sleep 4; rm DISK/filler) & HRVCOACH demo --headless --speed 40 --duration 400 --seed 2; "
+        # room again once the session has said the disk is full (at most 60 s later)
+        "(for i in $(seq 600); do grep -q 'RECORDING PROBLEM' OUT/3.out && break; sleep 0.1; done; "
+        "sleep 0.5; rm DISK/filler) & HRVCOACH demo --headless --speed 40 --duration 400 --seed 2; "
         "wait",
     ])
     code, stdout, stderr = step(out, 3)

@@ -56,7 +56,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     for path in args.files:
         recording = read_rr_file(path, units=args.units, column=args.column,
-                                 longest_rr_ms=math.inf)
+                                 heartbeats=False)
         progress = _progress_bar(path.name, sys.stderr)
         analysis = analyze(recording.rr_ms, correct=not args.no_correct, window_s=args.window,
                            on_progress=progress, input_unit=recording.units_read)

@@ -68,7 +68,7 @@ def test_rr_files_read_or_refuse(tmp_path_factory, content, suffix):
     path = tmp_path_factory.mktemp("rr") / f"rr{suffix}"
     path.write_bytes(content.encode("utf-8", "surrogatepass"))  # lone surrogates: not UTF-8
     reads_or_refuses(read_rr_file, path)
-    reads_or_refuses(lambda p: read_rr_file(p, longest_rr_ms=math.inf), path)
+    reads_or_refuses(lambda p: read_rr_file(p, heartbeats=False), path)
     reads_or_refuses(read_recording_file, path)
     reads_or_refuses(read_journal, path)
 
