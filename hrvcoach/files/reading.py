@@ -23,6 +23,7 @@ __all__ = [
     "MAX_LINE_CHARS",
     "MAX_RR_INTERVALS",
     "MAX_RR_MS",
+    "TOO_MANY_BEATS",
     "numbered_lines",
     "read_bytes",
     "read_head",
@@ -31,8 +32,11 @@ __all__ = [
 # The longest interval a Heart Rate Measurement can carry (uint16 in 1/1024 s, ~64 s): a strap
 # reports one after a gap, so it is recorded, exported and imported alike.
 MAX_RR_MS: Final = rr_ms_from_1024(0xFFFF)
-# About 9 days of beats at 75 bpm; `analyze` needs ~0.6 KB per interval (~600 MB at the limit).
-MAX_RR_INTERVALS: Final = 1_000_000
+# About 3 days of beats at 75 bpm (a 48-h Holter recording fits); `analyze` needs ~4 KB per
+# interval (~1.3 GB at the limit; a 100 MB file of a million more would need many GB).
+MAX_RR_INTERVALS: Final = 300_000
+TOO_MANY_BEATS: Final = (f"more than {MAX_RR_INTERVALS:,} beats (hrvcoach's limit, about 3 days "
+                         "at 75 bpm): split the recording")
 MAX_LINE_CHARS: Final = 1_000_000  # a session CSV's first line holds its phases as JSON
 MAX_FILE_BYTES: Final = 256 * 2**20  # files read whole (JSON, EDF+): a day's session is ~10 MB
 HEAD_BYTES: Final = 2**20  # how much of a file is looked at to tell its format

@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from hrvcoach.core.constants import MAX_RR_MS as SLOWEST_HEARTBEAT_MS
 from hrvcoach.core.constants import MIN_RR_MS as FASTEST_HEARTBEAT_MS
 from hrvcoach.core.errors import InputError
-from hrvcoach.files.reading import MAX_RR_INTERVALS, MAX_RR_MS, numbered_lines, read_head
+from hrvcoach.files.reading import MAX_RR_INTERVALS, MAX_RR_MS, TOO_MANY_BEATS, numbered_lines, read_head
 from hrvcoach.protocols.fields import shown
 
 RRUnits = Literal["ms", "s"]
@@ -63,8 +63,7 @@ class _Values:
 
     def add(self, cell: str, number: int) -> None:
         if len(self.rr) >= MAX_RR_INTERVALS:
-            raise InputError(f"{self.path}:{number}", f"more than {MAX_RR_INTERVALS:,} RR "
-                             "intervals (hrvcoach's limit, about 9 days of beats): split the file")
+            raise InputError(f"{self.path}:{number}", TOO_MANY_BEATS)
         self.rr.append(_rr_value(cell, f"{self.path}:{number}"))
         self.lines.append(number)
 

@@ -39,7 +39,7 @@ from hrvcoach.core.constants import MAX_RR_MS as SLOWEST_HEARTBEAT_MS
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
 from hrvcoach.files.journal import HEADER as JOURNAL_LINE
-from hrvcoach.files.reading import MAX_RR_INTERVALS, numbered_lines, read_bytes, read_head
+from hrvcoach.files.reading import MAX_RR_INTERVALS, TOO_MANY_BEATS, numbered_lines, read_bytes, read_head
 from hrvcoach.files.safe_write import atomic_output
 from hrvcoach.files.session_schema import (
     SessionHeader,
@@ -329,8 +329,7 @@ def _read_session_table(path: Path, *, with_header: bool) -> Recording:
         if line.lstrip().startswith("#"):
             continue
         if len(beats) >= MAX_RR_INTERVALS:
-            raise InputError(place, f"more than {MAX_RR_INTERVALS:,} beats (hrvcoach's limit, "
-                             "about 9 days): split the recording")
+            raise InputError(place, TOO_MANY_BEATS)
         cells = line.split(",")
         if len(cells) != columns:
             raise InputError(place, f"expected {columns} comma-separated fields, got {len(cells)}")
@@ -413,8 +412,7 @@ def _read_json(path: Path) -> Recording:
             raise InputError(f"{path}: beats.{name}", f"must be a list of {count} values, as "
                              "beats.rr_ms")
     if count > MAX_RR_INTERVALS:
-        raise InputError(f"{path}: beats", f"more than {MAX_RR_INTERVALS:,} beats (hrvcoach's "
-                         "limit, about 9 days): split the recording")
+        raise InputError(f"{path}: beats", TOO_MANY_BEATS)
     beats, where = [], []
     for i in range(count):
         time_s = as_number(columns["time_s"][i], f"{path}: beats.time_s[{i}]")

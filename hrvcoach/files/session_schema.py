@@ -24,7 +24,7 @@ from typing import Any, Final
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.records import Annotation, PhaseRecord, canonical_time_s
-from hrvcoach.files.reading import MAX_RR_INTERVALS, MAX_RR_MS
+from hrvcoach.files.reading import MAX_RR_INTERVALS, MAX_RR_MS, TOO_MANY_BEATS
 from hrvcoach.protocols.fields import (
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
@@ -195,8 +195,7 @@ def check_beats(beats: Sequence[Beat], where: Sequence[str]) -> None:
     """Beats as a recording needs them: RR from 0 to what a strap can send, times finite and
     rising, at least 2 and at most MAX_RR_INTERVALS."""
     if len(beats) > MAX_RR_INTERVALS:
-        raise InputError(where[MAX_RR_INTERVALS], f"more than {MAX_RR_INTERVALS:,} beats "
-                         "(hrvcoach's limit, about 9 days): split the recording")
+        raise InputError(where[MAX_RR_INTERVALS], TOO_MANY_BEATS)
     previous = -math.inf
     for beat, place in zip(beats, where, strict=True):
         if not (math.isfinite(beat.rr_ms) and beat.rr_ms > 0):

@@ -122,7 +122,7 @@ def test_a_100_mb_rr_file_is_refused_with_the_limit_named_in_bounded_memory(tmp_
                             env=cli_env(tmp_path / "home"), check=False)
     code, message, peak_kb = result.stdout.strip().splitlines()
     assert code == "2", message
-    assert f"{big}:1000001: more than 1,000,000 RR intervals (hrvcoach's limit" in message
+    assert f"{big}:300001: more than 300,000 beats (hrvcoach's limit" in message
     assert int(peak_kb) < 300_000  # 11.4 GB before: the file was read whole and analysed
 
 
