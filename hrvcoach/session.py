@@ -45,7 +45,8 @@ SIGNAL_MIN_BEATS: Final = 10  # fewer beats in the window: quality "unknown"
 # decisions are final 51 beats after a beat (StreamingArtifactDetector.FINAL_AFTER_BEATS).
 ARTIFACT_LOOKBACK_BEATS: Final = 64
 SILENT_AFTER_S: Final = 5.0  # session seconds without a beat before the source counts as silent
-_SILENCE_POLL_S: Final = 0.1  # real seconds between the watchdog's looks at the clock
+_SILENCE_POLL_S: Final = 0.1  # real seconds between the watchdog's looks at the clock, at most
+_SILENCE_STEP_S: Final = 0.25  # ... and session seconds between them, on a fast clock
 # ... and a silence must last this long in real time too: at --speed 600 a busy event loop
 # can let 5 session seconds pass between two beats that are already there.
 _SILENCE_MIN_REAL_S: Final = 0.2
@@ -326,14 +327,20 @@ class Session:
         event loop has not delivered yet, are never cut off."""
         beats, since_real_s, reported_s = self.beats, time.monotonic(), 0
         quiet_looks = 0
+        poll_s, looked_real_s, looked_s = _SILENCE_POLL_S, time.monotonic(), self._now()
         while True:
-            await asyncio.sleep(_SILENCE_POLL_S)
+            await asyncio.sleep(poll_s)
+            # look about every _SILENCE_STEP_S of session time, however fast the clock runs
+            real_s, now_s = time.monotonic(), self._now()
+            rate = (now_s - looked_s) / (real_s - looked_real_s) if real_s > looked_real_s else 0.0
+            poll_s = min(_SILENCE_POLL_S, max(0.01, _SILENCE_STEP_S / rate)) if rate > 0 else \
+                _SILENCE_POLL_S
+            looked_real_s, looked_s = real_s, now_s
             if self.beats != beats or self._paused:
                 beats, since_real_s, reported_s, quiet_looks = self.beats, time.monotonic(), 0, 0
                 continue
-            now_s = self._now()
             silent_s = now_s - self._last_time_s
-            quiet_real_s = time.monotonic() - since_real_s
+            quiet_real_s = real_s - since_real_s
             if silent_s < SILENT_AFTER_S or quiet_real_s < _SILENCE_MIN_REAL_S:
                 continue
             quiet_looks += 1

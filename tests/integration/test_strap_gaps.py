@@ -52,12 +52,13 @@ async def test_headless_says_when_the_strap_goes_quiet_within_6_s(ble_world, tmp
     assert later and all(b - a >= 9 for a, b in zip([first_s, *later], later, strict=False))
 
 
-async def test_the_window_greys_its_numbers_when_the_strap_goes_quiet(ble_world, qapp):
+async def test_the_window_greys_its_numbers_when_the_strap_goes_quiet(ble_world, qtbot):
     from hrvcoach.views.qt.window import CoachWindow
 
     protocol = load_protocol("demo")
     clock = ScaledClock(SPEED)
     window = CoachWindow(protocol, Pacer.for_protocol(protocol), clock)
+    qtbot.addWidget(window)  # deleted afterwards: later tests look for their own CoachWindow
     told: list[tuple[float, SourceSilent]] = []
 
     def listen(event: object) -> None:
@@ -87,7 +88,6 @@ async def test_the_window_greys_its_numbers_when_the_strap_goes_quiet(ble_world,
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-        window.close()
 
 
 @pytest.fixture
