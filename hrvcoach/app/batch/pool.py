@@ -95,8 +95,11 @@ def _round(task: Task, indices: Sequence[int], files: Sequence[str], settings: B
                 broken.append(futures[future])
                 continue
             on_done(futures[future], outcome)
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)  # the running tasks end within seconds
+    except BaseException:  # Ctrl+C: stop now, not after a long ECG
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # public from 3.14 on
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
         raise
     pool.shutdown(wait=True)
     return sorted(broken)
