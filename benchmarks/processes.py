@@ -6,8 +6,8 @@ timed side by side in one run: part of `benchmarks/analysis.py` (issue 15's goal
   `signal_fixpeaks(method="Kubios")`, `hrv_time` on the record, `hrv_time` + `hrv_frequency` per
   5-min window, a CSV of the results) at (a) interpolation_rate=4 and (b) its default;
 - 16 × 24 h (the three days in ../shared/data in turn): `--jobs 1`, `--jobs 2` and `--scheduler`
-  on a local Dask cluster (`dask scheduler` + `dask worker --nworkers 2 --nthreads 1`, started
-  before and kept, the analysis preloaded in its workers: an existing cluster), interleaved;
+  on a local Dask cluster (LocalCluster: 2 worker processes of 1 thread, started before and kept,
+  the analysis preloaded in its workers as on a kept cluster), interleaved;
 - start-up: `analyze` of one 5-min file (`--help`: the table above).
 
 Each is the wall time of the process from its start to its exit; min and max over the repeats.
@@ -16,7 +16,6 @@ Each is the wall time of the process from its start to its exit; min and max ove
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -25,6 +24,8 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from hrvcoach.app.batch.task import ANALYSIS_MODULES
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -73,42 +74,17 @@ def hrvcoach(*args: str | Path) -> list[str | Path]:
 
 
 @contextlib.contextmanager
-def dask_cluster(folder: Path, workers: int) -> Iterator[str | None]:
-    """A local `dask scheduler` and `dask worker` (analysis preloaded), stopped on exit; None
-    without dask."""
-    dask = Path(sys.executable).with_name("dask")
-    if not dask.exists():
+def dask_cluster(workers: int) -> Iterator[str | None]:
+    """A local Dask cluster (its scheduler in this process, `workers` worker processes of one
+    thread each, the analysis preloaded as a kept cluster has it); None without dask."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
         yield None
         return
-    address_file = folder / "scheduler.json"
-    started: list[subprocess.Popen[bytes]] = []
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    try:
-        started.append(subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", address_file], **quiet))  # type: ignore[call-overload]
-        deadline = time.monotonic() + 60
-        while not address_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(address_file.read_text())["address"]
-        started.append(subprocess.Popen(
-            [dask, "worker", address, "--host", "127.0.0.1", "--nworkers", str(workers),
-             "--nthreads", "1", "--no-dashboard", "--preload", "hrvcoach.analysis.batch",
-             "--preload", "hrvcoach.app.batch.report"], **quiet))  # type: ignore[call-overload]
-        from distributed import Client
-
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(workers, timeout=120)
-        yield address
-    finally:
-        for process in reversed(started):
-            process.terminate()
-        for process in started:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, preload=list(ANALYSIS_MODULES)) as cluster:
+        yield cluster.scheduler_address
 
 
 def span(values: Sequence[float], digits: int = 2) -> str:
@@ -151,7 +127,7 @@ def whole_process_rows(with_neurokit: bool) -> list[tuple[str, ...]]:
                              f"{min(nk) / min(ours):.1f}x", f"{max(nk) / max(ours):.1f}x worst"))
 
         times: dict[str, list[float]] = {"jobs 1": [], "jobs 2": [], "dask": []}
-        with dask_cluster(folder, workers=2) as address:
+        with dask_cluster(workers=2) as address:
             for _ in range(BATCH_REPEATS):
                 for name, extra in (("jobs 1", ["--jobs", "1"]), ("jobs 2", ["--jobs", "2"]),
                                     ("dask", ["--scheduler", address] if address else None)):
