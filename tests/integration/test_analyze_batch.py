@@ -206,3 +206,21 @@ def test_an_output_file_without_a_table_extension_needs_a_format(study, tmp_path
     assert main(["analyze", str(study / "rest.txt"), "-o", str(tmp_path / "out.dat"),
                  "--format", "csv"]) == 0
     assert read_csv((tmp_path / "out.dat").read_text())[0]["n_beats"] == "910"
+
+
+def test_a_parquet_table_holds_the_csv_numbers_and_the_settings_in_its_metadata(study, tmp_path,
+                                                                                capsys):
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    assert main(["analyze", str(study / "rest.txt"), "--format", "parquet"]) == 2
+    assert "writes a file: name it with -o FILE.parquet" in capsys.readouterr().err
+    for suffix in ("csv", "parquet"):
+        assert main(["analyze", str(study), "--window", "300", "-o", str(tmp_path / f"t.{suffix}")]) == 1
+    table = pyarrow_parquet.read_table(tmp_path / "t.parquet")
+    rows = read_csv((tmp_path / "t.csv").read_text())
+    assert table.column_names == list(rows[0])
+    assert table.column("rmssd_ms").to_pylist() == [float(r["rmssd_ms"]) if r["rmssd_ms"] else None
+                                                    for r in rows]
+    assert table.column("window").type == "int64"
+    metadata = {key.decode(): value.decode() for key, value in table.schema.metadata.items()}
+    assert metadata == {"hrvcoach_version": rows[0]["hrvcoach_version"],
+                        "settings": rows[0]["settings"], "settings_hash": rows[0]["settings_hash"]}

@@ -5,7 +5,7 @@ JSON report of a recording (report) and the result table rows flattened from it 
 """
 
 from hrvcoach.app.batch.discover import find_recordings
-from hrvcoach.app.batch.rows import Row, error_row, report_rows, table_columns
+from hrvcoach.app.batch.rows import Row, error_row, provenance, report_rows, table_columns, table_rows
 from hrvcoach.app.batch.run import run_batch
 from hrvcoach.app.batch.settings import BatchSettings
 from hrvcoach.app.batch.task import Outcome, analyse_recording
@@ -17,7 +17,9 @@ __all__ = [
     "analyse_recording",
     "error_row",
     "find_recordings",
+    "provenance",
     "report_rows",
     "run_batch",
     "table_columns",
+    "table_rows",
 ]

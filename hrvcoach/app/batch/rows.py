@@ -15,12 +15,13 @@ from typing import Any, Final
 
 from hrvcoach import __version__
 from hrvcoach.app.batch.settings import BatchSettings
+from hrvcoach.app.batch.task import Outcome
 from hrvcoach.core.markers import MARKERS
+from hrvcoach.files.result_tables import Cell
 
 __all__ = ["DROPPED", "LEADING_COLUMNS", "RENAMED", "TRAILING_COLUMNS", "Cell", "Row",
-           "column_name", "error_row", "report_rows", "table_columns"]
+           "column_name", "error_row", "provenance", "report_rows", "table_columns", "table_rows"]
 
-Cell = str | int | float | bool | None
 Row = dict[str, Cell]
 
 LEADING_COLUMNS: Final = ("file", "format", "origin", "window", "start_s", "end_s", "n_beats",
@@ -59,7 +60,8 @@ def _flat(report: Mapping[str, Any], row: Row) -> Row:
     return row
 
 
-def _trailer(settings: BatchSettings) -> Row:
+def provenance(settings: BatchSettings) -> dict[str, str]:
+    """The TRAILING_COLUMNS of every row (and a Parquet file's metadata)."""
     return {"hrvcoach_version": __version__, "settings": settings.canonical_json(),
             "settings_hash": settings.settings_hash()}
 
@@ -67,7 +69,7 @@ def _trailer(settings: BatchSettings) -> Row:
 def report_rows(report: Mapping[str, Any], *, format: str, origin: str,
                 settings: BatchSettings) -> list[Row]:
     """The whole recording's row, then one row per window (numbered from 1)."""
-    trailer = _trailer(settings)
+    trailer: Row = {**provenance(settings)}
     head: Row = {"file": report["file"], "format": format, "origin": origin}
     rows = [_flat(report, {**head, "window": None, "start_s": 0.0,
                            "end_s": report["duration_s"]}) | trailer]
@@ -78,7 +80,7 @@ def report_rows(report: Mapping[str, Any], *, format: str, origin: str,
 
 def error_row(file: str, *, format: str, error: str, settings: BatchSettings) -> Row:
     """The row of a recording that could not be analysed."""
-    return {"file": file, "format": format, "error": error} | _trailer(settings)
+    return {"file": file, "format": format, "error": error, **provenance(settings)}
 
 
 def table_columns(rows: Iterable[Row]) -> list[str]:
@@ -89,3 +91,16 @@ def table_columns(rows: Iterable[Row]) -> list[str]:
         middle.update((name, None) for name in row if name not in fixed)
     return [*LEADING_COLUMNS, *middle, *TRAILING_COLUMNS]
 
+
+
+def table_rows(outcomes: Iterable[Outcome], settings: BatchSettings) -> list[Row]:
+    """The rows of a batch, recording by recording in the order given."""
+    rows: list[Row] = []
+    for outcome in outcomes:
+        if outcome.report is not None:
+            rows += report_rows(outcome.report, format=outcome.format, origin=outcome.origin,
+                                settings=settings)
+        else:
+            rows.append(error_row(outcome.file, format=outcome.format, error=str(outcome.error),
+                                  settings=settings))
+    return rows

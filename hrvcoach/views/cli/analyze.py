@@ -23,7 +23,7 @@ from hrvcoach.views.text import clock_text
 if TYPE_CHECKING:
     from hrvcoach.analysis.artifacts import Artifact
     from hrvcoach.analysis.batch import Analysis
-    from hrvcoach.app.batch import BatchSettings, Outcome, Row
+    from hrvcoach.app.batch import BatchSettings, Outcome
     from hrvcoach.files.result_tables import TableFormat
 
 ARTIFACTS_LISTED = 8  # the text report names this many artifact events
@@ -92,14 +92,14 @@ def _table_format(args: argparse.Namespace) -> TableFormat | None:
     from hrvcoach.core.errors import InputError
     from hrvcoach.files.result_tables import table_format_of
 
-    if args.table_format is not None or args.json:
-        return args.table_format  # type: ignore[no-any-return]
-    if args.output is None:
-        return None
-    found = table_format_of(args.output)
-    if found is None:
-        raise InputError("-o", f"{args.output}: name it .csv, .json or .parquet, or give --format")
-    return found
+    found = args.table_format
+    if found is None and not args.json and args.output is not None:
+        found = table_format_of(args.output)
+        if found is None:
+            raise InputError("-o", f"{args.output}: name it .csv, .json or .parquet, or give --format")
+    if found == "parquet" and args.output is None:
+        raise InputError("--format parquet", "writes a file: name it with -o FILE.parquet")
+    return found  # type: ignore[no-any-return]
 
 
 def _exit_status(outcomes: Sequence[Outcome]) -> int:
@@ -177,21 +177,12 @@ def _write_json_reports(outcomes: Sequence[Outcome], path: Path | None) -> None:
 
 def _write_table(outcomes: Sequence[Outcome], settings: BatchSettings,
                  table_format: TableFormat, path: Path | None) -> None:
-    from hrvcoach import __version__
-    from hrvcoach.app.batch import error_row, report_rows, table_columns
+    from hrvcoach.app.batch import provenance, table_columns, table_rows
     from hrvcoach.files.result_tables import encode_result_table, write_result_table
 
-    rows: list[Row] = []
-    for outcome in outcomes:
-        if outcome.report is not None:
-            rows += report_rows(outcome.report, format=outcome.format, origin=outcome.origin,
-                                settings=settings)
-        else:
-            rows.append(error_row(outcome.file, format=outcome.format, error=str(outcome.error),
-                                  settings=settings))
-    metadata = {"hrvcoach_version": __version__, "settings": settings.canonical_json(),
-                "settings_hash": settings.settings_hash()}
-    data = encode_result_table(rows, table_columns(rows), table_format, metadata=metadata)
+    rows = table_rows(outcomes, settings)
+    data = encode_result_table(rows, table_columns(rows), table_format,
+                               metadata=provenance(settings))
     if path is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
