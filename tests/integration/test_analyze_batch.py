@@ -224,3 +224,14 @@ def test_a_parquet_table_holds_the_csv_numbers_and_the_settings_in_its_metadata(
     metadata = {key.decode(): value.decode() for key, value in table.schema.metadata.items()}
     assert metadata == {"hrvcoach_version": rows[0]["hrvcoach_version"],
                         "settings": rows[0]["settings"], "settings_hash": rows[0]["settings_hash"]}
+
+
+def test_analysing_an_rr_file_loads_no_library_it_does_not_use(tmp_path):
+    code = ("import sys\nfrom hrvcoach.views.cli.main import main\n"
+            f"main(['analyze', {str(real_recording('polar_h10_breathing_10min/rr.csv'))!r}, "
+            f"'-o', {str(tmp_path / 'out.csv')!r}])\n"
+            "unused = ('wfdb', 'pyedflib', 'neurokit2', 'pandas', 'rich', 'distributed', 'pyarrow',"
+            " 'matplotlib', 'PySide6', 'bleak', 'sqlite3')\n"
+            "print(sorted(name for name in unused if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
