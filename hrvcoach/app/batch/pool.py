@@ -2,9 +2,10 @@
 per recording.
 
 Workers start from a fork server that has imported the analysis once (each worker is a fork of
-it: no import per worker), ignore Ctrl+C (the command stops them), and each may use at most
-`memory_limit_mb` of address space: a recording that needs more fails with its own error row
-instead of the whole machine swapping. A worker that dies (a crash, the OOM killer) breaks the
+it: no import per worker), run numpy's BLAS on one thread (the processes already fill the
+cores, as Dask's nanny does for its workers), ignore Ctrl+C (the command stops them), and each
+may use at most `memory_limit_mb` of address space: a recording that needs more fails with its
+own error row instead of the whole machine swapping. A worker that dies (a crash, the OOM killer) breaks the
 pool; its unfinished tasks then run again, the first of them alone, so the culprit gets an error
 row and every other recording its result.
 """
@@ -19,15 +20,20 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 from hrvcoach.app.batch.settings import BatchSettings
 from hrvcoach.app.batch.task import ANALYSIS_MODULES, Outcome, analyse_recording
 from hrvcoach.files.recordings import recording_format
 
-__all__ = ["OnDone", "Task", "default_jobs", "default_memory_limit_mb", "run_on_pool"]
+__all__ = ["MIN_MEMORY_LIMIT_MB", "OnDone", "Task", "default_jobs", "default_memory_limit_mb",
+           "run_on_pool"]
 
 OnDone = Callable[[int, Outcome], None]  # (the recording's index in the batch, its outcome)
+# Address space, not memory used: a worker maps ~350 MB with the analysis loaded, ~1.7 GB once an
+# ECG file has loaded neurokit2 (a day of RR peaks at ~410 MB, resident ~150 MB).
+MIN_MEMORY_LIMIT_MB: Final = 4096
+ONE_THREAD: Final = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class Task(Protocol):
@@ -46,12 +52,13 @@ def default_jobs() -> int:
 
 
 def default_memory_limit_mb(jobs: int) -> int | None:
-    """An equal share of the physical memory for each job (None where it cannot be known)."""
+    """An equal share of the physical memory for each job, at least MIN_MEMORY_LIMIT_MB (None
+    where the memory cannot be known)."""
     try:
         total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return None
-    return max(1, total // max(1, jobs) // 2**20)
+    return max(MIN_MEMORY_LIMIT_MB, total // max(1, jobs) // 2**20)
 
 
 def _start_worker(memory_limit_mb: int | None) -> None:
@@ -71,6 +78,8 @@ def _start_worker(memory_limit_mb: int | None) -> None:
 
 
 def _context() -> BaseContext:
+    for name, value in ONE_THREAD.items():  # read by numpy in the workers (unless set already)
+        os.environ.setdefault(name, value)
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([analyse_recording.__module__, *ANALYSIS_MODULES])

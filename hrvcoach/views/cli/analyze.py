@@ -58,7 +58,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                          help="run on this Dask cluster instead (pip install 'hrvcoach[cluster]')")
     analyze.add_argument("--max-memory", type=positive_int, metavar="MB",
                          help="address space each local job may use (default: an equal share "
-                         "of the memory); a recording that needs more gets an error row")
+                         "of the memory, at least 4096); a recording that needs more gets an "
+                         "error row")
     analyze.add_argument("--no-correct", action="store_true",
                          help="report artifacts but compute the markers on the RR as recorded")
     analyze.add_argument("--window", type=positive_seconds, metavar="SECONDS",

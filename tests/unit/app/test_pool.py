@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hrvcoach.app.batch import BatchSettings, Outcome, analyse_recording
-from hrvcoach.app.batch.pool import run_on_pool
+from hrvcoach.app.batch.pool import MIN_MEMORY_LIMIT_MB, default_memory_limit_mb, run_on_pool
 from tests.helpers import real_recording
 
 SETTINGS = BatchSettings(window_s=120.0)
@@ -24,6 +24,15 @@ def crash_on_marked(file: str, settings: BatchSettings, *, keep_analysis: bool =
     if Path(file).name.startswith("crash"):
         os._exit(3)
     return analyse_recording(file, settings, keep_analysis=keep_analysis)
+
+
+def blas_threads(file: str, settings: BatchSettings, *, keep_analysis: bool = False) -> Outcome:
+    """Not an analysis: the most threads any BLAS (numpy's, scipy's) runs in this worker."""
+    import threadpoolctl
+
+    threads = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+               if pool["user_api"] == "blas"]
+    return Outcome(file, "rr", str(max(threads)), 0, {})
 
 
 def run(files: list[str], **options) -> list[Outcome]:
@@ -64,3 +73,11 @@ def test_a_job_over_its_memory_limit_fails_alone_with_its_reason(files, tmp_path
     assert outcomes[0].error == f"{files[0]}: out of memory (the limit per job: --max-memory)"
     assert outcomes[1].error == f"{bad}:2: RR is not a number: 'x'"
     assert run([files[0], str(bad)], jobs=2, memory_limit_mb=2000)[0].ok
+
+
+def test_workers_run_blas_on_one_thread_and_get_a_fair_share_of_memory(files):
+    outcomes = run(files[:2], jobs=2, task=blas_threads)
+    assert [outcome.origin for outcome in outcomes] == ["1", "1"]
+    total_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20
+    assert default_memory_limit_mb(1) == max(total_mb, MIN_MEMORY_LIMIT_MB)
+    assert default_memory_limit_mb(10_000) == MIN_MEMORY_LIMIT_MB
