@@ -4,22 +4,24 @@
 - *.edf, *.bdf: the R-peaks of an ECG channel (ecg_files);
 - anything else: RR text, CSV, Polar HRM or Kubios (rr_files, recognised from the content).
 
-Each reader imports its library (wfdb, pyedflib, neurokit2) only when it reads a file.
+Each reader (and numpy, wfdb, pyedflib, neurokit2) is imported only when a file needs it: a
+process that only hands recordings to workers stays light.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from hrvcoach.core.errors import InputError
-from hrvcoach.files.ecg_files import read_ecg_rr
-from hrvcoach.files.rr_files import RRUnits, read_rr_file
-from hrvcoach.files.rr_series import RecordingFormat, RRSeries
-from hrvcoach.files.wfdb_files import read_wfdb_rr, wfdb_header
 
-__all__ = ["ECG_SUFFIXES", "FOLDER_SUFFIXES", "ReadOptions", "read_rr_series", "recording_format"]
+if TYPE_CHECKING:
+    from hrvcoach.files.rr_files import RRUnits
+    from hrvcoach.files.rr_series import RecordingFormat, RRSeries
+
+__all__ = ["ECG_SUFFIXES", "FOLDER_SUFFIXES", "ReadOptions", "read_rr_series", "recording_format",
+           "wfdb_header"]
 
 ECG_SUFFIXES: Final = (".edf", ".bdf")
 RR_SUFFIXES: Final = (".txt", ".csv", ".tsv", ".rr", ".hrm")
@@ -45,6 +47,15 @@ def recording_format(path: Path) -> RecordingFormat:
     return "wfdb" if wfdb_header(path) is not None else "rr"
 
 
+def wfdb_header(path: Path) -> Path | None:
+    """The header of the WFDB record `path` names (RECORD.hea, or RECORD given without its
+    extension); None when it names none."""
+    if path.suffix.lower() == ".hea":
+        return path
+    header = path.with_name(path.name + ".hea")
+    return header if not path.exists() and header.is_file() else None
+
+
 def read_rr_series(path: Path, options: ReadOptions) -> RRSeries:
     """The RR series of one recording; InputError naming the file (and line) when it cannot."""
     kind = recording_format(path)
@@ -52,8 +63,16 @@ def read_rr_series(path: Path, options: ReadOptions) -> RRSeries:
         raise InputError(str(path), "--nn-only needs beat labels, which only WFDB annotations "
                          "carry: analyse this file without it")
     if kind == "wfdb":
-        return read_wfdb_rr(path, annotator=options.annotator, nn_only=options.nn_only)
+        from hrvcoach.files.wfdb_files import read_wfdb_rr
+
+        return read_wfdb_rr(wfdb_header(path) or path, annotator=options.annotator,
+                            nn_only=options.nn_only)
     if kind in ("edf", "bdf"):
+        from hrvcoach.files.ecg_files import read_ecg_rr
+
         return read_ecg_rr(path, ecg_channel=options.ecg_channel)
+    from hrvcoach.files.rr_files import read_rr_file
+    from hrvcoach.files.rr_series import RRSeries
+
     recording = read_rr_file(path, units=options.units, column=options.column)
     return RRSeries(recording.rr_ms, path, "rr", f"RR in {recording.units_read}")

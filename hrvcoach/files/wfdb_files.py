@@ -19,20 +19,11 @@ import numpy as np
 from hrvcoach.core.errors import InputError
 from hrvcoach.files.rr_series import RRSeries
 
-__all__ = ["ANNOTATORS", "BEAT_LABELS", "NORMAL_LABELS", "read_wfdb_rr", "wfdb_header"]
+__all__ = ["ANNOTATORS", "BEAT_LABELS", "NORMAL_LABELS", "read_wfdb_rr"]
 
 BEAT_LABELS: Final = frozenset("NLRBAaJSVrFejnE/fQ?")
 NORMAL_LABELS: Final = frozenset("N")
 ANNOTATORS: Final = ("atr", "ecg", "qrs")  # looked for in this order when none is named
-
-
-def wfdb_header(path: Path) -> Path | None:
-    """The header of the WFDB record `path` names (RECORD.hea, or RECORD given without its
-    extension); None when it names none."""
-    if path.suffix.lower() == ".hea":
-        return path
-    header = path.with_name(path.name + ".hea")
-    return header if not path.exists() and header.is_file() else None
 
 
 def _annotator(header: Path, annotator: str | None) -> str:
@@ -46,9 +37,9 @@ def _annotator(header: Path, annotator: str | None) -> str:
     return found
 
 
-def read_wfdb_rr(path: Path, *, annotator: str | None = None, nn_only: bool = False) -> RRSeries:
-    """RR intervals between consecutive annotated beats (only normal-to-normal ones if nn_only)."""
-    header = wfdb_header(path) or path
+def read_wfdb_rr(header: Path, *, annotator: str | None = None, nn_only: bool = False) -> RRSeries:
+    """RR intervals between consecutive annotated beats (only normal-to-normal ones if nn_only)
+    of the record whose header is `header` (RECORD.hea)."""
     extension = _annotator(header, annotator)
     record = str(header.with_suffix(""))
     where = f"{header.with_suffix('.' + extension)}"
@@ -80,4 +71,4 @@ def read_wfdb_rr(path: Path, *, annotator: str | None = None, nn_only: bool = Fa
         origin += f", {rr_ms.size} normal-to-normal intervals"
         if rr_ms.size == 0:
             raise InputError(where, "no two consecutive normal (N) beats: no normal-to-normal interval")
-    return RRSeries(rr_ms, path, "wfdb", origin)
+    return RRSeries(rr_ms, header, "wfdb", origin)

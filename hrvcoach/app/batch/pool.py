@@ -87,6 +87,14 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def _size(file: str) -> int:
+    """Bytes: the largest recordings go first, so no worker is left with a long one at the end."""
+    try:
+        return os.stat(file).st_size
+    except OSError:
+        return 0
+
+
 def _round(task: Task, indices: Sequence[int], files: Sequence[str], settings: BatchSettings, *,
            jobs: int, memory_limit_mb: int | None, keep_analysis: bool, on_done: OnDone) -> list[int]:
     """Run the tasks `indices` on a fresh pool; the indices of those a dying worker broke."""
@@ -96,7 +104,7 @@ def _round(task: Task, indices: Sequence[int], files: Sequence[str], settings: B
     try:
         futures: dict[Future[Outcome], int] = {
             pool.submit(task, files[i], settings, keep_analysis=keep_analysis): i
-            for i in indices}
+            for i in sorted(indices, key=lambda i: -_size(files[i]))}
         for future in as_completed(futures):
             try:
                 outcome = future.result()
