@@ -60,6 +60,8 @@ def read_ecg_rr(path: Path, *, ecg_channel: str | None = None) -> RRSeries:
         last = -np.inf
         for start in range(0, n_samples, chunk):
             low, high = max(0, start - overlap), min(n_samples, start + chunk + overlap)
+            if high - low < overlap:  # a stump shorter than OVERLAP_S: no beat to find
+                continue
             found = low + neurokit_ecg_peaks(reader.readSignal(index, low, high - low), rate_hz)
             own = found[(found >= start) & (found < start + chunk)]
             if own.size and own[0] - last < closest:  # the same beat seen from both chunks

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hrvcoach.core.errors import InputError
-from hrvcoach.files.recordings import FOLDER_SUFFIXES
+from hrvcoach.files.recordings import FOLDER_SUFFIXES, wfdb_header
 
 __all__ = ["find_recordings"]
 
@@ -37,7 +37,8 @@ def _expand(argument: str) -> list[Path]:
             raise InputError(argument, "no recordings in this folder (looked for "
                              f"{', '.join(FOLDER_SUFFIXES)})")
         return found
-    if path.is_file() or Path(f"{argument}.hea").is_file():
+    header = wfdb_header(path)  # a WFDB record named without its extension
+    if path.is_file() or (header is not None and header.is_file()):
         return [path]
     if _GLOB_CHARACTERS & set(argument):
         matches = [Path(match) for match in sorted(glob.glob(argument, recursive=True))]

@@ -102,3 +102,10 @@ def test_a_file_that_is_not_edf_is_an_input_error(tmp_path):
     path.write_text("not an EDF file\n")
     with pytest.raises(InputError, match="not a readable EDF\\+/BDF file"):
         read_ecg_rr(path)
+
+
+def test_an_ecg_too_short_for_a_beat_is_an_input_error(tmp_path):
+    ecg, rate_hz = mitdb_ecg_60s()
+    path = write_ecg_edf(tmp_path / "stump.edf", ecg[: 3 * rate_hz], rate_hz)
+    with pytest.raises(InputError, match=r"stump.edf: 0 R-peaks found in ECG channel 'ECG MLII'"):
+        read_ecg_rr(path)
