@@ -12,6 +12,7 @@ row and every other recording its result.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -28,6 +29,8 @@ from hrvcoach.files.recordings import recording_format
 
 __all__ = ["MIN_MEMORY_LIMIT_MB", "OnDone", "Task", "default_jobs", "default_memory_limit_mb",
            "run_on_pool"]
+
+log = logging.getLogger(__name__)
 
 OnDone = Callable[[int, Outcome], None]  # (the recording's index in the batch, its outcome)
 # Address space, not memory used: a worker maps ~350 MB with the analysis loaded, ~1.7 GB once an
@@ -74,7 +77,10 @@ def _start_worker(memory_limit_mb: int | None) -> None:
     limit = memory_limit_mb * 2**20
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):  # macOS refuses address-space limits: run without one
+        log.warning("no memory limit per job on this system")
 
 
 def _context() -> BaseContext:
