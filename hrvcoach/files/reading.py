@@ -77,10 +77,10 @@ def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
 
 def read_head(path: Path) -> str:
     """The file's first HEAD_BYTES as text (undecodable bytes replaced), to tell its format."""
-    _regular_file(path)
+    size = _regular_file(path)
     try:
         with path.open("rb") as file:
-            head = file.read(HEAD_BYTES)
+            head = file.read(min(HEAD_BYTES, size))  # a small file needs no 1 MB buffer
     except OSError as exc:
         raise InputError(str(path), f"cannot read ({_reason(exc)})") from None
     return head.decode("utf-8-sig", errors="replace")

@@ -43,8 +43,10 @@ def test_marker_columns_carry_catalogue_names_and_the_rest_their_block():
     assert columns[:len(LEADING_COLUMNS)] == list(LEADING_COLUMNS)
     assert columns[-len(TRAILING_COLUMNS):] == list(TRAILING_COLUMNS)
     middle = columns[len(LEADING_COLUMNS):-len(TRAILING_COLUMNS)]
-    assert {"rmssd_ms", "hf_valid", "breaths_per_min", "coherence_ratio"} <= set(middle)
+    assert {"rmssd_ms", "hf_valid", "breaths_per_min", "coherence_ratio",
+            "corrected_pct"} <= set(middle)
     assert [name for name in middle if name not in MARKERS] == [
+        "quality_valid", "quality_reasons",  # the rhythm-quality gate's verdict, with no code
         "artifacts_count", "artifacts_ectopic", "artifacts_missed", "artifacts_extra",
         "artifacts_long_short"]
 
