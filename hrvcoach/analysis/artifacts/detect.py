@@ -226,6 +226,27 @@ class Series:
     s22: FloatArray
 
 
+def subspaces(drrs: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The subspaces S12 and S22 of normalised dRR (the paper's Figure 1), with drrs reflected
+    at both ends as np.pad "reflect" (the streaming detector passes a stretch's tail: its first
+    position's S12 reads before the tail, so it judges from the second on)."""
+    n = drrs.size
+    if n <= 2:
+        padded = np.pad(drrs, 2, mode="edge")
+    else:  # np.pad(drrs, 2, mode="reflect"), without its overhead
+        padded = np.empty(n + 4)
+        padded[2:-2] = drrs
+        padded[:2] = drrs[2:0:-1]
+        padded[-2:] = drrs[-2:-4:-1]
+    before, after, after2 = padded[1:-3], padded[3:-1], padded[4:]
+    with np.errstate(invalid="ignore"):
+        s12 = np.where(drrs > 0, np.maximum(before, after),
+                       np.where(drrs < 0, np.minimum(before, after), 0.0))
+        s22 = np.where(drrs >= 0, np.minimum(after, after2),
+                       np.where(drrs < 0, np.maximum(after, after2), 0.0))
+    return s12, s22
+
+
 def classifier_series(rr_ms: FloatArray, *, alpha: float, window: int, median_window: int,
                       ends: tuple[bool, bool] = (True, True), bounded: bool = True) -> Series:
     """The classifier's series; `ends` False skips the exact (truncated-window) values at that
@@ -244,13 +265,7 @@ def classifier_series(rr_ms: FloatArray, *, alpha: float, window: int, median_wi
         typical = rolling_median(np.abs(drr), window, ends, anchored=True)
         th1 = bounded_threshold(th1, typical, medrr, ARTIFACT_DRR_CEILING_OF_TYPICAL)
     drrs = _normalised(drr, th1)
-    padded = np.pad(drrs, 2, mode="reflect") if drrs.size > 2 else np.pad(drrs, 2, mode="edge")
-    before, after, after2 = padded[1:-3], padded[3:-1], padded[4:]
-    with np.errstate(invalid="ignore"):
-        s12 = np.where(drrs > 0, np.maximum(before, after),
-                       np.where(drrs < 0, np.minimum(before, after), 0.0))
-        s22 = np.where(drrs >= 0, np.minimum(after, after2),
-                       np.where(drrs < 0, np.maximum(after, after2), 0.0))
+    s12, s22 = subspaces(drrs)
     mrrs = rr - medrr
     mrrs[mrrs < 0] *= 2.0
     th2 = _threshold(mrrs, alpha, window, ends, anchored=bounded)

@@ -39,6 +39,7 @@ from hrvcoach.analysis.artifacts.detect import (
     bounded_threshold,
     classify,
     median_of,
+    subspaces,
 )
 from hrvcoach.analysis.buffers import Columns
 from hrvcoach.core.constants import (
@@ -74,26 +75,6 @@ def _threshold_of(window: FloatArray, alpha: float) -> float:
     q1 = float(part[i]) if i == low_pos else float(part[i] + (part[i + 1] - part[i]) * (low_pos - i))
     q3 = float(part[j]) if j == high_pos else float(part[j] + (part[j + 1] - part[j]) * (high_pos - j))
     return alpha * (q3 - q1) / 2.0
-
-
-def _subspaces(drrs: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """S12 and S22 of a stretch's tail, reflected at its end as np.pad "reflect" (the first
-    position's S12 reads before the tail: the caller judges from the second on)."""
-    n = drrs.size
-    if n <= 2:
-        padded = np.pad(drrs, 2, mode="edge")
-    else:  # np.pad(drrs, 2, mode="reflect"), without its overhead
-        padded = np.empty(n + 4)
-        padded[2:-2] = drrs
-        padded[:2] = drrs[2:0:-1]
-        padded[-2:] = drrs[-2:-4:-1]
-    before, after, after2 = padded[1:-3], padded[3:-1], padded[4:]
-    with np.errstate(invalid="ignore"):
-        s12 = np.where(drrs > 0, np.maximum(before, after),
-                       np.where(drrs < 0, np.minimum(before, after), 0.0))
-        s22 = np.where(drrs >= 0, np.minimum(after, after2),
-                       np.where(drrs < 0, np.maximum(after, after2), 0.0))
-    return s12, s22
 
 
 def _s12(centre: float, before: float, after: float) -> float:
@@ -418,7 +399,7 @@ class StreamingArtifactDetector:
             th2[open_] = raw2
             with np.errstate(divide="ignore", invalid="ignore"):
                 mrrs[open_] = np.where(raw2 != 0, mrr[here[open_]] / raw2, np.nan)
-        s12, s22 = _subspaces(drrs)
+        s12, s22 = subspaces(drrs)
         return Series(rr[low:], drrs, mrrs, medrr[here], th2, s12, s22)
 
     def _anything_to_judge(self, start: int, k: int) -> bool:
