@@ -23,6 +23,7 @@ from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock, PausableClock
 from hrvcoach.core.markers import EMPTY_MARKERS, Markers
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk
 from hrvcoach.core.records import Annotation, PhaseRecord
 from hrvcoach.protocols.pacer import Pacer, PacerState
 from hrvcoach.protocols.protocol import Phase, Protocol
@@ -120,6 +121,10 @@ class SessionRecorder(TypingProtocol):
 
     def record_annotation(self, annotation: Annotation) -> None: ...
 
+    def record_raw(self, chunk: RawChunk) -> None: ...
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None: ...
+
 
 class AllRecorders:
     """Several recorders as one, called in order (e.g. the CSV journal, then the store)."""
@@ -142,6 +147,14 @@ class AllRecorders:
     def record_annotation(self, annotation: Annotation) -> None:
         for recorder in self.recorders:
             recorder.record_annotation(annotation)
+
+    def record_raw(self, chunk: RawChunk) -> None:
+        for recorder in self.recorders:
+            recorder.record_raw(chunk)
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None:
+        for recorder in self.recorders:
+            recorder.record_body(found)
 
 
 def phase_record(index: int, phase: Phase, start_s: float) -> PhaseRecord:
@@ -252,6 +265,9 @@ class Session:
                         if item.kind is StatusKind.ENDED:
                             break
                         continue
+                    if isinstance(item, RawChunk):
+                        self._on_raw(item)
+                        continue
                     if self._paused:  # a strap keeps sending while the session stands still
                         self.dropped_while_paused += 1
                         self._gap_after_pause = True
@@ -274,6 +290,13 @@ class Session:
                                  self._markers.latest, self._baseline)
             self.on_event(ended)
         return ended
+
+    def _on_raw(self, chunk: RawChunk) -> None:
+        """A strap's raw ECG/accelerometer chunk: recorded (not while paused), then analysed."""
+        if self._paused or chunk.start_s > self.end_s:
+            return
+        if self.recorder is not None:
+            self.recorder.record_raw(chunk)
 
     def _on_beat(self, beat: Beat) -> None:
         if self.recorder is not None:

@@ -15,6 +15,7 @@ from typing import Self, TextIO
 
 from hrvcoach.core.beats import Beat, SourceStatus
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk
 from hrvcoach.core.records import Annotation, PhaseRecord
 
 HEADER = "time_s,rr_ms,contact,after_gap\n"
@@ -76,6 +77,12 @@ class CsvJournal:
 
     def record_annotation(self, annotation: Annotation) -> None:
         """Not journaled: the store keeps annotations."""
+
+    def record_raw(self, chunk: RawChunk) -> None:
+        """Not journaled: the store keeps the strap's raw data (the journal is beats only)."""
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None:
+        """Not journaled: the store keeps breaths and movement."""
 
     def close(self) -> None:
         self.__exit__(None, None, None)

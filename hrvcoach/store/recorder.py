@@ -10,6 +10,7 @@ import time
 from typing import Final
 
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk, RawStream
 from hrvcoach.core.records import Annotation, PhaseRecord
 from hrvcoach.store.db import SessionStatus, StoreError
 from hrvcoach.store.repository import Store
@@ -40,6 +41,9 @@ class StoreRecorder:
         self.session_id, self._lock = store.begin_session(protocol=protocol, source=source,
                                                           device=device, origin=origin)
         self._buffer: list[Beat] = []
+        self._raw_buffer: list[RawChunk] = []
+        self._raw_seq: dict[RawStream, int] = {}
+        self._breaths = 0
         self._last_commit_s = -math.inf  # monotonic time of the last commit
         self._next_seq = 0
         self._mutex = threading.Lock()
@@ -67,6 +71,15 @@ class StoreRecorder:
             self._flush_locked()
 
     def _flush_locked(self) -> None:
+        if self._raw_buffer:
+            chunks, self._raw_buffer = self._raw_buffer, []
+            try:
+                self.store.add_raw(self.session_id, self._raw_seq, chunks)
+            except BaseException:
+                self._raw_buffer = chunks + self._raw_buffer
+                raise
+            for chunk in chunks:
+                self._raw_seq[chunk.stream] = self._raw_seq.get(chunk.stream, 0) + 1
         if not self._buffer:
             return
         beats, self._buffer = self._buffer, []
@@ -82,7 +95,8 @@ class StoreRecorder:
         while not self._closed.wait(_FLUSH_TICK_S):
             try:
                 with self._mutex:
-                    if self._buffer and time.monotonic() - self._last_commit_s >= self.commit_every_s:
+                    waiting = self._buffer or self._raw_buffer
+                    if waiting and time.monotonic() - self._last_commit_s >= self.commit_every_s:
                         self._flush_locked()
                 if time.monotonic() - self._last_heartbeat_s >= HEARTBEAT_EVERY_S:
                     self._last_heartbeat_s = time.monotonic()
@@ -103,6 +117,20 @@ class StoreRecorder:
 
     def record_annotation(self, annotation: Annotation) -> None:
         self.store.add_annotation(self.session_id, annotation)
+
+    def record_raw(self, chunk: RawChunk) -> None:
+        """Raw chunks wait in a buffer and are committed with the beats (every COMMIT_EVERY_S,
+        by the recorder's thread when no beat comes)."""
+        with self._mutex:
+            self._raw_buffer.append(chunk)
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None:
+        """A breath or a stretch of movement the body analysis found."""
+        if isinstance(found, BreathRecord):
+            self.store.add_breaths(self.session_id, self._breaths, [found])
+            self._breaths += 1
+        else:
+            self.store.add_movement(self.session_id, [found])
 
     def close(self, status: SessionStatus, reason: str) -> None:
         """Commit every buffered beat and close the session."""

@@ -3,10 +3,12 @@ on top of Database: one method per question the rest of hrvcoach asks of the sto
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any, Final
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.markers import MarkerValue, decode_stored
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk, RawStream
 from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
 from hrvcoach.store.db import LOCK_DIR, Database, SessionLock, SessionStatus, now_iso, plus_seconds
 
@@ -37,6 +40,7 @@ class SessionInfo:
     origin: str
     n_beats: int
     markers_done: bool
+    raw_data: bool = False  # the strap's raw ECG/accelerometer were recorded
 
     @property
     def date(self) -> str:
@@ -129,6 +133,60 @@ class Store(Database):
             [(session_id, first_seq + i, canonical_time_s(b.time_s), float(b.rr_ms),
               None if b.contact is None else int(b.contact), int(b.after_gap))
              for i, b in enumerate(beats)])
+
+    def add_raw(self, session_id: int, first_seq: Mapping[RawStream, int],
+                chunks: Sequence[RawChunk]) -> None:
+        """Raw chunks, numbered per stream from first_seq[stream] on."""
+        with self.transaction() as db:
+            self._insert_raw(db, session_id, first_seq, chunks)
+
+    @staticmethod
+    def _insert_raw(db: sqlite3.Connection, session_id: int, first_seq: Mapping[RawStream, int],
+                    chunks: Sequence[RawChunk]) -> None:
+        seq = dict(first_seq)
+        rows = []
+        for chunk in chunks:
+            number = seq.get(chunk.stream, 0)
+            seq[chunk.stream] = number + 1
+            rows.append((session_id, chunk.stream, number, chunk.start_s, chunk.rate_hz,
+                         chunk.n_samples, chunk.sensor_ns, int(chunk.after_gap),
+                         _int32_blob(chunk.values)))
+        db.executemany("INSERT INTO raw_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def add_breaths(self, session_id: int, first_seq: int, breaths: Sequence[BreathRecord]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO breaths VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(session_id, first_seq + i, b.onset_s, b.duration_s, b.inhale_s, b.depth_mg,
+                  int(b.moving), b.paced_per_min, b.pacer_phase) for i, b in enumerate(breaths)])
+
+    def add_movement(self, session_id: int, segments: Sequence[MovementSegment]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO movement VALUES (?, ?, ?, ?)",
+                           [(session_id, m.start_s, m.end_s, m.kind) for m in segments])
+
+    def raw_chunks(self, session_id: int, stream: RawStream) -> list[RawChunk]:
+        """A session's raw chunks of one stream, in arrival order."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT start_s, rate_hz, sensor_ns, after_gap, samples FROM raw_chunks WHERE"
+                " session_id = ? AND stream = ? ORDER BY seq", (session_id, stream)).fetchall()
+        return [RawChunk(stream, start_s, rate_hz, _int32_values(blob), int(sensor_ns),
+                         bool(gap)) for start_s, rate_hz, sensor_ns, gap, blob in rows]
+
+    def breaths(self, session_id: int) -> list[BreathRecord]:
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT onset_s, duration_s, inhale_s, depth_mg, moving, paced_per_min,"
+                " pacer_phase FROM breaths WHERE session_id = ? ORDER BY seq",
+                (session_id,)).fetchall()
+        return [BreathRecord(a, b, c, d, bool(e), f, g) for a, b, c, d, e, f, g in rows]
+
+    def movement(self, session_id: int) -> list[MovementSegment]:
+        with self.lock:
+            rows = self._db.execute("SELECT start_s, end_s, kind FROM movement WHERE"
+                                    " session_id = ? ORDER BY start_s", (session_id,)).fetchall()
+        return [MovementSegment(start, end, kind) for start, end, kind in rows]
 
     def add_annotation(self, session_id: int, annotation: Annotation) -> None:
         with self.transaction() as db:
@@ -237,7 +295,8 @@ class Store(Database):
     _SESSION_COLUMNS: Final = (
         "s.id, s.started_at, s.ended_at, s.duration_s, s.source, s.device, s.protocol, s.status,"
         " s.end_reason, s.origin, (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id),"
-        " s.markers_at IS NOT NULL")
+        " s.markers_at IS NOT NULL,"
+        " EXISTS (SELECT 1 FROM raw_chunks r WHERE r.session_id = s.id)")
 
     def sessions(self) -> list[SessionInfo]:
         """Every session, oldest first."""
@@ -314,7 +373,22 @@ class Store(Database):
 
 def _session_info(row: tuple[Any, ...]) -> SessionInfo:
     return SessionInfo(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-                       row[8], row[9], int(row[10]), bool(row[11]))
+                       row[8], row[9], int(row[10]), bool(row[11]), bool(row[12]))
+
+
+def _int32_blob(values: Sequence[int]) -> bytes:
+    packed = array.array("i", values)
+    if sys.byteorder == "big":  # pragma: no cover - stored little-endian everywhere
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _int32_values(blob: bytes) -> tuple[int, ...]:
+    packed = array.array("i")
+    packed.frombytes(blob)
+    if sys.byteorder == "big":  # pragma: no cover
+        packed.byteswap()
+    return tuple(packed)
 
 
 def _finite_or_none(value: float | None) -> float | None:

@@ -59,6 +59,8 @@ class BeatPoint:
 
 def status_text(status: SourceStatus) -> str:
     """A source's status event as the status line says it."""
+    if status.kind is StatusKind.RAW_DATA:
+        return status.message  # "raw data: ECG 130 Hz, ACC 50 Hz", "raw data late: waiting…"
     text = status.kind.value
     if status.kind is StatusKind.BATTERY and status.value is not None:
         text = f"battery {status.value:.0f} %"
