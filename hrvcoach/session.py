@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 from typing import Protocol as TypingProtocol
 
+from hrvcoach.analysis.body import BodyState, LiveBody
 from hrvcoach.analysis.live import FIX_FINAL_AFTER_BEATS, Engine, LiveMarkers, in_use, markers_at
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
@@ -60,6 +61,12 @@ class Snapshot:
     rejected: bool = False  # this beat is left out of the markers (no contact, RR out of range)
     signal: SignalQuality = "unknown"
     not_valid_because: tuple[str, ...] = ()  # the rhythm-quality gate's reasons (markers.hrv_valid)
+    body: BodyState | None = None  # breath and movement from the strap's accelerometer (if any)
+
+    @property
+    def moving(self) -> bool:
+        """The body moves: vagal markers are paused (they are computed on still stretches)."""
+        return self.body is not None and self.body.movement.moving
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +112,8 @@ class SessionEnded:
     baseline_markers: Markers | None = None  # at the end of the "before" phase, if it ended
 
 
-SessionEvent = Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
+SessionEvent = (Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
+                | RawChunk | BreathRecord | MovementSegment)  # raw data and what the body did
 
 
 class SessionRecorder(TypingProtocol):
@@ -207,6 +215,7 @@ class Session:
         self._paused = False
         self._gap_after_pause = False
         self._last_time_s = 0.0
+        self._body = LiveBody()  # breaths and movement from a strap's accelerometer
 
     @property
     def end_s(self) -> float:
@@ -284,6 +293,8 @@ class Session:
             reason = "stopped"
             raise
         finally:
+            for segment in self._body.close():
+                self._found(segment)
             self._settle_phase_ends(final=True)
             ended = SessionEnded(self._last_time_s, reason, self.beats,
                                  self._phase_end_markers.get(0, EMPTY_MARKERS),
@@ -297,6 +308,18 @@ class Session:
             return
         if self.recorder is not None:
             self.recorder.record_raw(chunk)
+        self.on_event(chunk)
+        for found in self._body.feed(chunk, self._pacer_at):
+            self._found(found)
+
+    def _found(self, found: BreathRecord | MovementSegment) -> None:
+        if self.recorder is not None:
+            self.recorder.record_body(found)
+        self.on_event(found)
+
+    def _pacer_at(self, time_s: float) -> tuple[float | None, float | None]:
+        state = self.pacer.state_at(time_s)
+        return (state.breaths_per_min, state.cycles % 1.0) if state.paced else (None, None)
 
     def _on_beat(self, beat: Beat) -> None:
         if self.recorder is not None:
@@ -316,7 +339,12 @@ class Session:
             self.on_event(PhaseStarted(start_s, index, phase))
         self._last_end_s = beat.time_s
         pacer = self.pacer.state_at(beat.time_s)
-        markers = self._markers.update(beat, pacer.breaths_per_min if pacer.paced else None)
+        body = self._body.state(beat.time_s)
+        # the breathing rate the markers rest on: measured where the accelerometer has it, else
+        # the pacer's while it paces, else (None) the RSA peak of the RR spectrum
+        breathing = body.breaths_per_min if body is not None and math.isfinite(
+            body.breaths_per_min) else (pacer.breaths_per_min if pacer.paced else None)
+        markers = self._markers.update(beat, breathing)
         used = in_use(beat)
         self._in_use += used
         self._settle_phase_ends(final=False)
@@ -325,7 +353,7 @@ class Session:
         self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase, pacer, markers,
                                self._markers.latest_spectrum, self._baseline, artifacts, since_s,
                                not used, signal_quality(beat, markers),
-                               self._markers.latest_quality.reasons))
+                               self._markers.latest_quality.reasons, body))
 
     def _settle_phase_ends(self, *, final: bool) -> None:
         """The markers at the end of each ended phase, from every beat recorded, once enough

@@ -59,7 +59,7 @@ EDF_RESAMPLE_HZ: Final = 4
 EDF_MAX_TEXT: Final = 40  # EDFlib's limit for one annotation
 EDF_MAX_ANNOTATION_SIGNALS: Final = 64  # EDFlib's limit
 MAX_IMPORT_RR_MS: Final = 10_000.0  # a longer "interval" is not a heartbeat: wrong units?
-PHASE_KINDS: Final = ("baseline", "paced", "recovery", "free")
+PHASE_KINDS: Final = ("baseline", "paced", "recovery", "free", "movement")
 
 
 @dataclass(frozen=True, slots=True)

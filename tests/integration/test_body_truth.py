@@ -1,0 +1,167 @@
+"""Coach sessions on fakebluez's simulated person through unmodified bleak, checked against the
+strap's truth file: the measured breath, the pacer followed or not, movement found and left out
+of the vagal markers. The session runs in the test's loop (CoachRun, its store and recorder) at
+SPEED simulated seconds per real second."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hrvcoach.app.coach_run import CoachRun, CoachSettings
+from hrvcoach.protocols.protocol import Phase, Protocol, load_protocol
+from hrvcoach.sources.factory import BleSpec
+from hrvcoach.store import Store
+from tests.integration.test_ble import STRAP
+
+SPEED = 20.0
+
+
+@dataclass
+class Coached:
+    store: Store
+    session_id: int
+    truth: dict[str, Any]
+    offset_s: float  # session time = strap time + offset_s
+    body_t0_s: float  # session time of the person's body time 0
+
+    def to_session(self, strap_s: float) -> float:
+        return strap_s + self.offset_s
+
+
+def clock_offset_s(store: Store, session_id: int, base_ns: int) -> float:
+    """Session minus strap time, from the stored chunks' own timestamps (median over chunks)."""
+    offsets = [c.start_s - ((c.sensor_ns - base_ns) / 1e9 - (c.n_samples - 1) / c.rate_hz)
+               for c in store.raw_chunks(session_id, "acc")]
+    return statistics.median(offsets)
+
+
+async def coach_person(world: Any, home: Path, protocol: Protocol, *, seed: int,
+                       breathing: str, movement: tuple[str, ...] = (),
+                       head_free_s: float = 0.0) -> Coached:
+    """Coach `protocol` on the person. `breathing` starts with a free segment lasting until
+    session time head_free_s (it is shortened by the time connecting took) when head_free_s."""
+    from fakebluez import Person
+
+    strap = world.strap
+    run = CoachRun(home, protocol, BleSpec(STRAP), CoachSettings(speed=SPEED))
+    session = run.session(lambda event: None)
+    task = asyncio.ensure_future(session.run())
+    await strap.wait_subscribed(timeout=15)
+    t0 = run.clock.now()
+    if head_free_s:
+        breathing = f"{head_free_s - t0:.3f}:free,{breathing}"
+    person = Person(seed=seed, breathing=breathing, movement=[
+        _shifted(m, -t0) for m in movement])
+    strap.start_person(person, speed=SPEED)
+    ended = await asyncio.wait_for(task, protocol.duration_s / SPEED + 60)
+    strap.stop_stream()
+    run.finish(ended)
+    truth = strap.truth()
+    offset = clock_offset_s(run.store, run.session_id, truth["sensor_time_base_ns"])
+    return Coached(run.store, run.session_id, truth, offset, t0)
+
+
+def _shifted(movement: str, by_s: float) -> str:
+    start, duration, kind = movement.split(":")
+    return f"{float(start) + by_s:.3f}:{duration}:{kind}"
+
+
+def phase_of(protocol: Protocol, index: int) -> tuple[float, float]:
+    starts = protocol.phase_starts_s()
+    return starts[index], starts[index] + protocol.phases[index].duration_s
+
+
+async def test_the_measured_breath_matches_the_truth_free_paced_and_off_the_pacer(ble_world,
+                                                                                   tmp_path):
+    """Free (~14/min), 6/min following the pacer, then 4.5/min while the pacer stays at 6."""
+    protocol = Protocol("breath-check", "", (
+        Phase("free", "baseline", 150.0, compare="before"),
+        Phase("six", "paced", 240.0, 6.0, _breath(6.0)),
+        Phase("six again", "paced", 240.0, 6.0, _breath(6.0), compare="after"),
+    ))
+    coached = await coach_person(ble_world, tmp_path, protocol, seed=11,
+                                 breathing="240:6,400:4.5", head_free_s=150.0)
+    store, session = coached.store, coached.session_id
+    breaths = store.breaths(session)
+    truth_onsets = np.array([coached.to_session(b["onset_s"]) for b in coached.truth["breaths"]])
+    markers = store.markers(session)
+    for index, truth_rate in ((0, None), (1, 6.0), (2, 4.5)):
+        start, end = phase_of(protocol, index)
+        start += 30.0  # the breath settles into a new rhythm
+        mine = [b for b in coached.truth["breaths"]
+                if start <= coached.to_session(b["onset_s"]) and
+                coached.to_session(b["onset_s"] + b["duration_s"]) <= end]
+        truth = 60.0 * len(mine) / sum(b["duration_s"] for b in mine)
+        measured = [b for b in breaths if start <= b.onset_s and b.onset_s + b.duration_s <= end]
+        rate = 60.0 * len(measured) / sum(b.duration_s for b in measured)
+        assert abs(rate - truth) <= 0.3, (index, rate, truth)
+        if truth_rate is not None:
+            assert abs(truth - truth_rate) < 0.2
+        else:
+            assert 11.5 < truth < 17.0
+        assert abs(markers[index]["breathing_rate_measured"] - truth) <= 0.5
+    # onsets: within 0.5 s of the truth for >= 95 % of the (still) breaths
+    errors = np.array([min(abs(truth_onsets - b.onset_s)) for b in breaths if b.onset_s > 30])
+    assert len(errors) > 60 and np.mean(errors <= 0.5) >= 0.95, np.sort(errors)[-10:]
+    # adherence: near 1 while the person follows the 6/min pacer, low when they breathe at 4.5
+    assert markers[1]["pacer_adherence"] >= 0.9
+    assert markers[2]["pacer_adherence"] <= 0.2
+    assert 0.5 < markers[1]["inhale_exhale_ratio"] < 0.9  # the person's 0.4 of a breath
+    assert markers[0]["still_fraction"] == 1.0 and not store.movement(session)
+    # the measured rate stands for the assumed one: HF is not valid at 6/min nor at 4.5/min
+    assert markers[1]["breaths_per_min"] == markers[1]["breathing_rate_measured"]
+    assert markers[1]["hf_valid"] is False and markers[0]["hf_valid"] is True
+    # heart and breath: the simulated heart follows the breath 0.5 s later (-18° at 6/min); the
+    # strap's beats are timed when their packet arrives, up to a second late (~-18° more)
+    assert -60 < markers[1]["heart_breath_phase_deg"] < -10
+    assert markers[1]["heart_breath_coherence"] > 0.8
+    print(json.dumps({str(k): {n: v for n, v in m.items() if n in (
+        "breathing_rate_measured", "pacer_adherence", "pacer_lag_s", "heart_breath_phase_deg",
+        "heart_breath_coherence", "inhale_exhale_ratio")} for k, m in markers.items()}))
+
+
+def _breath(rate: float) -> Any:
+    from hrvcoach.protocols.protocol import breath_shape
+
+    return breath_shape(rate, 2 / 3)
+
+
+async def test_qigong_moving_finds_the_form_and_leaves_it_out_of_the_vagal_markers(ble_world,
+                                                                                   tmp_path):
+    protocol = load_protocol("qigong-moving")
+    protocol = dataclasses.replace(protocol, phases=tuple(
+        dataclasses.replace(p, duration_s=150.0) for p in protocol.phases))
+    form_start, form_end = phase_of(protocol, 1)
+    coached = await coach_person(
+        ble_world, tmp_path, protocol, seed=12, breathing="150:6,300:free",
+        head_free_s=300.0,
+        movement=(f"{form_start}:{form_end - form_start}:qigong", "520:40:fidget"))
+    store, session = coached.store, coached.session_id
+    found = store.movement(session)
+    truth = [(coached.to_session(m["start_s"]), coached.to_session(m["start_s"] + m["duration_s"]),
+              m["kind"]) for m in coached.truth["movement"]]
+    assert len(found) == len(truth) == 2, (found, truth)
+    for segment, (start, end, kind) in zip(found, truth, strict=True):
+        overlap = min(end, segment.end_s) - max(start, segment.start_s)
+        union = max(end, segment.end_s) - min(start, segment.start_s)
+        assert overlap / union >= 0.9, (segment, start, end)
+        assert segment.kind == {"qigong": "gentle", "fidget": "fidget", "walk": "walking"}[kind]
+    # no still minute called moving
+    for minute in range(int(protocol.duration_s // 60)):
+        a, b = minute * 60.0, minute * 60.0 + 60.0
+        truly_moving = any(s < b and e > a for s, e, _ in truth)
+        if not truly_moving:
+            assert not any(m.start_s < b and m.end_s > a for m in found), (a, found)
+    markers = store.markers(session)
+    assert markers[1]["still_fraction"] < 0.1 and markers[0]["still_fraction"] == 1.0
+    assert markers[1]["hr_rise_bpm"] > 5.0  # the form raised the heart rate (model: 12 bpm)
+    assert markers[1].get("rmssd_ms") is None  # a moving form reports no vagal markers
+    assert 0.6 < markers[3]["still_fraction"] < 1.0 and markers[3]["moving_s"] > 30
