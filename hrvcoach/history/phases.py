@@ -184,7 +184,7 @@ def phase_markers(data: PhaseData) -> dict[str, MarkerValue]:
         "corrected_pct": data.quality.corrected_pct,
     }
     markers.update(body_markers(data))
-    if data.phase is not None and data.phase.kind == "movement":  # a moving form: the heart's response, not vagal markers
+    if data.phase is not None and data.phase.kind == "movement":  # a form: its HR response
         markers.update(movement_response(data))
         return markers
     found = window_markers(rr, after_gap=skip, paced_breaths_per_min=data.breaths_per_min)
