@@ -1,6 +1,11 @@
 """A session runs a protocol against a source: it records every beat first, updates the live
 markers and tells its listener (headless printer, coach window) what happened.
 
+A source that goes quiet (no beat for SILENT_AFTER_S of session time: the strap is off, out of
+range, or has no skin contact) is reported by a watchdog on the session's clock as SourceSilent,
+once a session second while it lasts; views grey what they show. A recorder that cannot write
+(a full disk) is reported by whoever runs the session as RecordingTrouble.
+
 Besides beats, a session can be paused (its clock stands still; a strap's beats that arrive
 meanwhile are not recorded, and the next one is marked as following a gap), and the user can
 mark a moment (a `Marked` event, stored as a note). Each Snapshot carries everything a view
@@ -10,9 +15,11 @@ beats the artifact detector flags, and a plain signal-quality word.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -39,6 +46,13 @@ SIGNAL_MIN_BEATS: Final = 10  # fewer beats in the window: quality "unknown"
 # A snapshot lists the artifact flags among this many of the newest beats: the detector's
 # decisions are final 51 beats after a beat (StreamingArtifactDetector.FINAL_AFTER_BEATS).
 ARTIFACT_LOOKBACK_BEATS: Final = 64
+SILENT_AFTER_S: Final = 5.0  # session seconds without a beat before the source counts as silent
+_SILENCE_POLL_S: Final = 0.1  # real seconds between the watchdog's looks at the clock, at most
+_SILENCE_STEP_S: Final = 0.25  # ... and session seconds between them, on a fast clock
+# ... and a silence must last this long in real time too: at --speed 600 a busy event loop
+# can let 5 session seconds pass between two beats that are already there.
+_SILENCE_MIN_REAL_S: Final = 0.2
+_QUIET_END_REAL_S: Final = 1.0  # a session quiet past its end ends after this much real time
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +126,26 @@ class SessionEnded:
     baseline_markers: Markers | None = None  # at the end of the "before" phase, if it ended
 
 
+@dataclass(frozen=True, slots=True)
+class SourceSilent:
+    """No beat for `silent_s` session seconds (strap off or out of range, no skin contact)."""
+
+    time_s: float
+    silent_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingTrouble:
+    """The recording cannot be written (e.g. the disk is full): what was written stays, newer
+    beats wait in memory and are written when possible; `resolved` once they are."""
+
+    time_s: float
+    message: str
+    resolved: bool = False
+
+
 SessionEvent = (Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
+                | SourceSilent | RecordingTrouble
                 | RawChunk | BreathRecord | MovementSegment)  # raw data and what the body did
 
 
@@ -216,6 +249,7 @@ class Session:
         self._gap_after_pause = False
         self._last_time_s = 0.0
         self._body = LiveBody()  # breaths and movement from a strap's accelerometer
+        self._ended_quiet = False  # the watchdog ended the session: silent past its end time
 
     @property
     def end_s(self) -> float:
@@ -262,8 +296,12 @@ class Session:
         self.on_event(event)
 
     async def run(self) -> SessionEnded:
-        """Consume the source until the end time; always emits SessionEnded, even when stopped."""
+        """Consume the source until the end time; always emits SessionEnded, even when stopped.
+        A source that is silent at the end time does not hold the session open: the watchdog
+        ends it (its last beat stays its end)."""
         reason = "source ended"
+        runner = asyncio.current_task()
+        watchdog = asyncio.create_task(self._watch_silence(runner), name="hrvcoach silence watchdog")
         try:
             async with self.source:
                 async for item in self.source.beats():
@@ -289,12 +327,19 @@ class Session:
                         self._gap_after_pause = False
                     self._last_time_s = item.time_s
                     self._on_beat(item)
+        except asyncio.CancelledError:
+            if not self._ended_quiet or runner is None:
+                reason = "stopped"
+                raise
+            runner.uncancel()  # the watchdog ended a quiet session at its end time
+            reason = "duration reached"
         except BaseException:
             reason = "stopped"
             raise
         finally:
             for segment in self._body.close():
                 self._found(segment)
+            watchdog.cancel()
             self._settle_phase_ends(final=True)
             ended = SessionEnded(self._last_time_s, reason, self.beats,
                                  self._phase_end_markers.get(0, EMPTY_MARKERS),
@@ -320,6 +365,39 @@ class Session:
     def _pacer_at(self, time_s: float) -> tuple[float | None, float | None]:
         state = self.pacer.state_at(time_s)
         return (state.breaths_per_min, state.cycles % 1.0) if state.paced else (None, None)
+    async def _watch_silence(self, runner: asyncio.Task[SessionEnded] | None) -> None:
+        """Emit SourceSilent once a session second while no beat comes (see the module note),
+        and end the session (`runner`) when it is silent past its end time: silent on two looks
+        in a row and for _QUIET_END_REAL_S of real time, so that beats already due, which a busy
+        event loop has not delivered yet, are never cut off."""
+        beats, since_real_s, reported_s = self.beats, time.monotonic(), 0
+        quiet_looks = 0
+        poll_s, looked_real_s, looked_s = _SILENCE_POLL_S, time.monotonic(), self._now()
+        while True:
+            await asyncio.sleep(poll_s)
+            # look about every _SILENCE_STEP_S of session time, however fast the clock runs
+            real_s, now_s = time.monotonic(), self._now()
+            rate = (now_s - looked_s) / (real_s - looked_real_s) if real_s > looked_real_s else 0.0
+            poll_s = min(_SILENCE_POLL_S, max(0.01, _SILENCE_STEP_S / rate)) if rate > 0 else \
+                _SILENCE_POLL_S
+            looked_real_s, looked_s = real_s, now_s
+            if self.beats != beats or self._paused:
+                beats, since_real_s, reported_s, quiet_looks = self.beats, time.monotonic(), 0, 0
+                continue
+            silent_s = now_s - self._last_time_s
+            quiet_real_s = real_s - since_real_s
+            if silent_s < SILENT_AFTER_S or quiet_real_s < _SILENCE_MIN_REAL_S:
+                continue
+            quiet_looks += 1
+            if now_s > self.end_s and runner is not None:
+                if quiet_looks >= 2 and quiet_real_s >= _QUIET_END_REAL_S:
+                    self._ended_quiet = True
+                    runner.cancel()
+                    return
+                continue
+            if int(silent_s) > reported_s:
+                reported_s = int(silent_s)
+                self.on_event(SourceSilent(now_s, silent_s))
 
     def _on_beat(self, beat: Beat) -> None:
         if self.recorder is not None:

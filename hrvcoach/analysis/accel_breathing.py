@@ -32,7 +32,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
 from hrvcoach.core.raw import BreathRecord
 
@@ -87,6 +86,8 @@ class BreathTracker:
     """
 
     def __init__(self, rate_hz: float) -> None:
+        from scipy import signal  # imported when first used: ~0.5 s
+
         if not rate_hz > 0:
             raise ValueError(f"rate_hz must be positive, got {rate_hz!r}")
         self.rate_hz = float(rate_hz)
@@ -126,6 +127,8 @@ class BreathTracker:
         """Take n x 3 samples (mG), the first at session time start_s; `moving` lists the
         (start, end) session times in which the body moved (breaths touching them are flagged).
         Returns the breaths that ended in this chunk (their next onset was found)."""
+        from scipy import signal  # imported when first used: ~0.5 s
+
         if after_gap:
             self._reset()
         data = np.asarray(xyz_mg, dtype=np.float64).reshape(-1, 3)
@@ -268,6 +271,8 @@ def _parabola_shift(before: float, at: float, after: float) -> float:
 
 def _phase_delay_s(sos: FloatArray, rate_hz: float, at_hz: FloatArray) -> FloatArray:
     """A filter's phase delay (s) at each frequency: how late it shows the peak of a rhythm."""
+    from scipy import signal  # imported when first used: ~0.5 s
+
     _, response = signal.sosfreqz(sos, worN=at_hz, fs=rate_hz)
     return np.asarray(-np.unwrap(np.angle(response)) / (2 * np.pi * at_hz), dtype=np.float64)
 

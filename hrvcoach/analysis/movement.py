@@ -22,7 +22,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
 from hrvcoach.core.raw import MovementKind, MovementSegment
 
@@ -54,6 +53,8 @@ class MovementTracker:
     """Movement segments from accelerometer chunks (x, y, z in mG), fed in order."""
 
     def __init__(self, rate_hz: float) -> None:
+        from scipy import signal  # imported when first used: ~0.5 s
+
         if not rate_hz > 0:
             raise ValueError(f"rate_hz must be positive, got {rate_hz!r}")
         self.rate_hz = float(rate_hz)
@@ -74,6 +75,8 @@ class MovementTracker:
     def feed(self, start_s: float, xyz_mg: FloatArray) -> list[MovementSegment]:
         """Take n x 3 samples (mG), the first at session time start_s; returns the movements
         that ended (were still for HOLD_S) in this chunk."""
+        from scipy import signal  # imported when first used: ~0.5 s
+
         data = np.asarray(xyz_mg, dtype=np.float64).reshape(-1, 3)
         if data.shape[0] == 0:
             return []

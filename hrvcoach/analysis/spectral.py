@@ -22,7 +22,6 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy.linalg import lapack
-from scipy.signal import get_window
 
 from hrvcoach.core.constants import (
     HF_BAND_HZ,
@@ -213,7 +212,14 @@ def _steps_back(count: int, sample_hz: float) -> FloatArray:
 
 @lru_cache(maxsize=64)
 def window_values(name: str, length: int) -> FloatArray:
-    values = np.asarray(get_window(name, length, fftbins=True), dtype=np.float64)
+    """The taper `name` (scipy.signal.get_window's names, periodic as Welch uses it). The Hann
+    taper is computed here: scipy.signal costs ~0.5-1 s to import, on every start."""
+    if name == "hann" and length > 1:
+        values = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+    else:
+        from scipy.signal import get_window
+
+        values = np.asarray(get_window(name, length, fftbins=True), dtype=np.float64)
     values.setflags(write=False)
     return values
 

@@ -10,6 +10,12 @@ show what it returns.
     with CoachRun(home, protocol, SimulatorSpec(seed=3)) as run:
         ended = asyncio.run(run.session(printer.handle).run())
         saved = run.finish(ended)
+
+A full disk does not stop a session: the journal and the store hold what they cannot write in
+memory and write it when there is room (see CsvJournal, StoreRecorder); the run tells the view
+once (RecordingTrouble) and again when all is written. If the end comes before there is room,
+`finish` raises a StoreError saying what is kept where; the next start recovers the session
+from its journal.
 """
 
 from __future__ import annotations
@@ -29,9 +35,17 @@ from hrvcoach.history.assessment import Assessment, assess_session, store_assess
 from hrvcoach.history.compare import Comparison, compare
 from hrvcoach.history.phases import compute_markers
 from hrvcoach.protocols.protocol import Protocol
-from hrvcoach.session import AllRecorders, Session, SessionEnded, SessionEvent
+from hrvcoach.session import (
+    AllRecorders,
+    RecordingTrouble,
+    Session,
+    SessionEnded,
+    SessionEvent,
+    Snapshot,
+    SourceSilent,
+)
 from hrvcoach.sources.factory import SourceSpec, open_source
-from hrvcoach.store import SessionStatus, StoreRecorder
+from hrvcoach.store import SessionStatus, StoreError, StoreRecorder
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -115,6 +129,9 @@ class CoachRun:
         self.session_id = self.recorder.session_id
         self.saved: SessionSaved | None = None
         self._session: Session | None = None
+        self._view: Callable[[SessionEvent], None] | None = None
+        self._told_trouble = False  # the view was told the recording cannot be written
+        self._closed_recording = False
         self.lsl = LslOutlets(stream_identity(spec, participant), self.clock, speed=settings.speed,
                               about={"session": str(self.session_id), "protocol": protocol.name})
         if settings.lsl:
@@ -143,12 +160,33 @@ class CoachRun:
                 lsl.handle(event)
                 on_event(event)
 
-            self._session = Session(self.protocol, source, to_lsl_then_view,
+            self._view = to_lsl_then_view
+            self._session = Session(self.protocol, source, self._on_event,
                                     AllRecorders(self.journal, self.recorder),
                                     self.settings.duration_s,
                                     markers_engine=self.settings.engine, clock=self.clock)
             self._session.pacer = pacer  # one pacer: a pacing change reaches the source too
         return self._session
+
+    def _on_event(self, event: SessionEvent) -> None:
+        """Pass the session's events on, telling the view first when the recording stops (or
+        starts again) being written."""
+        assert self._view is not None
+        if isinstance(event, Snapshot | SourceSilent):
+            if self.journal.problem is not None:
+                self.journal.retry()  # a beat retries too; a silence would not
+            problem = self.journal.problem or self.recorder.problem
+            if problem is not None and not self._told_trouble:
+                self._told_trouble = True
+                self._view(RecordingTrouble(event.time_s, f"cannot write the recording ({problem}"
+                                            f"): the session goes on and keeps its beats in memory "
+                                            f"until there is room; free some space on the disk "
+                                            f"of {self.home}"))
+            elif problem is None and self._told_trouble:
+                self._told_trouble = False
+                self._view(RecordingTrouble(event.time_s, "the recording is written again: no "
+                                            "beat was lost", resolved=True))
+        self._view(event)
 
     def finish(self, ended: SessionEnded | None, *, stopped: bool = False,
                reason: str = "") -> SessionSaved:
@@ -161,22 +199,26 @@ class CoachRun:
             why = reason or "stopped by the user"
         else:
             status, why = "completed", ended.reason
-        self.recorder.close(status, why)
-        self.journal.close()
+        self._close_recording(status, why)
         comparison: Comparison | None = None
         try:
             compute_markers(self.store, self.session_id)
             comparison, note = compare(self.store, self.session_id), ""
         except InputError as exc:
             note = exc.problem
-        except (ValueError, ArithmeticError) as exc:  # the beats are saved; the next start retries
-            log.error("session %d: markers could not be computed (%s)", self.session_id, exc)
+        except (ValueError, ArithmeticError, StoreError) as exc:  # the beats are saved (or in
+            # the journal, on a full disk): the next start computes the markers
+            log.info("session %d: markers could not be computed (%s)", self.session_id, exc)
             note = f"markers could not be computed ({exc}); they are retried at the next start"
         resonance = None
         if self.protocol.assess_resonance and status == "completed":
             assessment = assess_session(self.store, self.session_id, self.protocol)
             if self.spec.kind in MEASURED_SOURCES:
-                saved_to = store_assessment(self.home, assessment, f"session {self.session_id}")
+                try:
+                    saved_to = store_assessment(self.home, assessment, f"session {self.session_id}")
+                except StoreError as exc:
+                    log.warning("the resonance rate could not be saved: %s", exc)
+                    saved_to = None
                 resonance = ResonanceResult(assessment, saved_to)
             else:
                 whose = "the simulated person's" if self.spec.kind == "simulator" else \
@@ -188,6 +230,17 @@ class CoachRun:
         self.saved = SessionSaved(self.session_id, status, info.n_beats, self.journal.path,
                                   comparison, note, resonance)
         return self.saved
+
+    def _close_recording(self, status: SessionStatus, why: str) -> None:
+        """Close the store's session and the journal, once; a store that cannot take the rest
+        (a full disk) raises StoreError after the journal has written what it could."""
+        if self._closed_recording:
+            return
+        self._closed_recording = True
+        try:
+            self.recorder.close(status, why)
+        finally:
+            self.journal.close()
 
     def close(self) -> None:
         self.lsl.close()

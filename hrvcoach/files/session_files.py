@@ -35,9 +35,21 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from hrvcoach.core.beats import Beat
+from hrvcoach.core.constants import MAX_RR_MS as SLOWEST_HEARTBEAT_MS
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
 from hrvcoach.files.journal import HEADER as JOURNAL_LINE
+from hrvcoach.files.reading import MAX_RR_INTERVALS, TOO_MANY_BEATS, numbered_lines, read_bytes, read_head
+from hrvcoach.files.safe_write import atomic_output
+from hrvcoach.files.session_schema import (
+    SessionHeader,
+    check_annotations,
+    check_beats,
+    check_phases,
+    session_header,
+    started_at,
+)
+from hrvcoach.protocols.fields import MAX_NAME_CHARS, as_flag, as_number, as_text, shown
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -58,8 +70,7 @@ JOURNAL_HEADER: Final = JOURNAL_LINE.strip()  # the CSV journal of a live sessio
 EDF_RESAMPLE_HZ: Final = 4
 EDF_MAX_TEXT: Final = 40  # EDFlib's limit for one annotation
 EDF_MAX_ANNOTATION_SIGNALS: Final = 64  # EDFlib's limit
-MAX_IMPORT_RR_MS: Final = 10_000.0  # a longer "interval" is not a heartbeat: wrong units?
-PHASE_KINDS: Final = ("baseline", "paced", "recovery", "free", "movement")
+ARTIFACT_KINDS: Final = ("", "ectopic", "missed", "extra", "long_short")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,28 +118,26 @@ class SessionDocument:
 
 
 def write_session_file(document: SessionDocument, fmt: ExportFormat, path: Path) -> Path:
-    """Write one session to `path` in the chosen format."""
+    """Write one session to `path` in the chosen format (all or nothing: see safe_write)."""
     session, phases, beats = document.session, document.phases, document.beats
     if len(beats) == 0:
         raise InputError(f"session {session.id}", "has no beats to export")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt not in EXPORT_FORMATS:
+        raise InputError("--format", f"unknown format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
+    with atomic_output(path) as temporary:
         if fmt == "rr":
-            path.write_text("".join(f"{rr!r}\n" for rr in beats.rr_ms), encoding="utf-8")
+            temporary.write_text("".join(f"{rr!r}\n" for rr in beats.rr_ms), encoding="utf-8")
         elif fmt == "csv":
-            _write_csv(path, session, phases, beats)
+            _write_csv(temporary, session, phases, beats)
         elif fmt == "json":
             body = _session_json(session, phases, document.annotations, document.markers)
             body["beats"] = {"time_s": list(beats.time_s), "rr_ms": list(beats.rr_ms),
                              "contact": list(beats.contact), "after_gap": list(beats.after_gap),
                              "artifact": list(beats.artifact)}
-            path.write_text(json.dumps(body, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-        elif fmt == "edf":
-            _write_edf(path, session, phases, beats, document.annotations)
+            temporary.write_text(json.dumps(body, indent=1, allow_nan=False) + "\n",
+                                 encoding="utf-8")
         else:
-            raise InputError("--format", f"unknown format {fmt!r} (one of {', '.join(EXPORT_FORMATS)})")
-    except OSError as exc:
-        raise InputError(str(path), f"cannot write ({exc})") from None
+            _write_edf(temporary, session, phases, beats, document.annotations)
     return path
 
 
@@ -179,18 +188,18 @@ def _write_edf(path: Path, session: SessionMeta, phases: list[PhaseRecord], beat
     times = np.asarray(beats.time_s)
     rr = np.asarray(beats.rr_ms)
     seconds = max(math.ceil(float(times.max())) + 1, 1)
-    grid = np.arange(seconds * EDF_RESAMPLE_HZ) / EDF_RESAMPLE_HZ
-    latest = np.searchsorted(times, grid, side="right") - 1
-    tachogram = np.where(latest >= 0, rr[np.maximum(latest, 0)], rr[0])
     writer = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
-        # EDFlib stores as many annotations per 1-s data record as there are annotation
-        # signals, and drops the rest: make room for the busiest second.
-        onsets = [*beats.time_s, *(p.start_s for p in phases), *(a.time_s for a in annotations)]
-        busiest = int(np.bincount(np.floor(np.asarray(onsets)).astype(np.int64)).max())
-        if busiest + 1 > EDF_MAX_ANNOTATION_SIGNALS:
-            raise InputError(str(path), f"{busiest} beats in one second: too many for EDF+")
-        writer.set_number_of_annotation_signals(busiest + 1)
+        # EDFlib writes the annotations in order, as many into each 1-s data record as there
+        # are annotation signals (at most 64), and drops what does not fit: make room for all,
+        # adding records (the tachogram held) when even 64 per second are too few.
+        count = len(beats) + len(phases) + len(annotations)
+        signals = min(max(math.ceil(count / seconds), 1), EDF_MAX_ANNOTATION_SIGNALS)
+        seconds = max(seconds, math.ceil(count / signals))
+        grid = np.arange(seconds * EDF_RESAMPLE_HZ) / EDF_RESAMPLE_HZ
+        latest = np.searchsorted(times, grid, side="right") - 1
+        tachogram = np.where(latest >= 0, rr[np.maximum(latest, 0)], rr[0])
+        writer.set_number_of_annotation_signals(signals)
         writer.setSignalHeader(0, {"label": "RR", "dimension": "ms",
                                    "sample_frequency": EDF_RESAMPLE_HZ,
                                    "physical_min": 0.0, "physical_max": 3000.0,
@@ -225,66 +234,48 @@ def _write_edf(path: Path, session: SessionMeta, phases: list[PhaseRecord], beat
 def read_recording_file(path: Path, *, units: Literal["ms", "s"] | None = None,
                         column: str | None = None) -> Recording:
     """Read and check a recording (any format above, or an RR file); nothing is written."""
+    head = read_head(path)
+    if path.suffix.lower() in (".edf", ".bdf") or head.startswith("0       "):
+        return _read_edf(path)
+    stripped = head.lstrip()
+    if path.suffix.lower() == ".json" or stripped.startswith("{"):
+        return _read_json(path)
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    if first.startswith(CSV_MARK.rstrip()):
+        return _read_session_table(path, with_header=True)
+    header = next((line for line in head.splitlines()
+                   if line.strip() and not line.lstrip().startswith("#")), "")
+    if header.strip() == JOURNAL_HEADER:
+        return _read_session_table(path, with_header=False)
+    return _read_rr(path, units, column)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
     try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(str(path), "no such file") from None
+        with path.open("rb") as file:
+            for chunk in iter(lambda: file.read(2**20), b""):
+                digest.update(chunk)
     except OSError as exc:
-        raise InputError(str(path), f"cannot read ({exc})") from None
-    sha = hashlib.sha256(content).hexdigest()
-    suffix = path.suffix.lower()
-    if suffix in (".edf", ".bdf") or content[:8] == b"0       ":
-        return _read_edf(path, sha)
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), f"not a text file ({exc})") from None
-    if suffix == ".json" or text.lstrip().startswith("{"):
-        return _read_json(path, text, sha)
-    lines = text.splitlines()
-    first = next((n for n, line in enumerate(lines) if line.strip()), None)
-    if first is not None and lines[first].startswith(CSV_MARK):
-        return _read_csv(path, lines, sha)
-    header = next((n for n, line in enumerate(lines)
-                   if line.strip() and not line.lstrip().startswith("#")), None)
-    if header is not None and lines[header].strip() == JOURNAL_HEADER:
-        return _read_journal(path, lines, header, sha)
-    return _read_rr(path, sha, units, column)
+        raise InputError(str(path), f"cannot read ({exc.strerror or exc})") from None
+    return digest.hexdigest()
 
 
-def _check_beats(beats: list[Beat], where: list[str]) -> None:
-    previous = -math.inf
-    for beat, place in zip(beats, where, strict=True):
-        if not (math.isfinite(beat.rr_ms) and beat.rr_ms > 0):
-            raise InputError(place, f"RR must be a number > 0 ms, got {beat.rr_ms!r}")
-        if beat.rr_ms > MAX_IMPORT_RR_MS:
-            raise InputError(place, f"RR of {beat.rr_ms:g} ms is not a heartbeat (over "
-                             f"{MAX_IMPORT_RR_MS / 1000:g} s): wrong units? (--units ms|s)")
-        if not math.isfinite(beat.time_s):
-            raise InputError(place, f"time must be a finite number, got {beat.time_s!r}")
-        if beat.time_s <= previous:
-            raise InputError(place, f"beat time {beat.time_s!r} s does not follow the previous "
-                             f"beat's ({previous!r} s)")
-        previous = beat.time_s
-    if len(beats) < 2:
-        raise InputError(where[0] if where else "file", "a recording needs at least 2 beats")
-
-
-def _read_rr(path: Path, sha: str, units: Literal["ms", "s"] | None, column: str | None) -> Recording:
+def _read_rr(path: Path, units: Literal["ms", "s"] | None, column: str | None) -> Recording:
     from hrvcoach.files.rr_files import read_rr_file
 
     recording = read_rr_file(path, units=units, column=column)
-    rr = [float(value) for value in recording.rr_ms]
     where = [f"{path}:{int(n)}" for n in recording.line_numbers]
     total, beats = 0.0, []
-    for value in rr:
+    for value in recording.rr_ms.tolist():
         total += value
-        beats.append(Beat(value, canonical_time_s(total / 1000.0)))
-    for beat, place in zip(beats, where, strict=True):
-        if not beat.rr_ms > 0:
-            raise InputError(place, f"RR must be a number > 0 ms, got {beat.rr_ms!r}")
-    _check_beats(beats, where)
-    return Recording(path, None, None, "import", path.name, beats, [], [], sha)
+        # an interval no heart makes is a gap in the recording (a strap reports one after a
+        # reconnection): kept, and marked as such, as the recording had it
+        beats.append(Beat(value, canonical_time_s(total / 1000.0),
+                          after_gap=value > SLOWEST_HEARTBEAT_MS))
+    check_beats(beats, where)
+    return Recording(path, None, None, "import", path.name[:MAX_NAME_CHARS], beats, [], [],
+                     _file_sha256(path))
 
 
 def _flag(text: str, place: str, field: str, *, allow_empty: bool) -> bool | None:
@@ -294,26 +285,51 @@ def _flag(text: str, place: str, field: str, *, allow_empty: bool) -> bool | Non
     if value in ("0", "1"):
         return value == "1"
     raise InputError(place, f"{field} must be 0 or 1{' or empty' if allow_empty else ''}, "
-                     f"got {text!r}")
+                     f"got {shown(text)}")
 
 
 def _number(text: str, place: str, field: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise InputError(place, f"{field} is not a number: {text!r}") from None
+        raise InputError(place, f"{field} is not a number: {shown(text)}") from None
     if not math.isfinite(value):
-        raise InputError(place, f"{field} must be finite, got {text!r}")
+        raise InputError(place, f"{field} must be finite, got {shown(text)}")
     return value
 
 
-def _read_table(path: Path, lines: list[str], header: int, columns: int) -> tuple[list[Beat], list[str]]:
-    beats, where = [], []
-    for number in range(header + 1, len(lines)):
-        line = lines[number]
-        if not line.strip() or line.lstrip().startswith("#"):
+def _read_session_table(path: Path, *, with_header: bool) -> Recording:
+    """An hrvcoach CSV export (`# hrvcoach session {...}`, then one line per beat) or a CSV
+    journal (`# hrvcoach recording <protocol> started <ISO>`, beats only)."""
+    lines = numbered_lines(path)
+    header_fields = CSV_HEADER if with_header else JOURNAL_HEADER
+    columns = header_fields.count(",") + 1
+    session = SessionHeader(None, None, "import", "")
+    phases: list[PhaseRecord] = []
+    found_header = seen_meta = False
+    beats: list[Beat] = []
+    where: list[str] = []
+    for number, line in lines:
+        if not line.strip():
             continue
-        place = f"{path}:{number + 1}"
+        place = f"{path}:{number}"
+        if not found_header:
+            if with_header and line.startswith(CSV_MARK.rstrip()) and not seen_meta:
+                session, phases = _csv_session_line(line[len(CSV_MARK):], place)
+                seen_meta = True
+            elif not with_header and line.startswith("# hrvcoach recording "):
+                session = _journal_line(line, place)
+            elif line.lstrip().startswith("#"):
+                continue
+            elif line.strip() != header_fields:
+                raise InputError(place, f"expected the header {header_fields!r}")
+            else:
+                found_header = True
+            continue
+        if line.lstrip().startswith("#"):
+            continue
+        if len(beats) >= MAX_RR_INTERVALS:
+            raise InputError(place, TOO_MANY_BEATS)
         cells = line.split(",")
         if len(cells) != columns:
             raise InputError(place, f"expected {columns} comma-separated fields, got {len(cells)}")
@@ -321,164 +337,153 @@ def _read_table(path: Path, lines: list[str], header: int, columns: int) -> tupl
         rr = _number(cells[1], place, "rr_ms")
         contact = _flag(cells[2], place, "contact", allow_empty=True)
         gap = _flag(cells[3], place, "after_gap", allow_empty=False)
+        if with_header and cells[4].strip() not in ARTIFACT_KINDS:
+            raise InputError(place, f"artifact must be one of {', '.join(ARTIFACT_KINDS[1:])} or "
+                             f"empty, got {shown(cells[4])}")
         beats.append(Beat(rr, canonical_time_s(time_s), contact, bool(gap)))
         where.append(place)
-    return beats, where
+    if not found_header:
+        raise InputError(str(path), f"no header line {header_fields!r}")
+    check_beats(beats, where or [str(path)])
+    return Recording(path, session.started_at, session.protocol, session.source,
+                     session.device or path.name[:MAX_NAME_CHARS], beats, phases, [],
+                     _file_sha256(path))
 
 
-def _read_journal(path: Path, lines: list[str], header: int, sha: str) -> Recording:
-    beats, where = _read_table(path, lines, header, 4)
-    _check_beats(beats, where or [str(path)])
-    started, protocol = None, None
-    for line in lines[:header]:  # "# hrvcoach recording <protocol> started <ISO>"
-        parts = line.split()
-        if len(parts) >= 6 and parts[1:3] == ["hrvcoach", "recording"] and parts[-2] == "started":
-            protocol, started = " ".join(parts[3:-2]), parts[-1]
-    return Recording(path, started, protocol, "import", path.name, beats, [], [], sha)
+def _csv_session_line(text: str, place: str) -> tuple[SessionHeader, list[PhaseRecord]]:
+    meta = _json_document(text, place)
+    _check_format(meta, place, allowed={"format", "version", "session", "phases"})
+    return (session_header(meta.get("session", {}), f"{place}: session"),
+            check_phases(meta.get("phases", []), f"{place}: phases"))
 
 
-def _phases_json(items: Any, where: str) -> list[PhaseRecord]:
-    if not isinstance(items, list):
-        raise InputError(where, "must be a list of phases")
-    phases = []
-    for index, item in enumerate(items):
-        place = f"{where}[{index}]"
-        if not isinstance(item, dict):
-            raise InputError(place, "must be an object")
-        try:
-            phase = PhaseRecord(**item)
-        except TypeError as exc:
-            raise InputError(place, f"unexpected phase fields ({exc})") from None
-        if phase.kind not in PHASE_KINDS:
-            raise InputError(f"{place}.kind", f"must be one of {', '.join(PHASE_KINDS)}, got "
-                             f"{phase.kind!r}")
-        if phase.compare not in (None, "before", "after"):
-            raise InputError(f"{place}.compare", f"must be before, after or null, got {phase.compare!r}")
-        for name in ("start_s", "end_s"):
-            value = getattr(phase, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InputError(f"{place}.{name}", f"must be a number, got {value!r}")
-        if phase.end_s < phase.start_s:
-            raise InputError(place, f"ends ({phase.end_s}) before it starts ({phase.start_s})")
-        phases.append(phase)
-    return phases
+def _journal_line(line: str, place: str) -> SessionHeader:
+    """'# hrvcoach recording <protocol> started <ISO>' (what CsvJournal writes first)."""
+    parts = line.split()
+    if len(parts) < 6 or parts[-2] != "started":
+        return SessionHeader(None, None, "import", "")
+    protocol = " ".join(parts[3:-2])
+    return SessionHeader(started_at(parts[-1], f"{place}: started"),
+                         as_text(protocol, f"{place}: protocol"), "import", "")
 
 
-def _read_csv(path: Path, lines: list[str], sha: str) -> Recording:
-    first = next(n for n, line in enumerate(lines) if line.strip())
+def _json_document(text: str | bytes, where: str) -> Any:
     try:
-        meta = json.loads(lines[first][len(CSV_MARK):])
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{first + 1}", f"the session line is not valid JSON ({exc})") from None
-    header = next((n for n in range(first + 1, len(lines)) if lines[n].strip()), None)
-    if header is None or lines[header].strip() != CSV_HEADER:
-        raise InputError(f"{path}:{(header or first) + 1}", f"expected the header {CSV_HEADER!r}")
-    beats, where = _read_table(path, lines, header, 6)
-    _check_beats(beats, where or [str(path)])
-    session = meta.get("session", {}) if isinstance(meta, dict) else {}
-    phases = _phases_json(meta.get("phases", []), f"{path}:{first + 1}: phases")
-    return Recording(path, session.get("started_at"), session.get("protocol"),
-                     str(session.get("source", "import")), str(session.get("device", "")),
-                     beats, phases, [], sha)
+        raise InputError(f"{where}:{exc.lineno}" if ":" not in where else where,
+                         f"not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(where, "not valid JSON for hrvcoach (nested too deeply)") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # e.g. an integer of thousands of digits
+        raise InputError(where, f"not valid JSON ({str(exc)[:80]})") from None
 
 
-def _read_json(path: Path, text: str, sha: str) -> Recording:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}", f"not valid JSON ({exc.msg})") from None
+def _check_format(document: Any, where: str, *, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != JSON_FORMAT:
-        raise InputError(f"{path}: format", f"not an hrvcoach session export (expected "
+        raise InputError(f"{where}: format", f"not an hrvcoach session export (expected "
                          f"\"format\": \"{JSON_FORMAT}\")")
-    if document.get("version") != 1:
-        raise InputError(f"{path}: version", f"unsupported version {document.get('version')!r}")
+    if document.get("version") != 1 or isinstance(document.get("version"), bool):
+        raise InputError(f"{where}: version", f"unsupported version {shown(document.get('version'))}")
+    unknown = sorted(set(document) - allowed)
+    if unknown:
+        raise InputError(f"{where}: {shown(unknown[0])[1:-1]}",
+                         f"unknown field (known: {', '.join(sorted(allowed))})")
+    return document
+
+
+_BEAT_COLUMNS: Final = ("time_s", "rr_ms", "contact", "after_gap", "artifact")
+
+
+def _read_json(path: Path) -> Recording:
+    document = _check_format(_json_document(read_bytes(path), str(path)), str(path),
+                             allowed={"format", "version", "session", "phases", "annotations",
+                                      "beats", "markers"})
     columns = document.get("beats")
-    names = ("time_s", "rr_ms", "contact", "after_gap")
-    if not isinstance(columns, dict) or any(not isinstance(columns.get(n), list) for n in names):
-        raise InputError(f"{path}: beats", f"must hold the lists {', '.join(names)}")
+    if not isinstance(columns, dict) or any(not isinstance(columns.get(n), list)
+                                            for n in _BEAT_COLUMNS[:4]):
+        raise InputError(f"{path}: beats", f"must hold the lists {', '.join(_BEAT_COLUMNS[:4])}")
+    unknown = sorted(set(columns) - set(_BEAT_COLUMNS))
+    if unknown:
+        raise InputError(f"{path}: beats.{shown(unknown[0])[1:-1]}", "unknown column")
     count = len(columns["rr_ms"])
-    for name in names:
-        if len(columns[name]) != count:
-            raise InputError(f"{path}: beats.{name}", f"has {len(columns[name])} values, "
-                             f"beats.rr_ms has {count}")
+    for name in _BEAT_COLUMNS:
+        if name in columns and (not isinstance(columns[name], list) or len(columns[name]) != count):
+            raise InputError(f"{path}: beats.{name}", f"must be a list of {count} values, as "
+                             "beats.rr_ms")
+    if count > MAX_RR_INTERVALS:
+        raise InputError(f"{path}: beats", TOO_MANY_BEATS)
     beats, where = [], []
     for i in range(count):
-        place = f"{path}: beats[{i}]"
-        values = [columns[name][i] for name in names]
-        for name, value in zip(names[:2], values[:2], strict=True):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InputError(f"{path}: beats.{name}[{i}]", f"must be a number, got {value!r}")
-        if values[2] not in (True, False, None):
-            raise InputError(f"{path}: beats.contact[{i}]", f"must be true, false or null, got {values[2]!r}")
-        if values[3] not in (True, False):
-            raise InputError(f"{path}: beats.after_gap[{i}]", f"must be true or false, got {values[3]!r}")
-        beats.append(Beat(float(values[1]), canonical_time_s(values[0]), values[2], values[3]))
-        where.append(place)
-    _check_beats(beats, where or [f"{path}: beats"])
-    session = document.get("session", {})
-    if not isinstance(session, dict):
-        raise InputError(f"{path}: session", "must be an object")
-    phases = _phases_json(document.get("phases", []), f"{path}: phases")
-    annotations = []
-    for i, item in enumerate(document.get("annotations", [])):
-        try:
-            annotations.append(Annotation(float(item["time_s"]), str(item["kind"]),
-                                                str(item.get("text", ""))))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{path}: annotations[{i}]", f"unexpected content ({exc})") from None
-    return Recording(path, session.get("started_at"), session.get("protocol"),
-                     str(session.get("source", "import")), str(session.get("device", "")),
-                     beats, phases, annotations, sha)
+        time_s = as_number(columns["time_s"][i], f"{path}: beats.time_s[{i}]")
+        rr = as_number(columns["rr_ms"][i], f"{path}: beats.rr_ms[{i}]")
+        contact = columns["contact"][i]
+        if contact is not None:
+            contact = as_flag(contact, f"{path}: beats.contact[{i}]")
+        gap = as_flag(columns["after_gap"][i], f"{path}: beats.after_gap[{i}]")
+        beats.append(Beat(rr, canonical_time_s(time_s), contact, gap))
+        where.append(f"{path}: beats[{i}]")
+    check_beats(beats, where or [f"{path}: beats"])
+    session = session_header(document.get("session", {}), f"{path}: session")
+    return Recording(path, session.started_at, session.protocol, session.source, session.device,
+                     beats, check_phases(document.get("phases", []), f"{path}: phases"),
+                     check_annotations(document.get("annotations", []), f"{path}: annotations"),
+                     _file_sha256(path))
 
 
-def _read_edf(path: Path, sha: str) -> Recording:
+def _read_edf(path: Path) -> Recording:
     import pyedflib
 
+    read_bytes(path)  # a regular file within the size limit
     try:
         reader = pyedflib.EdfReader(str(path))
-    except OSError as exc:
-        raise InputError(str(path), f"not a readable EDF+ file ({exc})") from None
-    try:
-        onsets, durations, texts = reader.readAnnotations()
-        started = reader.getStartdatetime()
-        recording = reader.getRecordingAdditional()
-        equipment = reader.getEquipment()
-    finally:
-        reader.close()
+        try:
+            onsets, durations, texts = reader.readAnnotations()
+            started = reader.getStartdatetime()
+            recording = reader.getRecordingAdditional()
+            equipment = reader.getEquipment()
+        finally:
+            reader.close()
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"not a readable EDF+ file ({str(exc)[:120]})") from None
     beats, where, phases, annotations = [], [], [], []
     for number, (onset, duration, text) in enumerate(zip(onsets, durations, texts, strict=True),
                                                       start=1):
         place = f"{path}: annotation {number}"
         words = str(text).split()
+        onset_s = as_number(float(onset), f"{place} onset")
         if words[:1] == ["RR"] and len(words) >= 2:
             rr = _number(words[1], place, "RR")
             flags = set(words[2:])
+            if not flags <= {"contact", "nocontact", "gap"}:
+                raise InputError(place, f"not a beat annotation: {shown(str(text))}")
             contact = False if "nocontact" in flags else True if "contact" in flags else None
-            beats.append(Beat(rr, canonical_time_s(float(onset)), contact, "gap" in flags))
+            beats.append(Beat(rr, canonical_time_s(onset_s), contact, "gap" in flags))
             where.append(place)
         elif words[:1] == ["phase"] and len(words) >= 5:
-            kind, compare, rate = words[2], words[3], words[4]
-            if kind not in PHASE_KINDS or not words[1].isdigit():
-                raise InputError(place, f"not a phase annotation: {text!r}")
-            name = " ".join(words[5:])
-            start = canonical_time_s(float(onset))
-            phases.append(PhaseRecord(int(words[1]) - 1, name, kind, start,
-                                   canonical_time_s(start + float(duration)),
-                                   None if rate == "-" else _number(rate, place, "breaths/min"),
-                                   None, "", None if compare == "-" else compare))
+            if not words[1].isdigit() or len(words[1]) > 3:
+                raise InputError(place, f"not a phase annotation: {shown(str(text))}")
+            start = canonical_time_s(onset_s)
+            phases.append({
+                "index": int(words[1]) - 1, "name": " ".join(words[5:]), "kind": words[2],
+                "start_s": start, "end_s": canonical_time_s(start + float(duration)),
+                "breaths_per_min": None if words[4] == "-" else _number(words[4], place, "breaths/min"),
+                "compare": None if words[3] == "-" else words[3]})
         else:
             kind, _, rest = str(text).partition(": ")
-            annotations.append(Annotation(float(onset), kind, rest))
+            annotations.append({"time_s": onset_s, "kind": kind, "text": rest})
     if not beats:
         raise InputError(str(path), "no beat annotations (\"RR <ms>\"): not an EDF+ written by "
                          "hrvcoach export")
-    _check_beats(beats, where)
+    check_beats(beats, where)
     protocol, local = None, started.astimezone()
     parts = recording.split("_", 2)
     if len(parts) == 3 and parts[0] == "hrvcoach" and parts[1].startswith("UTC"):
-        protocol = parts[2] or None
+        protocol = as_text(parts[2], f"{path}: recording (protocol)") or None
         with contextlib.suppress(ValueError):
             offset = dt.datetime.strptime(parts[1][3:], "%z").tzinfo
             local = started.replace(tzinfo=offset)
     return Recording(path, local.isoformat(timespec="seconds"), protocol, "import",
-                     equipment.replace("_", " "), beats, phases, annotations, sha)
+                     as_text(equipment.replace("_", " "), f"{path}: equipment"), beats,
+                     check_phases(phases, f"{path}: phases"),
+                     check_annotations(annotations, f"{path}: annotations"), _file_sha256(path))

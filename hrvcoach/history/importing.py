@@ -12,7 +12,7 @@ from hrvcoach.protocols.bundled import bundled_protocol_dir
 from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.store import Store
 
-__all__ = ["import_recording", "import_start"]
+__all__ = ["import_recording", "import_start", "is_builtin", "laid_phases"]
 
 
 def import_start(recording: Recording, date: str | None) -> str:
@@ -34,9 +34,9 @@ def import_start(recording: Recording, date: str | None) -> str:
     return (end - length).isoformat(timespec="seconds")
 
 
-def _laid_phases(recording: Recording, protocol_name: str | None) -> tuple[str, list[PhaseRecord]]:
-    """The phases of a protocol laid over the recording by time (the last phase runs to its end)."""
-    last_s = recording.beats[-1].time_s
+def laid_phases(protocol_name: str | None, last_s: float) -> tuple[str, list[PhaseRecord]]:
+    """The phases of a protocol laid over a recording ending at `last_s` by time (the last
+    phase runs to its end); without a protocol, one baseline phase."""
     if protocol_name is None:
         return "import", [PhaseRecord(0, "recording", "baseline", 0.0, last_s, None, None,
                                    "breathe freely", "before")]
@@ -63,8 +63,9 @@ def import_recording(store: Store, recording: Recording, *, started_at: str,
     `started_at` comes from `import_start(recording, date)`."""
     path = recording.path
     if protocol is not None or not recording.phases:
-        name, phases = _laid_phases(recording, protocol or (
-            recording.protocol if _is_builtin(recording.protocol) else None))
+        name, phases = laid_phases(protocol or (
+            recording.protocol if is_builtin(recording.protocol) else None),
+            recording.beats[-1].time_s)
     else:
         name, phases = recording.protocol or "import", recording.phases
     return store.import_session(started_at=started_at, protocol=name, origin=str(path),
@@ -73,7 +74,8 @@ def import_recording(store: Store, recording: Recording, *, started_at: str,
                                 source=recording.source, device=recording.device)
 
 
-def _is_builtin(name: str | None) -> bool:
-    if not name:
+def is_builtin(name: str | None) -> bool:
+    """Whether `name` is one of the protocols that come with hrvcoach."""
+    if not name or "/" in name or len(name) > 100:
         return False
     return (bundled_protocol_dir() / f"{name}.toml").exists()

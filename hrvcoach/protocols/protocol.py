@@ -15,12 +15,15 @@ from typing import Any, Final, Literal
 from hrvcoach.core.errors import InputError
 from hrvcoach.protocols.bundled import bundled_protocol_dir
 from hrvcoach.protocols.fields import (
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
     field_path,
     non_negative,
     number,
     positive,
     read_toml,
     reject_unknown,
+    shown,
     text,
 )
 
@@ -36,6 +39,10 @@ DEFAULT_INHALE_EXHALE_RATIO: Final = 2 / 3
 RESONANCE: Final = "resonance"
 MIN_BREATHS_PER_MIN: Final = 1.0
 MAX_BREATHS_PER_MIN: Final = 30.0
+MAX_PHASE_MINUTES: Final = 12 * 60.0  # one phase; a whole protocol lasts at most a day
+MAX_PROTOCOL_S: Final = 24 * 3600.0
+MAX_PHASES: Final = 100
+MAX_BREATH_PART_S: Final = 60.0  # inhale, exhale or a hold: a breath at 1/min lasts 60 s
 _PROTOCOL_FIELDS: Final = {"name", "description", "phase", "assess_resonance"}
 _COMMON_FIELDS: Final = {"name", "kind", "minutes", "seconds", "guidance", "compare"}
 _PACED_FIELDS: Final = {
@@ -151,20 +158,25 @@ def load_protocol(name_or_path: str, *, resonance_per_min: float | None = None,
     """A built-in protocol by name, else one of the user's saved protocols (`user_dir`) by name,
     or a protocol file by path; "resonance" rates resolved."""
     path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
+    folders = [bundled_protocol_dir(), *([user_dir] if user_dir is not None else [])]
+    try:
+        from_file = path.suffix == ".toml" or path.exists()
+        candidate = None if from_file or "/" in name_or_path else next(
+            (folder / f"{name_or_path}.toml" for folder in folders
+             if (folder / f"{name_or_path}.toml").exists()), None)
+    except (OSError, ValueError):  # a name no file system takes (too long, a NUL byte)
+        from_file, candidate = False, None
+    if from_file:
         protocol = load_protocol_file(path)
-    else:
-        folders = [bundled_protocol_dir(), *([user_dir] if user_dir is not None else [])]
-        candidate = next((folder / f"{name_or_path}.toml" for folder in folders
-                          if (folder / f"{name_or_path}.toml").exists()), None)
-        if candidate is None:
-            known = ", ".join(protocol.name for protocol in list_protocols())
-            yours = sorted(p.stem for p in user_dir.glob("*.toml")) if (
-                user_dir is not None and user_dir.is_dir()) else []
-            mine = f"; yours: {', '.join(yours)}" if yours else ""
-            raise InputError("--protocol", f"unknown protocol {name_or_path!r} (built-in: "
-                             f"{known}{mine})")
+    elif candidate is not None:
         protocol = load_protocol_file(candidate)
+    else:
+        known = ", ".join(protocol.name for protocol in list_protocols())
+        yours = sorted(p.stem for p in user_dir.glob("*.toml")) if (
+            user_dir is not None and user_dir.is_dir()) else []
+        mine = f"; yours: {', '.join(yours)}" if yours else ""
+        raise InputError("--protocol", f"unknown protocol {shown(name_or_path)} (built-in: "
+                         f"{known}{mine})")
     if resonance_per_min is not None and protocol.uses_resonance:
         protocol = protocol.at_resonance_rate(resonance_per_min)
     return protocol
@@ -175,20 +187,29 @@ def load_protocol_file(path: Path) -> Protocol:
     data = read_toml(path, "protocol")
     where = str(path)
     reject_unknown(data, _PROTOCOL_FIELDS, where)
-    name = text(data, "name", where, default=path.stem)
+    name = text(data, "name", where, default=path.stem[:MAX_NAME_CHARS])
+    if not name.strip():
+        raise InputError(f"{where}: name", "must not be empty")
     phases_data = data.get("phase")
     if not isinstance(phases_data, list) or not phases_data:
         raise InputError(f"{where}: phase", "a protocol needs at least one [[phase]] table")
+    if len(phases_data) > MAX_PHASES:
+        raise InputError(f"{where}: phase", f"at most {MAX_PHASES} phases, got {len(phases_data)}")
     phases = tuple(
         _phase(table, f"{where}: phase[{index}]") for index, table in enumerate(phases_data)
     )
+    total_s = sum(phase.duration_s for phase in phases)
+    if total_s > MAX_PROTOCOL_S:
+        raise InputError(f"{where}: phase", f"the phases last {total_s / 3600:.3g} h; a protocol "
+                         f"lasts at most {MAX_PROTOCOL_S / 3600:g} h")
     assess = data.get("assess_resonance", False)
     if not isinstance(assess, bool):
-        raise InputError(f"{where}: assess_resonance", f"must be true or false, got {assess!r}")
+        raise InputError(f"{where}: assess_resonance", f"must be true or false, got {shown(assess)}")
     if assess and len({p.breaths_per_min for p in phases if p.paced and p.ramp_to_per_min is None}) < 2:
         raise InputError(f"{where}: assess_resonance",
                          "needs paced phases at two or more constant rates to compare")
-    return Protocol(name, text(data, "description", where, default=""), phases, where, assess)
+    description = text(data, "description", where, default="", max_chars=MAX_TEXT_CHARS, lines=True)
+    return Protocol(name, description, phases, where, assess)
 
 
 def _phase(table: Any, where: str) -> Phase:
@@ -197,20 +218,21 @@ def _phase(table: Any, where: str) -> Phase:
     reject_unknown(table, _COMMON_FIELDS | _PACED_FIELDS, where)
     kind = table.get("kind")
     if kind not in PHASE_KINDS:
-        raise InputError(field_path(where, "kind"), f"must be one of {', '.join(PHASE_KINDS)}, got {kind!r}")
+        raise InputError(field_path(where, "kind"),
+                         f"must be one of {', '.join(PHASE_KINDS)}, got {shown(kind)}")
     name = text(table, "name", where, default=kind)
     where = f"{where} ({name})"
     if ("minutes" in table) == ("seconds" in table):
         raise InputError(where, "give exactly one of minutes or seconds")
     duration_s = (
-        positive(table, "minutes", where) * 60.0
+        positive(table, "minutes", where, high=MAX_PHASE_MINUTES) * 60.0
         if "minutes" in table
-        else positive(table, "seconds", where)
+        else positive(table, "seconds", where, high=MAX_PHASE_MINUTES * 60.0)
     )
-    guidance = text(table, "guidance", where, default="")
+    guidance = text(table, "guidance", where, default="", max_chars=MAX_TEXT_CHARS, lines=True)
     compare = table.get("compare", DEFAULT_COMPARISON[kind])
     if compare not in ("before", "after", None):
-        raise InputError(f"{where}.compare", f"must be \"before\" or \"after\", got {compare!r}")
+        raise InputError(f"{where}.compare", f"must be \"before\" or \"after\", got {shown(compare)}")
     if kind != "paced":
         paced_fields = sorted(set(table) & _PACED_FIELDS)
         if paced_fields:
@@ -223,9 +245,10 @@ def _phase(table: Any, where: str) -> Phase:
             raise InputError(f"{where}.inhale_s", "a \"resonance\" rate is not known in advance: "
                              "give inhale_exhale_ratio instead of seconds")
     elif "breaths_per_min" not in table and "inhale_s" in table and "exhale_s" in table:
-        seconds = (positive(table, "inhale_s", where) + positive(table, "exhale_s", where)
-                   + non_negative(table, "hold_in_s", where)
-                   + non_negative(table, "hold_out_s", where))
+        seconds = (positive(table, "inhale_s", where, high=MAX_BREATH_PART_S)
+                   + positive(table, "exhale_s", where, high=MAX_BREATH_PART_S)
+                   + non_negative(table, "hold_in_s", where, high=MAX_BREATH_PART_S)
+                   + non_negative(table, "hold_out_s", where, high=MAX_BREATH_PART_S))
         rate = 60.0 / seconds
         if not MIN_BREATHS_PER_MIN <= rate <= MAX_BREATHS_PER_MIN:
             raise InputError(f"{where}.inhale_s", f"a {seconds:g} s breath is {rate:.3g} breaths/min"
@@ -252,13 +275,13 @@ def _rate(table: dict[str, Any], key: str, where: str) -> float:
 def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
     """Fractions of the breath at the phase's (starting) rate; kept through a ramp."""
     period_s = 60.0 / rate
-    hold_in_s = non_negative(table, "hold_in_s", where)
-    hold_out_s = non_negative(table, "hold_out_s", where)
+    hold_in_s = non_negative(table, "hold_in_s", where, high=MAX_BREATH_PART_S)
+    hold_out_s = non_negative(table, "hold_out_s", where, high=MAX_BREATH_PART_S)
     if "inhale_s" in table or "exhale_s" in table:
         if "inhale_exhale_ratio" in table:
             raise InputError(f"{where}.inhale_exhale_ratio", "give either seconds or a ratio")
-        inhale_s = positive(table, "inhale_s", where)
-        exhale_s = positive(table, "exhale_s", where)
+        inhale_s = positive(table, "inhale_s", where, high=MAX_BREATH_PART_S)
+        exhale_s = positive(table, "exhale_s", where, high=MAX_BREATH_PART_S)
         total_s = inhale_s + exhale_s + hold_in_s + hold_out_s
         if not math.isclose(total_s, period_s, rel_tol=1e-3):
             raise InputError(
@@ -267,7 +290,7 @@ def _breath(table: dict[str, Any], rate: float, where: str) -> Breath:
                 f"is {period_s:g} s per breath",
             )
     else:
-        ratio = positive(table, "inhale_exhale_ratio", where) if (
+        ratio = positive(table, "inhale_exhale_ratio", where, high=100.0) if (
             "inhale_exhale_ratio" in table) else DEFAULT_INHALE_EXHALE_RATIO
         return breath_shape(rate, ratio, hold_in_s, hold_out_s, where)
     return Breath(inhale_s / period_s, hold_in_s / period_s, exhale_s / period_s,

@@ -39,11 +39,10 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind, quantize_rr_ms
 from hrvcoach.core.clock import Clock
@@ -406,9 +405,17 @@ class _OrnsteinUhlenbeck:
         out = np.empty_like(noise)
         for k, a in enumerate(self._decay):
             b = math.sqrt(1.0 - a * a)
-            out[k], _ = lfilter([b], [1.0, -a], noise[k], zi=[a * self._state[k]])
+            out[k], _ = _lfilter()([b], [1.0, -a], noise[k], zi=[a * self._state[k]])
             self._state[k] = out[k, -1]
         return out
+
+
+def _lfilter() -> Any:
+    """scipy.signal.lfilter, imported when the simulation first runs: scipy.signal takes
+    ~0.5-1 s to import, which `hrvcoach demo` should not spend before its window shows."""
+    from scipy.signal import lfilter
+
+    return lfilter
 
 
 class _Heart:
@@ -447,7 +454,7 @@ class _Heart:
         if self._gain_bpm is None:
             self._gain_bpm = float(target_bpm[0])
         alpha = STEP_S / _RSA_SETTLE_S
-        gain_bpm, _ = lfilter([alpha], [1.0, alpha - 1.0], target_bpm,
+        gain_bpm, _ = _lfilter()([alpha], [1.0, alpha - 1.0], target_bpm,
                               zi=[(1.0 - alpha) * self._gain_bpm])
         self._gain_bpm = float(gain_bpm[-1])
         rsa = np.sqrt(vagal) * gain_bpm * (delayed - 0.5)  # RSA saturates as vagal tone grows

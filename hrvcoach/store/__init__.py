@@ -4,7 +4,9 @@ schema (SQL, migrations) -> db (open, WAL, locks, backups) -> repository (Store:
 writes) -> recorder (StoreRecorder: a live session's SessionRecorder).
 """
 
-from hrvcoach.store.db import DB_FILE, SessionStatus, StoreError
+from hrvcoach.store.backups import Backup
+from hrvcoach.store.db import DB_FILE, LOCK_DIR, SessionStatus
+from hrvcoach.store.errors import StoreBusyError, StoreDamagedError, StoreError, StoreFullError
 from hrvcoach.store.recorder import COMMIT_EVERY_S, StoreRecorder
 from hrvcoach.store.repository import ClassMember, SessionInfo, Store, StoredProfile
 from hrvcoach.store.schema import SCHEMA_VERSION
@@ -12,12 +14,17 @@ from hrvcoach.store.schema import SCHEMA_VERSION
 __all__ = [
     "COMMIT_EVERY_S",
     "DB_FILE",
+    "LOCK_DIR",
     "SCHEMA_VERSION",
+    "Backup",
     "ClassMember",
     "SessionInfo",
     "SessionStatus",
     "Store",
+    "StoreBusyError",
+    "StoreDamagedError",
     "StoreError",
+    "StoreFullError",
     "StoreRecorder",
     "StoredProfile",
 ]

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from hrvcoach.core.beats import Beat
@@ -20,6 +21,7 @@ from hrvcoach.core.markers import MarkerValue, decode_stored
 from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk, RawStream
 from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
 from hrvcoach.store.db import LOCK_DIR, Database, SessionLock, SessionStatus, now_iso, plus_seconds
+from hrvcoach.store.schema import beats_sha256
 
 __all__ = ["ClassMember", "SessionInfo", "Store", "StoredProfile"]
 
@@ -101,11 +103,6 @@ class Store(Database):
         with self.transaction() as db:
             db.execute("UPDATE sessions SET alive_at = ? WHERE id = ?", (time.time(), session_id))
 
-    def set_device(self, session_id: int, device: str) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE sessions SET device = ? WHERE id = ? AND device = ''",
-                       (device, session_id))
-
     def add_phase(self, session_id: int, phase: PhaseRecord) -> None:
         with self.transaction() as db:
             self._insert_phases(db, session_id, [phase])
@@ -120,9 +117,31 @@ class Store(Database):
               canonical_time_s(p.end_s), p.breaths_per_min, p.ramp_to_breaths_per_min, p.pacing,
               p.compare) for p in phases])
 
-    def add_beats(self, session_id: int, first_seq: int, beats: Sequence[Beat]) -> None:
+    def record_items(self, session_id: int, next_seq: int,
+                     items: Sequence[Beat | PhaseRecord | Annotation | str | RawChunk
+                                     | BreathRecord | MovementSegment]) -> int:
+        """A live session's beats, phases, annotations and strap name (str), in their order, in
+        one transaction; the seq of the beat after them."""
         with self.transaction() as db:
-            self._insert_beats(db, session_id, first_seq, beats)
+            for item in items:
+                if isinstance(item, Beat):
+                    self._insert_beats(db, session_id, next_seq, [item])
+                    next_seq += 1
+                elif isinstance(item, PhaseRecord):
+                    self._insert_phases(db, session_id, [item])
+                elif isinstance(item, Annotation):
+                    self._insert_annotations(db, session_id, [item])
+                elif isinstance(item, RawChunk):
+                    self._insert_raw(db, session_id, item)
+                elif isinstance(item, BreathRecord):
+                    self._insert_breath(db, session_id, item)
+                elif isinstance(item, MovementSegment):
+                    db.execute("INSERT OR REPLACE INTO movement VALUES (?, ?, ?, ?)",
+                               (session_id, item.start_s, item.end_s, item.kind))
+                else:
+                    db.execute("UPDATE sessions SET device = ? WHERE id = ? AND device = ''",
+                               (item, session_id))
+        return next_seq
 
     @staticmethod
     def _insert_beats(db: sqlite3.Connection, session_id: int, first_seq: int,
@@ -134,36 +153,21 @@ class Store(Database):
               None if b.contact is None else int(b.contact), int(b.after_gap))
              for i, b in enumerate(beats)])
 
-    def add_raw(self, session_id: int, first_seq: Mapping[RawStream, int],
-                chunks: Sequence[RawChunk]) -> None:
-        """Raw chunks, numbered per stream from first_seq[stream] on."""
-        with self.transaction() as db:
-            self._insert_raw(db, session_id, first_seq, chunks)
+    @staticmethod
+    def _insert_raw(db: sqlite3.Connection, session_id: int, chunk: RawChunk) -> None:
+        (seq,) = db.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM raw_chunks WHERE session_id = ?"
+                            " AND stream = ?", (session_id, chunk.stream)).fetchone()
+        db.execute("INSERT INTO raw_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (session_id, chunk.stream, seq, chunk.start_s, chunk.rate_hz, chunk.n_samples,
+                    chunk.sensor_ns, int(chunk.after_gap), _int32_blob(chunk.values)))
 
     @staticmethod
-    def _insert_raw(db: sqlite3.Connection, session_id: int, first_seq: Mapping[RawStream, int],
-                    chunks: Sequence[RawChunk]) -> None:
-        seq = dict(first_seq)
-        rows = []
-        for chunk in chunks:
-            number = seq.get(chunk.stream, 0)
-            seq[chunk.stream] = number + 1
-            rows.append((session_id, chunk.stream, number, chunk.start_s, chunk.rate_hz,
-                         chunk.n_samples, chunk.sensor_ns, int(chunk.after_gap),
-                         _int32_blob(chunk.values)))
-        db.executemany("INSERT INTO raw_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-    def add_breaths(self, session_id: int, first_seq: int, breaths: Sequence[BreathRecord]) -> None:
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO breaths VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(session_id, first_seq + i, b.onset_s, b.duration_s, b.inhale_s, b.depth_mg,
-                  int(b.moving), b.paced_per_min, b.pacer_phase) for i, b in enumerate(breaths)])
-
-    def add_movement(self, session_id: int, segments: Sequence[MovementSegment]) -> None:
-        with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO movement VALUES (?, ?, ?, ?)",
-                           [(session_id, m.start_s, m.end_s, m.kind) for m in segments])
+    def _insert_breath(db: sqlite3.Connection, session_id: int, b: BreathRecord) -> None:
+        (seq,) = db.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM breaths WHERE session_id = ?",
+                            (session_id,)).fetchone()
+        db.execute("INSERT INTO breaths VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (session_id, seq, b.onset_s, b.duration_s, b.inhale_s, b.depth_mg,
+                    int(b.moving), b.paced_per_min, b.pacer_phase))
 
     def raw_chunks(self, session_id: int, stream: RawStream) -> list[RawChunk]:
         """A session's raw chunks of one stream, in arrival order."""
@@ -199,24 +203,30 @@ class Store(Database):
                        [(session_id, canonical_time_s(a.time_s), a.kind, a.text)
                         for a in annotations])
 
-    def import_session(self, *, started_at: str, protocol: str, origin: str, content_sha256: str,
+    def import_session(self, *, started_at: str, protocol: str, origin: str, content_sha256: str | None,
                        phases: Sequence[PhaseRecord], beats: Sequence[Beat],
                        annotations: Sequence[Annotation] = (), source: str = "import",
-                       device: str = "") -> int:
-        """Write a whole recording as one `imported` session, in one transaction (all or nothing)."""
+                       device: str = "", status: SessionStatus = "imported",
+                       end_reason: str = "imported") -> int:
+        """Write a whole recording as one session (`imported`, or `recovered` from a journal), in
+        one transaction (all or nothing). A recording whose beats are already stored (whatever
+        file they came in) is refused."""
+        key = beats_sha256(b.rr_ms for b in beats)
         with self.transaction() as db:
-            duplicate = db.execute("SELECT id FROM sessions WHERE content_sha256 = ?",
-                                   (content_sha256,)).fetchone()
+            duplicate = db.execute("SELECT id, status FROM sessions WHERE beats_sha256 = ? OR"
+                                   " (content_sha256 IS NOT NULL AND content_sha256 = ?)",
+                                   (key, content_sha256)).fetchone()
             if duplicate is not None:
-                raise InputError(origin, f"already imported as session {duplicate[0]}")
+                how = "imported" if duplicate[1] == "imported" else "in the store"
+                raise InputError(origin, f"already {how} as session {duplicate[0]} (the same beats)")
             last = max((b.time_s for b in beats), default=None)
             cursor = db.execute(
                 "INSERT INTO sessions (started_at, ended_at, duration_s, source, device, protocol,"
-                " status, end_reason, origin, content_sha256) VALUES (?, ?, ?, ?, ?, ?, 'imported',"
-                " 'imported', ?, ?)",
+                " status, end_reason, origin, content_sha256, beats_sha256) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (started_at, plus_seconds(started_at, last or 0.0),
                  None if last is None else canonical_time_s(last), source, device, protocol,
-                 origin, content_sha256))
+                 status, end_reason, origin, content_sha256, key))
             session_id = int(cursor.lastrowid or 0)
             self._insert_phases(db, session_id, phases)
             self._insert_beats(db, session_id, 0, beats)
@@ -243,8 +253,39 @@ class Store(Database):
         return [ClassMember(int(row[0]), row[1], row[2]) for row in rows]
 
     def delete_session(self, session_id: int) -> None:
+        """Remove a session with its beats, phases, annotations and markers."""
         with self.transaction() as db:
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        self.damaged.pop(session_id, None)
+
+    def append_beats(self, session_id: int, first_seq: int, beats: Sequence[Beat]) -> None:
+        """Beats found after a session was closed (in its journal), with its key renewed."""
+        with self.transaction() as db:
+            self._insert_beats(db, session_id, first_seq, beats)
+            last = db.execute("SELECT MAX(time_s) FROM beats WHERE session_id = ?",
+                              (session_id,)).fetchone()[0]
+            key = beats_sha256(row[0] for row in db.execute(
+                "SELECT rr_ms FROM beats WHERE session_id = ? ORDER BY seq", (session_id,)))
+            db.execute("UPDATE sessions SET duration_s = ?, beats_sha256 = ?, markers_at = NULL"
+                       " WHERE id = ?", (last, key, session_id))
+            db.execute("UPDATE phases SET end_s = ? WHERE session_id = ? AND end_s < ? AND idx ="
+                       " (SELECT MAX(idx) FROM phases WHERE session_id = ?)",
+                       (last, session_id, last, session_id))
+
+    def origin(self, session_id: int) -> str:
+        """Where a session came from: its journal, or the imported file ('' if unknown)."""
+        with self.lock:
+            row = self._db.execute("SELECT origin FROM sessions WHERE id = ?",
+                                   (session_id,)).fetchone()
+        if row is None:
+            raise InputError("SESSION", f"no session {session_id} (see `hrvcoach sessions`)")
+        return str(row[0] or "")
+
+    def origins(self) -> set[str]:
+        """The file names of every session's origin (its journal, or the imported file)."""
+        with self.lock:
+            rows = self._db.execute("SELECT origin FROM sessions").fetchall()
+        return {Path(str(row[0])).name for row in rows if row[0]}
 
     # ---- markers ---------------------------------------------------------------------------
 
@@ -280,6 +321,8 @@ class Store(Database):
                                     ).fetchall()
         found: dict[int, dict[int, dict[str, MarkerValue]]] = {}
         for session_id, index, name, value in rows:
+            if session_id in self.damaged:
+                continue
             found.setdefault(int(session_id), {}).setdefault(int(index), {})[name] = \
                 decode_stored(name, value)
         return found
@@ -288,7 +331,7 @@ class Store(Database):
         with self.lock:
             rows = self._db.execute("SELECT id FROM sessions WHERE markers_at IS NULL AND status"
                                     " != 'running' ORDER BY id").fetchall()
-        return [int(row[0]) for row in rows]
+        return [int(row[0]) for row in rows if row[0] not in self.damaged]
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -299,13 +342,16 @@ class Store(Database):
         " EXISTS (SELECT 1 FROM raw_chunks r WHERE r.session_id = s.id)")
 
     def sessions(self) -> list[SessionInfo]:
-        """Every session, oldest first."""
+        """Every session, oldest first (but damaged ones: see `damaged`)."""
         with self.lock:
             rows = self._db.execute(f"SELECT {self._SESSION_COLUMNS} FROM sessions s"
                                     " ORDER BY s.started_at, s.id").fetchall()
-        return [_session_info(row) for row in rows]
+        return [_session_info(row) for row in rows if row[0] not in self.damaged]
 
     def session(self, session_id: int) -> SessionInfo:
+        if session_id in self.damaged:
+            raise InputError("SESSION", f"session {session_id} is damaged ({self.damaged[session_id]})"
+                             f": `hrvcoach sessions delete {session_id}` removes it")
         with self.lock:
             row = self._db.execute(f"SELECT {self._SESSION_COLUMNS} FROM sessions s WHERE s.id = ?",
                                    (session_id,)).fetchone()
@@ -318,13 +364,14 @@ class Store(Database):
         text = spec.strip().lower()
         if text == "last":
             with self.lock:
-                row = self._db.execute("SELECT id FROM sessions ORDER BY started_at DESC, id DESC"
-                                       " LIMIT 1").fetchone()
-            if row is None:
+                rows = self._db.execute("SELECT id FROM sessions ORDER BY started_at DESC, id DESC"
+                                        ).fetchall()
+            usable = [int(row[0]) for row in rows if row[0] not in self.damaged]
+            if not usable:
                 raise InputError("SESSION", "no sessions recorded yet")
-            return self.session(int(row[0]))
-        if not text.isdigit():
-            raise InputError("SESSION", f"expected a session id or 'last', got {spec!r}")
+            return self.session(usable[0])
+        if not text.isdigit() or len(text) > 18:
+            raise InputError("SESSION", f"expected a session id or 'last', got {spec[:40]!r}")
         return self.session(int(text))
 
     def phases(self, session_id: int) -> list[PhaseRecord]:

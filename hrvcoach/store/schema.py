@@ -1,19 +1,21 @@
 """The session store's schema: the SQL of each version and the migrations between them.
 
 Append new versions; never edit a released one. `Database` applies each in its own IMMEDIATE
-transaction after backing the file up (db.py).
+transaction after backing the file up (db.py), with foreign keys off (a table rebuilt by a
+migration must not take its rows' children with it); the foreign keys are checked before commit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from hrvcoach.core.markers import LEGACY_NAMES, current_names
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "statements"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "Migration", "beats_sha256", "statements"]
 
 _SCHEMA_V1: Final = """
 CREATE TABLE sessions (
@@ -115,7 +117,7 @@ ALTER TABLE sessions ADD COLUMN pseudonym TEXT NOT NULL DEFAULT '';
 CREATE INDEX sessions_class ON sessions(class_id) WHERE class_id IS NOT NULL;
 """
 
-# Raw data (a Polar strap's PMD streams) and what the body analysis found in it: the ECG (µV) and
+# Schema 5: raw data (a Polar strap's PMD streams) and what the body analysis found in it: the ECG (µV) and
 # accelerometer (mG, x y z interleaved) as chunks of little-endian int32 values, each with its
 # first sample's session time, its rate and the strap's timestamp of its last sample; the breaths
 # found in the chest's movement and the stretches in which the body moved. A phase may be of kind
@@ -175,14 +177,82 @@ CREATE TABLE movement (
 ) WITHOUT ROWID;
 """
 
+# Schema 4: a session can be `recovered` (rebuilt from its CSV journal after the store was lost),
+# and each session keeps the key of its beat series (beats_sha256), so that a recording is
+# recognised by its beats, whatever file it comes in (a CRLF copy, an export, the journal).
+# SQLite cannot change a CHECK constraint in place: the sessions table is rebuilt.
+_SESSION_COLUMNS_V3: Final = (
+    "id, started_at, ended_at, duration_s, source, device, protocol, status, end_reason, origin,"
+    " content_sha256, lock_token, pid, host, alive_at, markers_at, class_id, participant, pseudonym")
+_SCHEMA_V4: Final = f"""
+CREATE TABLE sessions_v4 (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,                 -- ISO 8601, local time with UTC offset
+    ended_at TEXT,                            -- NULL while running
+    duration_s REAL,                          -- session time of the last beat
+    source TEXT NOT NULL,                     -- simulator | replay | ble | import
+    device TEXT NOT NULL DEFAULT '',
+    protocol TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN
+        ('running', 'completed', 'stopped', 'interrupted', 'imported', 'recovered')),
+    end_reason TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',          -- the CSV journal, or the imported file
+    content_sha256 TEXT,                      -- of an imported file
+    lock_token TEXT,                          -- LOCK_DIR/<token>.lock is held while running
+    pid INTEGER,
+    host TEXT,
+    alive_at REAL,                            -- unix time of the last heartbeat while running
+    markers_at TEXT,                          -- when markers were computed; NULL: still to do
+    class_id INTEGER,                         -- schema 3: the class it belongs to
+    participant TEXT NOT NULL DEFAULT '',
+    pseudonym TEXT NOT NULL DEFAULT '',
+    beats_sha256 TEXT                         -- the beat series' key (beats_sha256()); NULL while running
+);
+INSERT INTO sessions_v4 ({_SESSION_COLUMNS_V3}) SELECT {_SESSION_COLUMNS_V3} FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_v4 RENAME TO sessions;
+CREATE UNIQUE INDEX sessions_content ON sessions(content_sha256) WHERE content_sha256 IS NOT NULL;
+CREATE INDEX sessions_started ON sessions(started_at);
+CREATE INDEX sessions_class ON sessions(class_id) WHERE class_id IS NOT NULL;
+CREATE INDEX sessions_beats ON sessions(beats_sha256);
+"""
+
+
+def beats_sha256(rr_ms: Iterable[float]) -> str:
+    """The key of a beat series: its RR values, exactly (every file format carries them
+    exactly, and times not: an `rr` export rebuilds them)."""
+    digest = hashlib.sha256()
+    for rr in rr_ms:
+        digest.update(f"{float(rr)!r}\n".encode())
+    return digest.hexdigest()
+
+
+def _key_every_session(db: sqlite3.Connection) -> None:
+    for (session_id,) in db.execute("SELECT id FROM sessions WHERE status != 'running'").fetchall():
+        rows = db.execute("SELECT rr_ms FROM beats WHERE session_id = ? ORDER BY seq", (session_id,))
+        db.execute("UPDATE sessions SET beats_sha256 = ? WHERE id = ?",
+                   (beats_sha256(row[0] for row in rows), session_id))
+
+
 Migration = Callable[[sqlite3.Connection], None]
 # (version, SQL, then Python)
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, _SCHEMA_V1, None),
     (2, _SCHEMA_V2, _rename_profile_scores),
     (3, _SCHEMA_V3, None),
-    (4, _SCHEMA_RAW, None),
+    (4, _SCHEMA_V4, _key_every_session),
+    (5, _SCHEMA_RAW, None),
 ]
+# The tables every version holds, with columns every version has (checked when a store opens).
+TABLES: Final = {
+    "schema_version": ("version", "applied_at"),
+    "sessions": ("id", "started_at", "status", "protocol"),
+    "phases": ("session_id", "idx", "name", "kind", "start_s", "end_s"),
+    "beats": ("session_id", "seq", "time_s", "rr_ms", "contact", "after_gap", "artifact"),
+    "annotations": ("session_id", "time_s", "kind", "text"),
+    "phase_markers": ("session_id", "phase_idx", "name", "value"),
+    "profile": ("id", "scores_json"),
+}
 SCHEMA_VERSION: Final = MIGRATIONS[-1][0]
 
 

@@ -9,7 +9,7 @@ from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.core.markers import marker
 from hrvcoach.session import PhaseStarted, SessionEnded
 from hrvcoach.views.qt.coach_state import CoachState  # Qt-free: the coach window's fold
-from hrvcoach.views.text import clock_text, number_text
+from hrvcoach.views.text import clock_text, number_text, safe_text
 
 if TYPE_CHECKING:
     from hrvcoach.app.class_run import ClassSummary
@@ -48,11 +48,11 @@ class ClassPrinter:
                 self._phase_shown = phase_index
                 pacing = (f"pacer {phase.breaths_per_min:g} breaths/min"
                           if phase.breaths_per_min is not None else "breathe freely")
-                self._print(f"{clock_text(time_s)}  ── phase {phase_index + 1}: {phase.name} "
+                self._print(f"{clock_text(time_s)}  ── phase {phase_index + 1}: {safe_text(phase.name)} "
                             f"({phase.kind}, {clock_text(phase.duration_s)}, {pacing})")
             case SourceStatus(kind=kind, time_s=time_s, message=message) if \
                     kind is not StatusKind.BATTERY:
-                self._print(f"{clock_text(time_s)}  {who}  [{kind.value}] {message}")
+                self._print(f"{clock_text(time_s)}  {who}  [{kind.value}] {safe_text(message)}")
             case SessionEnded(time_s=time_s, reason=reason, beats=beats):
                 self._print(f"{clock_text(time_s)}  {who}  session ended ({reason}): {beats} beats")
 
@@ -65,7 +65,7 @@ class ClassPrinter:
             unit = f" {spec.unit}" if spec.unit not in ("", "ratio") else ""
             values.append(f"{words} {number_text(getattr(state.markers, name), spec.card_digits):>4}"
                           f"{unit}")
-        connection, _role = state.connection
+        connection, _role = state.source_state()  # a quiet strap: "no beats for N s"
         return (f"{self.names[index].ljust(self._width)}  {'  '.join(values)}  · {connection}"
                 f" · signal {state.signal}")
 

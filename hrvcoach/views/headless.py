@@ -1,12 +1,21 @@
-"""The headless coach: one line per phase change and every ~10 session seconds, then a summary."""
+"""The headless coach: one line per phase change and every ~10 session seconds, then a summary;
+a source gone quiet and a recording that cannot be written are said at once, and again every
+~10 s while they last. Text from a strap or a file is printed without its control characters."""
 
 from __future__ import annotations
 
 from typing import TextIO
 
 from hrvcoach.core.beats import SourceStatus, StatusKind
-from hrvcoach.session import PhaseStarted, SessionEnded, SessionEvent, Snapshot
-from hrvcoach.views.text import NO_VALUE, clock_text, number_text
+from hrvcoach.session import (
+    PhaseStarted,
+    RecordingTrouble,
+    SessionEnded,
+    SessionEvent,
+    Snapshot,
+    SourceSilent,
+)
+from hrvcoach.views.text import NO_VALUE, clock_text, number_text, safe_text
 
 REPORT_EVERY_S = 10.0
 
@@ -22,6 +31,8 @@ class HeadlessPrinter:
         self._out = out
         self._every_s = every_s
         self._next_report_s = every_s
+        self._silent_s: float | None = None  # how long the source has been quiet, when it is
+        self._silence_told_s = 0.0
         self._not_valid: tuple[str, ...] = ()  # the gate's reasons last printed
         self._explained_provisional = False
 
@@ -30,13 +41,18 @@ class HeadlessPrinter:
 
     def handle(self, event: SessionEvent) -> None:
         match event:
+            case Snapshot(time_s=time_s) if self._silent_s is not None:
+                self._print(f"{clock_text(time_s)}  beats again, after {self._silent_s:.0f} s "
+                            "without")
+                self._silent_s = None
+        match event:
             case PhaseStarted(time_s=time_s, index=index, phase=phase):
                 pacing = (f"pacer {phase.breaths_per_min:g} breaths/min"
                           if phase.breaths_per_min is not None else "breathe freely")
-                self._print(f"{clock_text(time_s)}  ── phase {index + 1}: {phase.name} "
+                self._print(f"{clock_text(time_s)}  ── phase {index + 1}: {safe_text(phase.name)} "
                             f"({phase.kind}, {clock_text(phase.duration_s)}, {pacing})")
                 if phase.guidance:
-                    self._print(f"        {phase.guidance}")
+                    self._print(f"        {safe_text(phase.guidance)}")
             case Snapshot() as snapshot:
                 self._gate(snapshot)
                 if snapshot.time_s >= self._next_report_s:
@@ -47,7 +63,17 @@ class HeadlessPrinter:
             case SourceStatus(kind=kind, time_s=time_s, message=message) if kind not in (
                 StatusKind.ENDED,
             ):
-                self._print(f"{clock_text(time_s)}  [{kind.value}] {message}")
+                self._print(f"{clock_text(time_s)}  [{kind.value}] {safe_text(message)}")
+            case SourceSilent(time_s=time_s, silent_s=silent_s):
+                first = self._silent_s is None
+                self._silent_s = silent_s
+                if first or silent_s - self._silence_told_s >= self._every_s:
+                    self._silence_told_s = silent_s
+                    self._print(f"{clock_text(time_s)}  no beats for {silent_s:.0f} s: is the "
+                                "strap on, with skin contact?")
+            case RecordingTrouble(time_s=time_s, message=message, resolved=resolved):
+                word = "recording" if resolved else "RECORDING PROBLEM"
+                self._print(f"{clock_text(time_s)}  [{word}] {safe_text(message)}")
             case SessionEnded() as ended:
                 self._not_valid = ()
                 before = ended.first_phase_markers.rmssd_ms

@@ -1,11 +1,14 @@
 """Formatting shared by the text and window views: times as mm:ss, markers with a dash for NaN,
-signed changes, plain problems, a resonance assessment's outcome."""
+signed changes, plain problems, a resonance assessment's outcome, and text from files and
+devices made safe to print."""
 
 from __future__ import annotations
 
 import math
 import re
 from typing import Final
+
+from hrvcoach.protocols.fields import CONTROL_CHARACTERS
 
 NO_VALUE: Final = "—"
 _ERRNO: Final = re.compile(r"\s*\(?\[Errno \d+\][^);]*\)?")
@@ -48,3 +51,13 @@ def resonance_words(rate: float | None, *, saved: bool, not_saved: str = "") -> 
         return f"Assessed rate: {rate:g} breaths/min — {not_saved}."
     return (f"Your resonance rate: {rate:g} breaths/min (saved; protocols that say "
             "\"resonance\" now use it).")
+
+
+def safe_text(text: str, *, lines: bool = False) -> str:
+    """Text that came from a file or a device, safe to print or draw: control characters (an ESC
+    starts a terminal command: clear the screen, set the window title) and the marks that reorder
+    text are shown as '?'; tabs and line breaks are kept when `lines`."""
+    def replace(match: re.Match[str]) -> str:
+        return match.group() if lines and match.group() in "\n\t" else "?"
+
+    return CONTROL_CHARACTERS.sub(replace, text)

@@ -39,11 +39,11 @@ def test_no_command_prints_help_and_exits_2(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["demo", "--speed", "0"], "argument --speed: must be a positive number, got '0'"),
+        (["demo", "--speed", "0"], "argument --speed: must be 0.01–10000 (session seconds per"),
         (["demo", "--speed", "fast"], "argument --speed: not a number: 'fast'"),
         (["demo", "--duration", "-3"], "argument --duration: must be a positive number"),
         (["demo", "--sim-resonance", "12"], "resonance rates lie within 3–10 breaths/min"),
-        (["demo", "--sim-artifacts", "-1"], "must be a number >= 0"),
+        (["demo", "--sim-artifacts", "-1"], "must be a number from 0 to 1e6"),
         (["demo", "--screenshot", "out.jpg"], "name it *.png"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
         (["demo", "--size", "800x500"], "the window is at least 960x600, got '800x500'"),

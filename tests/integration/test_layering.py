@@ -63,3 +63,10 @@ def test_no_module_of_the_package_takes_part_in_an_import_circle():
             if chain is not None:
                 circles.append((module, *chain))
     assert circles == []
+
+
+def test_the_coach_starts_without_scipy_signal():
+    """scipy.signal takes ~0.5-1 s to import: not before the window's first frame."""
+    statement = ("import hrvcoach.app.coach_run, hrvcoach.sources.simulator, "
+                 "hrvcoach.views.qt.loop, hrvcoach.analysis")
+    assert modules_loaded_by(statement, ("scipy.signal",)) == []

@@ -28,7 +28,15 @@ from typing import Any, Final, Literal
 
 from hrvcoach.core.errors import InputError
 from hrvcoach.protocols.bundled import bundled_dir
-from hrvcoach.protocols.fields import flag, read_toml, reject_unknown, text, texts
+from hrvcoach.protocols.fields import (
+    MAX_TEXT_CHARS,
+    flag,
+    read_toml,
+    reject_unknown,
+    shown,
+    text,
+    texts,
+)
 
 __all__ = [
     "GENERIC_PROFILE_NAME",
@@ -145,25 +153,25 @@ def load_device_profile_file(path: Path) -> DeviceProfile:
             normalized.append(normalize_uuid(uuid_text))
         except ValueError:
             raise InputError(f"{where}: service_uuids[{index}]",
-                             f"not a 16-bit or 128-bit UUID: {uuid_text!r}") from None
+                             f"not a 16-bit or 128-bit UUID: {shown(uuid_text)}") from None
     ids = data.get("manufacturer_ids", [])
     if not isinstance(ids, list) or any(
             isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF
             for value in ids):
         raise InputError(f"{where}: manufacturer_ids",
-                         f"must be a list of company identifiers 0..0xFFFF, got {ids!r}")
+                         f"must be a list of company identifiers 0..0xFFFF, got {shown(ids)}")
     sensor = data.get("sensor", "unknown")
     if sensor not in SENSORS:
-        raise InputError(f"{where}: sensor", f"must be one of {', '.join(SENSORS)}, got {sensor!r}")
+        raise InputError(f"{where}: sensor", f"must be one of {', '.join(SENSORS)}, got {shown(sensor)}")
     return DeviceProfile(
         name=name,
-        description=text(data, "description", where, default=""),
+        description=text(data, "description", where, default="", max_chars=MAX_TEXT_CHARS),
         name_patterns=tuple(patterns),
         service_uuids=tuple(normalized),
         manufacturer_ids=tuple(ids),
         sensor=sensor,
         quirks=_quirks(data.get("quirks", {}), f"{where}: quirks"),
-        notes=text(data, "notes", where, default=""),
+        notes=text(data, "notes", where, default="", max_chars=MAX_TEXT_CHARS),
         source=where,
     )
 
@@ -175,7 +183,7 @@ def _quirks(table: Any, where: str) -> Quirks:
     rr_intervals = table.get("rr_intervals", "yes")
     if rr_intervals not in RR_INTERVALS:
         raise InputError(f"{where}.rr_intervals",
-                         f"must be one of {', '.join(RR_INTERVALS)}, got {rr_intervals!r}")
+                         f"must be one of {', '.join(RR_INTERVALS)}, got {shown(rr_intervals)}")
     return Quirks(
         drop_first_rr_after_connect=flag(table, "drop_first_rr_after_connect", where),
         rr_intervals=rr_intervals,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from hrvcoach.views.cli.arg_types import positive_seconds
+from hrvcoach.views.cli.arg_types import window_seconds
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                          help="one JSON object per file (a list for several files)")
     analyze.add_argument("--no-correct", action="store_true",
                          help="report artifacts but compute the markers on the RR as recorded")
-    analyze.add_argument("--window", type=positive_seconds, metavar="SECONDS",
+    analyze.add_argument("--window", type=window_seconds, metavar="SECONDS",
                          help="also analyse consecutive windows of this length (e.g. 300)")
     analyze.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
     analyze.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")
@@ -55,7 +55,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
 
     results: list[dict[str, Any]] = []
     for path in args.files:
-        recording = read_rr_file(path, units=args.units, column=args.column)
+        recording = read_rr_file(path, units=args.units, column=args.column,
+                                 heartbeats=False)
         progress = _progress_bar(path.name, sys.stderr)
         analysis = analyze(recording.rr_ms, correct=not args.no_correct, window_s=args.window,
                            on_progress=progress, input_unit=recording.units_read)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.markers import format_marker
-from hrvcoach.views.cli.arg_types import non_negative_float, positive_float, positive_seconds
+from hrvcoach.views.cli.arg_types import non_negative_float, positive_float, positive_seconds, seed, speed
 from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:
@@ -90,9 +90,9 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
 def add_coach_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", default="demo", metavar="NAME_OR_FILE",
                         help="built-in protocol name or a .toml file (default: demo)")
-    parser.add_argument("--speed", type=positive_float, default=1.0, metavar="X",
+    parser.add_argument("--speed", type=speed, default=1.0, metavar="X",
                         help="session seconds per real second (default 1: real time)")
-    parser.add_argument("--duration", type=positive_float, metavar="SECONDS",
+    parser.add_argument("--duration", type=positive_seconds, metavar="SECONDS",
                         help="stop after this much session time (default: the protocol's length)")
     parser.add_argument("--headless", action="store_true",
                         help="no window: print progress lines (automatic when there is no display)")
@@ -141,7 +141,7 @@ def add_commands(commands: Any) -> None:
                                description="Run a coach session on a simulated strap whose "
                                "simulated person breathes along with the pacer.")
     add_coach_options(demo)
-    demo.add_argument("--seed", type=int, default=1, help="random seed of the simulation (default 1)")
+    demo.add_argument("--seed", type=seed, default=1, help="random seed of the simulation (default 1)")
     demo.add_argument("--sim-resonance", type=_breaths_per_min, default=5.5,
                       metavar="BREATHS_PER_MIN",
                       help="the simulated person's resonance breathing rate (default 5.5)")
@@ -167,9 +167,9 @@ def add_commands(commands: Any) -> None:
                         help="the protocol chosen at first (default: demo)")
     window.add_argument("--replay", type=Path, metavar="FILE",
                         help="a recording to offer for replay (the window can choose one too)")
-    window.add_argument("--speed", type=positive_float, default=1.0, metavar="X",
+    window.add_argument("--speed", type=speed, default=1.0, metavar="X",
                         help="session seconds per real second, for the simulator or a replay")
-    window.add_argument("--duration", type=positive_float, metavar="SECONDS",
+    window.add_argument("--duration", type=positive_seconds, metavar="SECONDS",
                         help="stop after this much session time (default: the protocol's length)")
     window.add_argument("--screenshot", type=_png_path, metavar="FILE.png",
                         help="save a PNG of the setup page (offscreen) and exit")

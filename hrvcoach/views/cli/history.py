@@ -9,7 +9,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hrvcoach.views.text import clock_text
+from hrvcoach.core.errors import InputError
+from hrvcoach.views.text import clock_text, safe_text
 
 if TYPE_CHECKING:
     from hrvcoach.history.compare import Comparison
@@ -19,15 +20,17 @@ FORMATS = ("rr", "csv", "json", "edf")
 # `trends --include`: the stored source each word lets in beside the straps
 INCLUDED_SOURCES = {"imports": "import", "replays": "replay", "demos": "simulator"}
 SOURCE_WORDS = {"ble": "strap", "simulator": "demo", "replay": "replay", "import": "import"}
+MAX_DAYS = 36_500  # trends --days: a hundred years
 
 
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if not 0 < value <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_DAYS}, got "
+                                         f"{text[:40]!r}")
     return value
 
 
@@ -44,6 +47,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                    "source, duration, status, beats, RMSSD and HR before → after).")
     sessions.add_argument("--json", action="store_true", help="machine-readable output")
     sessions.set_defaults(run=_run_sessions)
+    actions = sessions.add_subparsers(dest="sessions_command", metavar="ACTION")
+    delete = actions.add_parser("delete", help="remove sessions from the store",
+                                description="Remove sessions (their beats, phases, notes and "
+                                "markers) from the store; their recordings move to "
+                                "DATA_DIR/recordings/deleted/. Asks first, unless --yes.")
+    delete.add_argument("ids", nargs="+", metavar="ID", help="session ids (see `sessions`)")
+    delete.add_argument("--yes", action="store_true", help="do not ask")
+    delete.set_defaults(run=_run_delete)
 
     compare = commands.add_parser(
         "compare", help="did it calm you down? before vs after, with 95 %% intervals",
@@ -107,7 +118,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 # Commands
 
 
-def _store(args: argparse.Namespace) -> Store:
+def open_data_store(args: argparse.Namespace) -> Store:
     """The data folder's store; what an earlier crash left is mended and reported first."""
     from hrvcoach.app.data_folder import open_store
     from hrvcoach.app.paths import data_dir
@@ -116,6 +127,8 @@ def _store(args: argparse.Namespace) -> Store:
     store, notices = open_store(data_dir(args.data_dir))
     print_notices(notices)
     return store
+
+
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -160,7 +173,7 @@ def source_text(info: SessionInfo) -> str:
 
 
 def _run_sessions(args: argparse.Namespace) -> int:
-    with _store(args) as store:
+    with open_data_store(args) as store:
         rows = [(info, _headline(store, info.id)) for info in store.sessions()]
     if args.json:
         print(json.dumps([{"id": info.id, "date": info.date, "started_at": info.started_at,
@@ -182,9 +195,10 @@ def _run_sessions(args: argparse.Namespace) -> int:
         hr = f"{_num(before.get('mean_hr_bpm'))}→{_num(after.get('mean_hr_bpm'))}" if after else \
             f"{_num(before.get('mean_hr_bpm'))}"
         length = clock_text(info.duration_s) if info.duration_s is not None else "—"
-        print(f"{info.id:>4}  {info.started_at[:16].replace('T', ' '):<16}  {info.protocol[:20]:<20} "
-              f"{source_text(info)[:22]:<22} {length:>6}  {info.status:<11} {info.n_beats:>6}  "
-              f"{rmssd:>19}  {hr + ' bpm':>16}")
+        protocol = safe_text(info.protocol)[:20]
+        print(f"{info.id:>4}  {safe_text(info.started_at[:16]).replace('T', ' '):<16}  {protocol:<20} "
+              f"{safe_text(source_text(info))[:22]:<22} {length:>6}  {info.status:<11} "
+              f"{info.n_beats:>6}  {rmssd:>19}  {hr + ' bpm':>16}")
     return 0
 
 
@@ -212,7 +226,7 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
 def _run_compare(args: argparse.Namespace) -> int:
     from hrvcoach.history.compare import compare
 
-    with _store(args) as store:
+    with open_data_store(args) as store:
         first = store.resolve(args.session)
         other = store.resolve(args.other) if args.other is not None else None
         result = compare(store, first.id, None if other is None else other.id,
@@ -224,8 +238,9 @@ def _run_compare(args: argparse.Namespace) -> int:
         flag = f"  ⚠ unreliable: {'; '.join(s.unreliable)}" if s.unreliable else ""
         if not s.hrv_valid:
             flag += f"  ✗ {'; '.join(s.not_valid_because)}"
-        print(f"{role:<6} session {s.session_id} ({s.protocol}, {s.started_at[:16].replace('T', ' ')})"
-              f" phase {s.phase_index + 1} {s.phase_name} [{s.phase_kind}]: "
+        print(f"{role:<6} session {s.session_id} ({safe_text(s.protocol)}, "
+              f"{safe_text(s.started_at[:16]).replace('T', ' ')}) phase {s.phase_index + 1} "
+              f"{safe_text(s.phase_name)} [{s.phase_kind}]: "
               f"{clock_text(s.duration_s)}, {s.n_beats} beats, {s.flagged_pct:.1f} % corrected{flag}")
     print(f"{'marker':<13} {'before':>9} {'after':>9} {'change':>9}  95 % interval")
     for c in result.changes:
@@ -246,13 +261,15 @@ def _run_trends(args: argparse.Namespace) -> int:
     from hrvcoach.history.trends import MEASURED_SOURCES, load_trends
 
     sources = MEASURED_SOURCES | {INCLUDED_SOURCES[word] for word in args.include}
-    with _store(args) as store:
+    with open_data_store(args) as store:
         trends = load_trends(store, days=args.days, sources=sources)
     demo = bool(sources & {"simulator", "replay"})
     if args.output is not None:
+        from hrvcoach.files.safe_write import atomic_output
         from hrvcoach.views.report import write_trends_chart
 
-        write_trends_chart(trends, args.output, demo=demo)
+        with atomic_output(args.output) as temporary:
+            write_trends_chart(trends, temporary, demo=demo)
     if args.json:
         print(json.dumps({"sources": sorted(trends.sources), "left_out": trends.left_out,
                           "days": [day.to_json() for day in trends.days],
@@ -263,7 +280,7 @@ def _run_trends(args: argparse.Namespace) -> int:
     if demo:
         print("DEMO: these trends include simulated or replayed sessions — not your heart.")
     if args.output is not None:
-        print(f"trend chart saved: {args.output}")
+        print(f"trend chart saved: {safe_text(str(args.output))}")
     if not trends.days:
         print("No baseline measurements of you yet: a morning check on your strap each morning "
               "(`hrvcoach coach --protocol morning-check`) builds the trend.")
@@ -301,12 +318,14 @@ def _left_out_text(left_out: dict[str, int]) -> str:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    from hrvcoach.files.safe_write import atomic_output
     from hrvcoach.views.report import write_session_report
 
-    with _store(args) as store:
+    with open_data_store(args) as store:
         info = store.resolve(args.session)
-        write_session_report(store, info.id, args.output)
-    print(f"report saved: {args.output}")
+        with atomic_output(args.output) as temporary:
+            write_session_report(store, info.id, temporary)
+    print(f"report saved: {safe_text(str(args.output))}")
     return 0
 
 
@@ -321,21 +340,58 @@ def _run_import(args: argparse.Namespace) -> int:
         from hrvcoach.protocols.protocol import load_protocol
 
         load_protocol(args.protocol)
-    with _store(args) as store:
+    with open_data_store(args) as store:
         session_id = import_recording(store, recording, started_at=started_at,
                                       protocol=args.protocol)
         compute_markers(store, session_id)
         info = store.session(session_id)
-    print(f"imported {args.file} as session {session_id}: {info.n_beats} beats, "
-          f"{info.protocol}, started {info.started_at}")
+    print(f"imported {safe_text(str(args.file))} as session {session_id}: {info.n_beats} beats, "
+          f"{safe_text(info.protocol)}, started {safe_text(info.started_at)}")
     return 0
 
 
 def _run_export(args: argparse.Namespace) -> int:
     from hrvcoach.history.exporting import export_session
 
-    with _store(args) as store:
+    with open_data_store(args) as store:
         info = store.resolve(args.session)
         export_session(store, info.id, args.format, args.output)
-    print(f"session {info.id} exported ({args.format}): {args.output}")
+    print(f"session {info.id} exported ({args.format}): {safe_text(str(args.output))}")
     return 0
+
+
+def _run_delete(args: argparse.Namespace) -> int:
+    import sys
+
+    from hrvcoach.app.data_folder import delete_sessions
+    from hrvcoach.app.paths import data_dir
+
+    ids = []
+    for text in args.ids:
+        if not text.isdigit() or len(text) > 18:
+            raise InputError("ID", f"expected a session id (see `hrvcoach sessions`), got {text[:40]!r}")
+        ids.append(int(text))
+    with open_data_store(args) as store:
+        described = [_describe(store, session_id) for session_id in ids]
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise InputError("sessions delete", "no terminal to ask on: add --yes to delete "
+                                 "without asking")
+            for line in described:
+                print(f"  {line}")
+            answer = input(f"Delete {'this session' if len(ids) == 1 else f'these {len(ids)} sessions'}"
+                           "? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 0
+        for line in delete_sessions(store, data_dir(args.data_dir), ids):
+            print(line)
+    return 0
+
+
+def _describe(store: Store, session_id: int) -> str:
+    if session_id in store.damaged:
+        return f"session {session_id} (damaged: {store.damaged[session_id]})"
+    info = store.session(session_id)
+    return (f"session {session_id}: {safe_text(info.protocol)}, started "
+            f"{safe_text(info.started_at)}, {info.n_beats} beats ({info.status})")

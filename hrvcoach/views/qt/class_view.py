@@ -135,7 +135,7 @@ class ParticipantTile(QtWidgets.QFrame):
         x, y = state.trends["rmssd_ms"].data()
         self.trend.set_data(x, y, state.baseline.rmssd_ms if state.baseline is not None
                             else math.nan)
-        words_role = state.connection
+        words_role = state.source_state()  # a quiet strap: "no beats for N s"
         if state.ended is not None and not live_look:  # the strap failed or the class ended
             words_role = (("strap lost", "bad") if state.connection == CONNECTION_WORDS[StatusKind.ENDED]
                           else ("session ended", "muted"))

@@ -19,13 +19,15 @@ from hrvcoach.session import (
     Marked,
     Paused,
     PhaseStarted,
+    RecordingTrouble,
     Resumed,
     SessionEnded,
     SessionEvent,
     Snapshot,
+    SourceSilent,
 )
 from hrvcoach.views.qt.series import TrendSeries
-from hrvcoach.views.text import clock_text
+from hrvcoach.views.text import clock_text, safe_text
 
 __all__ = ["COHERENCE_LEVELS", "CONNECTION_WORDS", "BeatPoint", "CoachState", "status_text"]
 
@@ -57,14 +59,17 @@ class BeatPoint:
     usable: bool
 
 
+_RECONNECTED: Final = "reconnected after "  # how a source's CONNECTED message starts after a gap
+
+
 def status_text(status: SourceStatus) -> str:
-    """A source's status event as the status line says it."""
+    """A source's status event as the status line says it (safe to show: see safe_text)."""
     if status.kind is StatusKind.RAW_DATA:
         return status.message  # "raw data: ECG 130 Hz, ACC 50 Hz", "raw data late: waiting…"
     text = status.kind.value
     if status.kind is StatusKind.BATTERY and status.value is not None:
         text = f"battery {status.value:.0f} %"
-    return f"{text} — {status.message}" if status.message else text
+    return safe_text(f"{text} — {status.message}" if status.message else text)
 
 
 class CoachState:
@@ -92,6 +97,8 @@ class CoachState:
         self.paused = False
         self.ended: SessionEnded | None = None
         self.source_label = source_label
+        self.silent_s: float | None = None  # no beat for this long (None: beats come)
+        self.recording_problem: str | None = None  # the recording cannot be written (disk full)
         self.snapshots = 0  # snapshots folded so far
         self.coherence_s = {level: 0.0 for level, _ in COHERENCE_LEVELS}  # time in each level
         self.coherence_points = 0.0  # the 0-100 score summed over the session's seconds / 100
@@ -107,14 +114,28 @@ class CoachState:
             case PhaseStarted(index=index, phase=phase):
                 self.phase, self.phase_index = phase, index
             case SourceStatus() as status:
-                if status.kind not in (StatusKind.BATTERY, StatusKind.CONNECTED):
-                    self.status = status_text(status)  # the chips show those two
                 if status.kind is StatusKind.BATTERY:
-                    self.battery_pct = status.value
-                elif status.kind in CONNECTION_WORDS:
+                    self.battery_pct = status.value  # the chip shows it
+                elif status.kind is StatusKind.CONNECTED:
                     self.connection = CONNECTION_WORDS[status.kind]
-                    if status.kind is StatusKind.CONNECTED and status.message:
-                        self.source_label = status.message
+                    # the status line no longer says "connecting" or "reconnecting": at most
+                    # how long the gap was; the chip names the strap
+                    note, _, described = (status.message.partition(": ")
+                                          if status.message.startswith(_RECONNECTED)
+                                          else ("", "", status.message))
+                    self.status = safe_text(note)
+                    if described:
+                        self.source_label = safe_text(described)
+                else:
+                    self.status = status_text(status)
+                    if status.kind in CONNECTION_WORDS:
+                        self.connection = CONNECTION_WORDS[status.kind]
+            case SourceSilent(silent_s=silent_s):
+                self.silent_s = silent_s
+                self.signal = "unknown"
+            case RecordingTrouble(message=message, resolved=resolved):
+                self.recording_problem = None if resolved else safe_text(message)
+                self.status = safe_text(message)
             case Paused():
                 self.paused = True
             case Resumed():
@@ -126,7 +147,18 @@ class CoachState:
                 self.ended = ended
                 self.paused = False
 
+    def source_state(self) -> tuple[str, str]:
+        """The connection chip's words and colour role: the connection, and a silence on top."""
+        words, role = self.connection
+        if self.silent_s is None:
+            return words, role
+        silent = f"no beats for {self.silent_s:.0f} s"
+        if role == "good":
+            return f"{silent} · contact? strap?", "bad"
+        return f"{words} · {silent}", "bad" if role == "bad" else "warn"
+
     def _fold_snapshot(self, snapshot: Snapshot) -> None:
+        self.silent_s = None
         beat = snapshot.beat
         self.beats.append(BeatPoint(beat.time_s, snapshot.instant_hr_bpm,
                                     beat.after_gap or not beat.usable or snapshot.rejected,

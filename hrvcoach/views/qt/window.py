@@ -203,7 +203,8 @@ class CoachWindow(QtWidgets.QMainWindow):
         self._frozen_s: float | None = None
         self._wave_cache: dict[int, float] = {}
         self._wave_revision = pacer.revision
-        self._drawn_markers_at = -1  # self.state.snapshots when the cards were last drawn
+        # (self.state.snapshots, whole seconds of silence) when the cards were last drawn
+        self._drawn_markers_at: tuple[int, int | None] = (-1, None)
         self._focus_drawn_at = -1  # ... when the focus view's numbers were
         self._drawn_slow_at = -1  # ... when the spectrum and trend lines were last drawn
         self._plot_drawn_at = -math.inf  # time.monotonic() of the last plot redraw
@@ -362,6 +363,8 @@ class CoachWindow(QtWidgets.QMainWindow):
     def _build_footer(self) -> QtWidgets.QHBoxLayout:
         self.footer = footer = QtWidgets.QHBoxLayout()
         self.status_label = make_label("", size_px=14, role="muted", elide=True)
+        for label in (self.connection_label, self.status_label):  # text from the strap: no HTML
+            label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         footer.addWidget(self.status_label, stretch=1)
         self.pause_button = self._button("Pause", self.toggle_pause, "pause / resume (space)")
         self.stop_button = self._button("Stop", self.request_stop, "end the session now")
@@ -537,7 +540,7 @@ class CoachWindow(QtWidgets.QMainWindow):
             f"<span style='white-space:nowrap'><span style='color:{colour}'>{symbol}</span>"
             f"&nbsp;{words.replace(' ', '&nbsp;')}</span>" for colour, symbol, words in keys))
         self.theme_button.setText("Light" if name == "dark" else "Dark")
-        self._drawn_markers_at = self._drawn_slow_at = -1  # redraw everything in the new colours
+        self._drawn_markers_at, self._drawn_slow_at = (-1, None), -1  # redraw in the new colours
         self._plot_drawn_at = -math.inf
 
     def toggle_theme(self) -> None:
@@ -598,7 +601,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         """The focus view (only the pacer, large) or all panels."""
         if self.pages.currentWidget() is self.focus_page:
             self.pages.setCurrentWidget(self.coach_page)
-            self._drawn_markers_at = self._drawn_slow_at = -1  # they were not drawn meanwhile
+            self._drawn_markers_at, self._drawn_slow_at = (-1, None), -1  # not drawn meanwhile
             self._plot_drawn_at = -math.inf
         elif self.pages.currentWidget() is self.coach_page:
             self.pages.setCurrentWidget(self.focus_page)
@@ -908,9 +911,11 @@ class CoachWindow(QtWidgets.QMainWindow):
 
     def _draw_cards(self) -> None:
         """The marker cards' numbers and notes (only when a beat brought new markers)."""
-        if self._drawn_markers_at == self.state.snapshots:
+        silent_s = self.state.silent_s
+        drawn = (self.state.snapshots, None if silent_s is None else int(silent_s))
+        if self._drawn_markers_at == drawn:
             return
-        self._drawn_markers_at = self.state.snapshots
+        self._drawn_markers_at = drawn
         markers, baseline = self.state.markers, self.state.baseline
         not_valid = self.state.not_valid_because
         for spec in MARKER_CARDS:
@@ -921,7 +926,10 @@ class CoachWindow(QtWidgets.QMainWindow):
                 card.set_detail(not_valid[0].replace(" — HRV not valid", "") + " · HRV not valid")
                 continue
             dimmed = spec.key == "hf_ms2" and not markers.hf_valid
-            card.set_value(number_text(value, spec.digits), dimmed=dimmed)
+            card.set_value(number_text(value, spec.digits), dimmed=dimmed or silent_s is not None)
+            if silent_s is not None:  # the numbers are the last ones, not now's
+                card.set_detail(f"no beats for {silent_s:.0f} s")
+                continue
             detail = [spec.window]
             if markers.provisional and spec.key in ("rmssd_ms", "p2t_bpm"):
                 detail = [f"{spec.window} · provisional"]
@@ -974,8 +982,9 @@ class CoachWindow(QtWidgets.QMainWindow):
             pacing = self.current_pacing()
             self.pacing_bar.show_pacing(pacing, note="" if pacing is not None else
                                         "no pacer in this phase")
-        self.status_label.setText(self.state.status)
-        words, role = self.state.connection
+        _set_role_text(self.status_label, self.state.status,
+                       "bad" if self.state.recording_problem else "muted")
+        words, role = self.state.source_state()
         source = f" · {self.source_label}" if self.source_label else ""
         _set_role_text(self.connection_label, f"● {words}{source}", role)
         _set_role_text(self.signal_label, f"signal {self.state.signal}", _SIGNAL_ROLE[self.state.signal])

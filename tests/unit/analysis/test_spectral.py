@@ -195,3 +195,13 @@ def test_bands_need_their_minimum_window():
     assert five_minutes.total_ms2 == pytest.approx(
         five_minutes.vlf_ms2 + five_minutes.lf_ms2 + five_minutes.hf_ms2)
     assert 0.04 <= five_minutes.lf_peak_hz < 0.15 and 0.15 <= five_minutes.hf_peak_hz <= 0.4
+
+
+@pytest.mark.parametrize("length", [1, 2, 7, 256, 480])
+def test_the_hann_taper_is_scipys_periodic_hann(length):
+    from scipy.signal import get_window
+
+    from hrvcoach.analysis.spectral import window_values
+
+    assert np.allclose(window_values("hann", length), get_window("hann", length, fftbins=True),
+                       rtol=0, atol=1e-15)

@@ -25,10 +25,12 @@ def test_plain_ms_per_line_with_comments_and_blank_lines(tmp_path):
     assert recording.units_read == "ms"
 
 
-def test_seconds_are_detected_and_can_be_forced(tmp_path):
+def test_seconds_are_detected_and_forced_units_must_still_give_heartbeats(tmp_path):
     path = write(tmp_path, "0.8\n0.8125\n0.79\n")
     assert read_rr_file(path).rr_ms.tolist() == pytest.approx([800.0, 812.5, 790.0])
-    assert read_rr_file(path, units="ms").rr_ms.tolist() == [0.8, 0.8125, 0.79]
+    assert read_rr_file(path, units="s").rr_ms.tolist() == pytest.approx([800.0, 812.5, 790.0])
+    with pytest.raises(InputError, match=r"the median RR is 0.8 ms, not a heartbeat.*wrong units"):
+        read_rr_file(path, units="ms")
 
 
 def test_csv_with_an_rr_ms_column_and_an_empty_first_cell(tmp_path):
@@ -71,7 +73,8 @@ def test_real_files_in_ms_and_in_seconds_read_the_same_values():
     table = read_rr_file(real_recording("polar_rri_bartels_hrv/rest_rri_rr.csv"))
     assert ms_per_line.rr_ms.size == 910
     np.testing.assert_allclose(ms_per_line.rr_ms, table.rr_ms)
-    seconds = read_rr_file(real_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt"))
+    seconds = read_rr_file(real_recording("physionet_rr_rhrvbook/nsr2db/nsr001_rr_secs.txt"),
+                           heartbeats=False)  # its first value is a 226-s offset
     assert seconds.units_read == "s"
     assert 300.0 < float(np.median(seconds.rr_ms)) < 2000.0
 

@@ -139,8 +139,9 @@ def test_short_phases_labels_never_overlap_and_marks_are_drawn(tmp_path):
 
     with Store.open(tmp_path) as store:
         session_id = record_simulated_session(store, "resonance-assessment", seed=2)
-        store.add_annotation(session_id, Annotation(200.0, "note", "a dog barked"))
-        store.add_annotation(session_id, Annotation(400.0, "pacing", "pacing: 5 breaths/min"))
+        store.record_items(session_id, len(store.beats(session_id)), [
+            Annotation(200.0, "note", "a dog barked"),
+            Annotation(400.0, "pacing", "pacing: 5 breaths/min")])
         figures = session_report_figures(store, session_id)
     try:
         boxes = text_boxes(figures[0], "phase-label-")
