@@ -19,7 +19,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import interpolate, signal
 
 from hrvcoach.analysis.accel_breathing import breath_rate_per_min
 from hrvcoach.core.raw import BreathRecord
@@ -58,6 +57,8 @@ def heart_breath(beat_time_s: FloatArray, rr_ms: FloatArray, breaths: Sequence[B
                  start_s: float, end_s: float) -> HeartBreath:
     """Phase (°) and coherence of heart rate against the breath in [start_s, end_s]; NaN when
     there are too few still breaths or beats."""
+    from scipy import interpolate, signal  # imported when first used (not on the coach's start)
+
     still = [b for b in breaths if not b.moving and start_s <= b.onset_s
              and b.onset_s + b.duration_s <= end_s]
     rate = breath_rate_per_min(still)
