@@ -26,6 +26,7 @@ from hrvcoach.analysis.accel_breathing import (
     pacer_lag_s,
 )
 from hrvcoach.analysis.artifacts import merge_fragments
+from hrvcoach.analysis.ecg import RRComparison, compare_rr, ecg_stretches, r_peaks
 from hrvcoach.analysis.heart_breath import heart_breath
 from hrvcoach.analysis.movement import still_fraction, still_mask
 from hrvcoach.analysis.time_domain import BoolArray, FloatArray, mean_hr_bpm
@@ -71,6 +72,19 @@ class PhaseData:
     all_time_s: FloatArray | None = None  # every corrected beat of the phase, moving or not
     all_rr_ms: FloatArray | None = None
     session_beats: tuple[FloatArray, FloatArray] | None = None  # (time, RR) of every corrected beat
+    ecg_checks: dict[str, int] | None = None  # the strap's beats here against the ECG (None: no ECG)
+    ecg_beat_time_s: FloatArray | None = None  # R-peak times of the phase's agreeing beats
+
+    @property
+    def beats_timed(self) -> tuple[FloatArray, FloatArray]:
+        """(time, RR) of the phase's beats, moving or not, timed by the ECG's R-peaks where they
+        agree with it (a strap's beats are timed when their packet arrives)."""
+        times = self.all_time_s if self.all_time_s is not None else self.time_s
+        rr = self.all_rr_ms if self.all_rr_ms is not None else self.rr_ms
+        if self.ecg_beat_time_s is None or self.ecg_beat_time_s.size == 0:
+            return times, rr
+        ecg = self.ecg_beat_time_s
+        return ecg[:, 0], ecg[:, 1]
 
     @property
     def moving_s(self) -> float:
@@ -109,6 +123,17 @@ class SessionAnalysis:
     artifacts: Mapping[int, str]  # beat seq -> artifact kind
 
 
+def ecg_comparison(store: Store, session_id: int, time_s: FloatArray, rr_ms: FloatArray,
+                   after_gap: BoolArray) -> RRComparison | None:
+    """The session's beats against the R-peaks of its ECG (None without ECG)."""
+    stretches = ecg_stretches(store.raw_chunks(session_id, "ecg"))
+    if not stretches:
+        return None
+    peaks = np.concatenate([s.start_s + r_peaks(s.values_uv, s.rate_hz) / s.rate_hz
+                            for s in stretches])
+    return compare_rr(peaks, time_s, rr_ms, after_gap.tolist())
+
+
 def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
     """Every phase of a stored session with its corrected beats, and the session's artifacts."""
     session = store.session(session_id)
@@ -137,6 +162,7 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
     flagged[list(artifacts)] = True
     movement = tuple(store.movement(session_id))
     breaths = store.breaths(session_id)
+    ecg = ecg_comparison(store, session_id, time_s, rr, gaps)
     # vagal markers come from still stretches: beats while the body moved (and MOVING_MARGIN_S
     # around it) are left out, and the difference across the hole is not used
     still = still_mask(time_s, list(movement), margin_s=MOVING_MARGIN_S)
@@ -162,13 +188,21 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
         paced = phase.breaths_per_min if phase.kind == "paced" and session.source != "import" \
             else None
         mine = tuple(b for b in breaths if phase.start_s <= b.onset_s < phase.end_s)
+        checks, timed = None, None
+        if ecg is not None:
+            checks = {name: sum(1 for i in np.flatnonzero(in_beats_all) if ecg.checks[i] == check)
+                      for name, check in (("ecg_missed_beats", "missed"),
+                                          ("ecg_extra_beats", "extra"),
+                                          ("ecg_disagreements", "differs"))}
+            agreeing = in_beats_all & np.isfinite(ecg.ecg_time_s)
+            timed = np.column_stack((ecg.ecg_time_s[agreeing], rr[agreeing]))
         measured = breath_rate_per_min(mine)
         known = measured if math.isfinite(measured) else paced
         data.append(PhaseData(session, phase, corrected[in_corrected], phase_skip,
                               corrected_time[in_corrected], int(in_beats_all.sum()),
                               int((flagged & in_beats).sum()), known, quality, mine, movement,
                               int((in_beats_all & ~still).sum()), corrected_time[in_phase],
-                              corrected[in_phase], (corrected_time, corrected)))
+                              corrected[in_phase], (corrected_time, corrected), checks, timed))
     return SessionAnalysis(data, artifacts)
 
 
@@ -207,12 +241,11 @@ def body_markers(data: PhaseData) -> dict[str, MarkerValue]:
     """What the accelerometer says of a phase: the measured breath, the pacer followed or not,
     the heart-breath phase, and how still the body was (NaN without raw data)."""
     phase, breaths = data.phase, data.breaths
-    found: dict[str, MarkerValue] = {}
+    found: dict[str, MarkerValue] = dict(data.ecg_checks or {})
     if not breaths and not data.movement:
         return found
-    beats = (data.all_time_s, data.all_rr_ms) if data.all_time_s is not None and \
-        data.all_rr_ms is not None else (data.time_s, data.rr_ms)
-    together = heart_breath(beats[0], beats[1], breaths, phase.start_s, phase.end_s)
+    beat_time_s, beat_rr_ms = data.beats_timed
+    together = heart_breath(beat_time_s, beat_rr_ms, breaths, phase.start_s, phase.end_s)
     found.update(breathing_rate_measured=breath_rate_per_min(breaths),
                  inhale_exhale_ratio=inhale_exhale_ratio(breaths),
                  pacer_adherence=pacer_adherence(breaths), pacer_lag_s=pacer_lag_s(breaths),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,13 +118,12 @@ async def test_the_measured_breath_matches_the_truth_free_paced_and_off_the_pace
     # the measured rate stands for the assumed one: HF is not valid at 6/min nor at 4.5/min
     assert markers[1]["breaths_per_min"] == markers[1]["breathing_rate_measured"]
     assert markers[1]["hf_valid"] is False and markers[0]["hf_valid"] is True
-    # heart and breath: the simulated heart follows the breath 0.5 s later (-18° at 6/min); the
-    # strap's beats are timed when their packet arrives, up to a second late (~-18° more)
-    assert -60 < markers[1]["heart_breath_phase_deg"] < -10
+    # heart and breath: the simulated heart follows the breath 0.5 s later, -3° per breath/min
+    # (the beats timed by the ECG's R-peaks: the strap's own arrive up to a second late)
+    for index in (0, 1, 2):
+        expected = -360.0 * 0.5 * markers[index]["breathing_rate_measured"] / 60.0
+        assert abs(markers[index]["heart_breath_phase_deg"] - expected) < 8.0
     assert markers[1]["heart_breath_coherence"] > 0.8
-    print(json.dumps({str(k): {n: v for n, v in m.items() if n in (
-        "breathing_rate_measured", "pacer_adherence", "pacer_lag_s", "heart_breath_phase_deg",
-        "heart_breath_coherence", "inhale_exhale_ratio")} for k, m in markers.items()}))
 
 
 def _breath(rate: float) -> Any:
@@ -165,3 +163,62 @@ async def test_qigong_moving_finds_the_form_and_leaves_it_out_of_the_vagal_marke
     assert markers[1]["hr_rise_bpm"] > 5.0  # the form raised the heart rate (model: 12 bpm)
     assert markers[1].get("rmssd_ms") is None  # a moving form reports no vagal markers
     assert 0.6 < markers[3]["still_fraction"] < 1.0 and markers[3]["moving_s"] > 30
+
+
+async def test_ecg_r_peaks_fall_on_the_true_beats_and_catch_the_beats_the_rr_got_wrong(
+        ble_world, tmp_path):
+    """R-peaks of the stored ECG within one sample of the truth's beats; a missed beat and an
+    extra one slipped into the strap's 0x2A37 RR are found by the beat-by-beat comparison."""
+    from hrvcoach.analysis.ecg import compare_rr, ecg_stretches, r_peaks
+
+    strap = ble_world.strap
+    send_hr = strap.send_hr
+    packets = {"n": 0}
+    carried: list[float] = []
+    injected: list[str] = []
+
+    async def rr_with_mistakes(bpm: int, rr_ms: Any = None, contact: Any = True) -> Any:
+        packets["n"] += 1
+        rr = list(rr_ms or [])
+        if carried and rr:  # the beat the strap missed: its interval joins the next one
+            rr[0] += carried.pop()
+            injected.append("missed")
+        elif packets["n"] in (60, 140) and len(rr) == 1:  # this beat goes unreported ...
+            carried.append(rr.pop())
+        elif packets["n"] in (100, 180) and rr:  # one beat reported as two: extra
+            rr = [rr[0] * 0.45, rr[0] * 0.55, *rr[1:]]
+            injected.append("extra")
+        return await send_hr(bpm, rr, contact)
+
+    strap.send_hr = rr_with_mistakes
+    protocol = Protocol("ecg-check", "", (Phase("rest", "baseline", 240.0, compare="before"),))
+    coached = await coach_person(ble_world, tmp_path, protocol, seed=13, breathing="600:free",
+                                 movement=("120:40:qigong",))
+    store, session = coached.store, coached.session_id
+    base = coached.truth["sensor_time_base_ns"]
+    truth_beats = np.array([b["t_s"] for b in coached.truth["beats"]])
+    found_s, errors = [], []
+    for stretch in ecg_stretches(store.raw_chunks(session, "ecg")):
+        peaks = r_peaks(stretch.values_uv, stretch.rate_hz) / stretch.rate_hz
+        strap_s = (stretch.sensor_ns - base) / 1e9 + peaks  # on the strap's clock
+        if strap_s.size < 3:
+            continue
+        inner = (strap_s > strap_s[0] + 1) & (strap_s < strap_s[-1] - 1)
+        errors += [float(min(abs(truth_beats - t))) for t in strap_s[inner]]
+        lo, hi = strap_s[0] + 1, strap_s[-1] - 1
+        found_s += [t for t in truth_beats if lo < t < hi]
+    errors_a = np.array(errors)
+    assert len(errors_a) >= 0.99 * len(found_s) > 150  # every true beat found, nothing else
+    assert np.mean(errors_a <= 1 / 130) >= 0.99, np.sort(errors_a)[-5:]
+    # the comparison with the strap's RR
+    beats = store.beats(session)
+    stretches = ecg_stretches(store.raw_chunks(session, "ecg"))
+    peaks_s = np.concatenate([s.start_s + r_peaks(s.values_uv, s.rate_hz) / s.rate_hz
+                              for s in stretches])
+    result = compare_rr(peaks_s, np.array(beats.time_s), np.array(beats.rr_ms), beats.after_gap)
+    assert sorted(injected) == ["extra", "extra", "missed", "missed"]
+    assert result.count("missed") == 2 and result.count("extra") == 2
+    assert result.count("differs") == 0
+    assert result.count("agrees") >= len(beats) - 8
+    markers = store.markers(session)
+    assert markers[0]["ecg_missed_beats"] == 2 and markers[0]["ecg_extra_beats"] == 2
