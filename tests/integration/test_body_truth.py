@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,3 +223,40 @@ async def test_ecg_r_peaks_fall_on_the_true_beats_and_catch_the_beats_the_rr_got
     assert result.count("agrees") >= len(beats) - 8
     markers = store.markers(session)
     assert markers[0]["ecg_missed_beats"] == 2 and markers[0]["ecg_extra_beats"] == 2
+
+
+async def test_a_session_with_raw_data_exports_ecg_and_accelerometer_to_edf_and_json(
+        ble_world, tmp_path):
+    import pyedflib
+
+    from hrvcoach.history.exporting import export_session
+    from tests.helpers import run_cli
+
+    protocol = Protocol("export-check", "", (Phase("rest", "baseline", 90.0, compare="before"),))
+    coached = await coach_person(ble_world, tmp_path, protocol, seed=14, breathing="600:free",
+                                 movement=("40:20:walk",))
+    store, session = coached.store, coached.session_id
+    edf = export_session(store, session, "edf", tmp_path / "session.edf")
+    reader = pyedflib.EdfReader(str(edf))
+    try:
+        labels = reader.getSignalLabels()
+        assert labels == ["RR", "ECG", "ACC X", "ACC Y", "ACC Z"]
+        assert [reader.getSampleFrequency(i) for i in range(5)] == [4, 130, 50, 50, 50]
+        assert [reader.getPhysicalDimension(i) for i in range(5)] == ["ms", "uV", "mG", "mG", "mG"]
+        ecg = reader.readSignal(1)
+        acc_y = reader.readSignal(3)
+    finally:
+        reader.close()
+    stored = store.raw_chunks(session, "ecg")
+    chunk = stored[len(stored) // 2]
+    first = round(chunk.start_s * 130)
+    assert np.allclose(ecg[first:first + chunk.n_samples], chunk.values, atol=0.5)
+    assert 900 < np.median(acc_y[acc_y != 0]) < 1010  # gravity, upright: about 1 G on y
+    json_path = export_session(store, session, "json", tmp_path / "session.json")
+    document = json.loads(json_path.read_text())
+    assert document["movement"] and document["movement"][0]["kind"] == "walking"
+    assert {"start_s", "duration_s", "inhale_s"} <= set(document["breaths"][0])
+    assert {"breathing_rate_measured", "pacer_adherence", "still_fraction"} <= set(
+        document["markers"]["0"])
+    sessions = json.loads(run_cli("sessions", "--json", home=tmp_path).stdout)
+    assert [s["raw_data"] for s in sessions] == [True]

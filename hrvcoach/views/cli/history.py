@@ -179,7 +179,8 @@ def _run_sessions(args: argparse.Namespace) -> int:
         print(json.dumps([{"id": info.id, "date": info.date, "started_at": info.started_at,
                            "protocol": info.protocol, "duration_s": info.duration_s,
                            "status": info.status, "n_beats": info.n_beats, "source": info.source,
-                           "device": info.device, "origin": info.origin, "markers": headline}
+                           "device": info.device, "origin": info.origin,
+                           "raw_data": info.raw_data, "markers": headline}
                           for info, headline in rows], indent=2))
         return 0
     if not rows:
