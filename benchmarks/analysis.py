@@ -1,6 +1,12 @@
 """Speed of the analysis engine against neurokit2; one command, prints a table naming the machine.
 
-    .venv/bin/python benchmarks/analysis.py        # about 2 minutes on 2 cores
+    .venv/bin/python benchmarks/analysis.py                     # about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/analysis.py --processes-only    # the whole-process part only
+
+Whole processes (issue 15): benchmarks/processes.py's docstring says what runs; goals: one
+24-h recording >= 20x faster than neurokit2 as a whole process; 16 x 24 h with --jobs 2 on 2
+cores >= 1.7x the throughput of --jobs 1; the same through a local Dask cluster within 15 % of
+--jobs 2.
 
 Goals (issue 4): the live per-beat update >= 50x cheaper than neurokit2 recomputing the same
 windows and <= 240 us (>= 5x cheaper than the 1.2 ms of the best other library); the 24-h
@@ -66,6 +72,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from common import machine_line, run_times  # noqa: E402  (benchmarks/, the script's own folder)
+from processes import print_whole_process_table  # noqa: E402
 
 from hrvcoach.analysis import (  # noqa: E402
     LiveMarkers,
@@ -299,6 +306,9 @@ def main() -> None:
         print("# neurokit2 is not installed: its columns stay empty")
     else:
         print(f"# neurokit2 {nk.__version__} (import: {time.perf_counter() - start:.2f} s)")
+    if "--processes-only" in sys.argv[1:]:
+        print_whole_process_table(with_neurokit=nk is not None)
+        return
     rows: list[tuple[str, ...]] = []
     for name, path in LIVE_FILES.items():
         if not path.exists():
@@ -319,6 +329,8 @@ def main() -> None:
     print("# (a) hrv_time 60 s + hrv_frequency 120 s, interpolation_rate=4; (b) the same at the "
           "default 100 Hz;")
     print("# (c) corrected rows: signal_fixpeaks(Kubios) on the 120-s window first, then (a) or (b)")
+    print()
+    print_whole_process_table(with_neurokit=nk is not None)
     print(f"# whole script: {time.perf_counter() - began:.0f} s")
 
 

@@ -8,7 +8,7 @@ import csv
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +84,30 @@ def environment(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = old
+
+
+def write_ecg_edf(path: Path, ecg_mv: Sequence[float], sampling_rate_hz: int, *,
+                  label: str = "ECG MLII", bdf: bool = False) -> Path:
+    """An EDF+ (or BDF+) file with one ECG channel in mV, as a Holter export has it."""
+    import numpy as np
+    import pyedflib
+
+    signal = np.asarray(ecg_mv, dtype=np.float64)
+    kind = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
+    writer = pyedflib.EdfWriter(str(path), 1, file_type=kind)
+    try:
+        writer.setSignalHeader(0, {
+            "label": label, "dimension": "mV", "sample_frequency": sampling_rate_hz,
+            "physical_min": -10.0, "physical_max": 10.0,
+            "digital_min": -8_388_608 if bdf else -32_768,
+            "digital_max": 8_388_607 if bdf else 32_767})
+        writer.writeSamples([signal])
+    finally:
+        writer.close()
+    return path
+
+
+def mitdb_ecg_60s() -> tuple[list[float], int]:
+    """The first 60 s of mitdb record 100's MLII lead (mV) and its sampling rate."""
+    path = real_recording("mitdb_100/100_ecg_first60s_mlii_360hz.csv")
+    return [float(line) for line in path.read_text().split()[1:]], 360

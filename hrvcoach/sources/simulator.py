@@ -39,7 +39,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Any, Final, Literal, Self
+from typing import Final, Literal, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -405,17 +405,27 @@ class _OrnsteinUhlenbeck:
         out = np.empty_like(noise)
         for k, a in enumerate(self._decay):
             b = math.sqrt(1.0 - a * a)
-            out[k], _ = _lfilter()([b], [1.0, -a], noise[k], zi=[a * self._state[k]])
+            out[k] = first_order_filter(noise[k], a, b, float(self._state[k]))
             self._state[k] = out[k, -1]
         return out
 
 
-def _lfilter() -> Any:
-    """scipy.signal.lfilter, imported when the simulation first runs: scipy.signal takes
-    ~0.5-1 s to import, which `hrvcoach demo` should not spend before its window shows."""
-    from scipy.signal import lfilter
-
-    return lfilter
+def first_order_filter(x: NDArray[np.float64], a: float, b: float,
+                       before: float) -> NDArray[np.float64]:
+    """y[n] = a y[n-1] + b x[n] with y[-1] = `before` (0 < a <= 1): scipy.signal.lfilter([b],
+    [1, -a]) in closed form, a^n (a y[-1] + b sum_k x[k] a^-k), in blocks short enough that
+    a^-k stays below 1e12. numpy only: scipy.signal takes ~0.5-1 s to import."""
+    if not 0.0 < a <= 1.0:
+        raise ValueError(f"a must lie in (0, 1], got {a!r}")
+    block = x.size if a == 1.0 else max(1, int(27.0 / -math.log(a)))
+    out = np.empty(x.size)
+    previous = before
+    for start in range(0, x.size, block):
+        part = x[start:start + block]
+        powers = a ** np.arange(1, part.size + 1, dtype=np.float64)
+        out[start:start + part.size] = powers * (previous + (b / a) * np.cumsum(part / powers * a))
+        previous = float(out[start + part.size - 1])
+    return out
 
 
 class _Heart:
@@ -454,8 +464,7 @@ class _Heart:
         if self._gain_bpm is None:
             self._gain_bpm = float(target_bpm[0])
         alpha = STEP_S / _RSA_SETTLE_S
-        gain_bpm, _ = _lfilter()([alpha], [1.0, alpha - 1.0], target_bpm,
-                              zi=[(1.0 - alpha) * self._gain_bpm])
+        gain_bpm = first_order_filter(target_bpm, 1.0 - alpha, alpha, self._gain_bpm)
         self._gain_bpm = float(gain_bpm[-1])
         rsa = np.sqrt(vagal) * gain_bpm * (delayed - 0.5)  # RSA saturates as vagal tone grows
         wander = self._mayer.run(steps)

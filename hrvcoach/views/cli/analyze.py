@@ -1,6 +1,8 @@
-"""`hrvcoach analyze FILE...`: HRV analysis of RR recordings as a readable table or JSON.
+"""`hrvcoach analyze PATH...`: HRV analysis of recordings (files, folders, globs), in parallel on
+every core or on a Dask cluster, as readable reports, the JSON report, or one result table.
 
-Kept light: numpy and the analysis core load inside the command, not when the CLI starts.
+Kept light: the batch runs the analysis in its workers; numpy, scipy and rich load only when
+needed (rich: the progress bar on a terminal).
 """
 
 from __future__ import annotations
@@ -10,151 +12,187 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from hrvcoach.views.cli.arg_types import window_seconds
+from hrvcoach.views.cli.arg_types import positive_int, window_seconds
+from hrvcoach.views.cli.exit_codes import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from hrvcoach.views.text import clock_text
 
 if TYPE_CHECKING:
     from hrvcoach.analysis.artifacts import Artifact
-    from hrvcoach.analysis.batch import Analysis, WindowAnalysis
+    from hrvcoach.analysis.batch import Analysis
     from hrvcoach.analysis.quality import Quality
-    from hrvcoach.files.rr_files import RRRecording
+    from hrvcoach.app.batch import BatchSettings, Outcome
+    from hrvcoach.files.result_tables import TableFormat
 
-PROGRESS_MIN_STEPS = 24  # show a progress bar for at least this many windows (on a terminal)
 ARTIFACTS_LISTED = 8  # the text report names this many artifact events
+FORMATS = ("json", "csv", "parquet")  # result tables (files.result_tables.TABLE_FORMATS)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     analyze = commands.add_parser(
-        "analyze", help="HRV analysis of RR recordings (artifacts, time, frequency, breathing)",
+        "analyze", help="HRV analysis of recordings: files, folders, globs; every core or a Dask "
+        "cluster; reports, JSON or one result table",
         description="Analyse RR recordings: artifact detection and correction (Lipponen & "
         "Tarvainen), time domain, frequency domain in ms² (4 Hz cubic resampling, Welch "
         "aligned to the window's end), breathing rate from the RSA peak (HF flagged not valid "
         "unless the breathing peak lies wholly inside the HF band for the window's length), "
         "coherence, and a rhythm-quality verdict (irregular rhythm, too many corrections or "
-        "input that is not RR intervals: HRV not valid, with the reasons). Files: one RR per "
-        "line (ms or s), a CSV with an RR column, a Kubios RR or results text file, or a Polar "
-        "HRM file.")
-    analyze.add_argument("files", nargs="+", type=Path, metavar="FILE", help="RR recordings")
-    analyze.add_argument("--json", action="store_true",
-                         help="one JSON object per file (a list for several files)")
+        "input that is not RR intervals: HRV not valid, with the reasons). Reads RR text (one RR "
+        "per line, ms or s), CSV with an RR column, Kubios RR or results text, Polar HRM, WFDB "
+        "records (RECORD.hea with a beat annotation file) and EDF+/BDF files with an ECG "
+        "channel (R-peaks by neurokit2). "
+        "Recordings are analysed in parallel, one task each; a recording that fails gets an "
+        "error row and the others go on (exit status 1).")
+    analyze.add_argument("paths", nargs="+", metavar="PATH",
+                         help="recordings: files, folders (searched recursively) or globs")
+    out = analyze.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true",
+                     help="the full JSON report of each recording (a list for several)")
+    out.add_argument("--format", choices=FORMATS, dest="table_format",
+                     help="one result table: a row per recording (and per window with "
+                     "--window); default from -o's extension")
+    analyze.add_argument("-o", "--output", type=Path, metavar="FILE",
+                         help="write the table (or --json report) to FILE instead of the screen")
+    analyze.add_argument("--jobs", type=positive_int, metavar="N",
+                         help="processes on this machine (default: one per core)")
+    analyze.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                         help="run on this Dask cluster instead (pip install 'hrvcoach[cluster]')")
+    analyze.add_argument("--max-memory", type=positive_int, metavar="MB",
+                         help="address space each local job may use (default: an equal share "
+                         "of the memory, at least 4096); a recording that needs more gets an "
+                         "error row")
     analyze.add_argument("--no-correct", action="store_true",
                          help="report artifacts but compute the markers on the RR as recorded")
     analyze.add_argument("--window", type=window_seconds, metavar="SECONDS",
                          help="also analyse consecutive windows of this length (e.g. 300)")
     analyze.add_argument("--units", choices=("ms", "s"), help="RR units (default: detected)")
     analyze.add_argument("--column", metavar="NAME", help="the RR column of a CSV with a header")
+    analyze.add_argument("--nn-only", action="store_true",
+                         help="WFDB: only intervals between two normal (N) beats, as "
+                         "annotated; implies --no-correct (the labels replace the detector)")
+    analyze.add_argument("--annotator", metavar="EXT",
+                         help="WFDB: the beat annotation file's extension (default: atr, ecg "
+                         "or qrs, the first present)")
+    analyze.add_argument("--ecg-channel", metavar="LABEL",
+                         help="EDF+/BDF: the ECG channel (default: the first labelled ECG or EKG)")
     analyze.set_defaults(run=_run_analyze)
 
 
+def _settings(args: argparse.Namespace) -> BatchSettings:
+    from hrvcoach.app.batch import BatchSettings
+    from hrvcoach.files.recordings import ReadOptions
+
+    read = ReadOptions(units=args.units, column=args.column, nn_only=args.nn_only,
+                       annotator=args.annotator, ecg_channel=args.ecg_channel)
+    # with beat labels the annotations, not the detector, say which intervals are normal
+    correct = not (args.no_correct or args.nn_only)
+    return BatchSettings(correct=correct, window_s=args.window, read=read)
+
+
+def _table_format(args: argparse.Namespace) -> TableFormat | None:
+    """The result table asked for (None: text reports or --json)."""
+    from hrvcoach.core.errors import InputError
+    from hrvcoach.files.result_tables import table_format_of
+
+    found = args.table_format
+    if found is None and not args.json and args.output is not None:
+        found = table_format_of(args.output)
+        if found is None:
+            raise InputError("-o", f"{args.output}: name it .csv, .json or .parquet, or give --format")
+    if found == "parquet" and args.output is None:
+        raise InputError("--format parquet", "writes a file: name it with -o FILE.parquet")
+    return found  # type: ignore[no-any-return]
+
+
+def _exit_status(outcomes: Sequence[Outcome]) -> int:
+    """0; 1 when any recording failed; 2 when none could be read (bad input only)."""
+    failed = [outcome for outcome in outcomes if not outcome.ok]
+    if not failed:
+        return EXIT_OK
+    if len(failed) == len(outcomes) and all(outcome.bad_input for outcome in failed):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
 def _run_analyze(args: argparse.Namespace) -> int:
-    from hrvcoach.analysis.batch import analyze
-    from hrvcoach.files.rr_files import read_rr_file
+    from hrvcoach.app.batch import find_recordings, run_batch
+    from hrvcoach.views.cli.progress import BatchProgress
 
-    results: list[dict[str, Any]] = []
-    for path in args.files:
-        recording = read_rr_file(path, units=args.units, column=args.column,
-                                 heartbeats=False)
-        progress = _progress_bar(path.name, sys.stderr)
-        analysis = analyze(recording.rr_ms, correct=not args.no_correct, window_s=args.window,
-                           on_progress=progress, input_unit=recording.units_read)
-        if args.json:
-            results.append(analysis_json(str(path), analysis))
-        else:
-            write_table(sys.stdout, recording, analysis)
+    table_format = _table_format(args)
+    settings = _settings(args)
+    files = find_recordings(args.paths)
+    text = table_format is None and not args.json
+    outcomes: dict[int, Outcome] = {}
+    show = _in_order(lambda outcome: _write_text(sys.stdout if text else None, sys.stderr, outcome))
+
+    with BatchProgress(len(files), sys.stderr) as progress:
+        def done(index: int, outcome: Outcome) -> None:
+            progress.done(outcome)
+            show(index, outcome)
+            outcomes[index] = replace(outcome, analysis=None)  # the report is printed: not kept
+
+        run_batch(files, settings, on_done=done, jobs=args.jobs, scheduler=args.scheduler,
+                  memory_limit_mb=args.max_memory, keep_analysis=text)
+    ordered = [outcomes[index] for index in range(len(files))]
     if args.json:
-        payload: Any = results[0] if len(results) == 1 else results
-        json.dump(payload, sys.stdout, indent=2, allow_nan=False)
-        sys.stdout.write("\n")
-    return 0
+        _write_json_reports(ordered, args.output)
+    elif table_format is not None:
+        _write_table(ordered, settings, table_format, args.output)
+    return _exit_status(ordered)
 
 
-def _progress_bar(name: str, out: TextIO) -> Callable[[int, int], None] | None:
-    """A one-line progress bar on a terminal for long analyses; None elsewhere."""
-    if not out.isatty():
-        return None
+def _in_order(handle: Callable[[Outcome], None]) -> Callable[[int, Outcome], None]:
+    """on_done for outcomes that arrive in any order: handles them in the order of the files."""
+    waiting: dict[int, Outcome] = {}
+    following = 0
 
-    def show(done: int, total: int) -> None:
-        if total < PROGRESS_MIN_STEPS:
-            return
-        width = 30
-        filled = width * done // total
-        out.write(f"\ranalysing {name} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
-            out.write("\r" + " " * (width + len(name) + 30) + "\r")
-        out.flush()
+    def arrived(index: int, outcome: Outcome) -> None:
+        nonlocal following
+        waiting[index] = outcome
+        while following in waiting:
+            handle(waiting.pop(following))
+            following += 1
 
-    return show
+    return arrived
 
 
-# -- JSON ----------------------------------------------------------------------------------
+def _write_text(out: TextIO | None, err: TextIO, outcome: Outcome) -> None:
+    """A failure's one line on `err` (whatever the output); the readable report on `out`."""
+    if outcome.error is not None:
+        err.write(f"hrvcoach: error: {outcome.error}\n")
+    elif out is not None and outcome.analysis is not None:
+        write_report(out, f"{outcome.file}  ({outcome.origin})", outcome.analysis)
 
 
-def _number(value: float) -> float | None:
-    """JSON has no NaN: a marker that could not be computed is null."""
-    return float(value) if math.isfinite(value) else None
+def _write_json_reports(outcomes: Sequence[Outcome], path: Path | None) -> None:
+    from hrvcoach.files.result_tables import write_result_table
+
+    reports = [outcome.report if outcome.report is not None
+               else {"file": outcome.file, "error": outcome.error} for outcome in outcomes]
+    payload: Any = reports[0] if len(reports) == 1 else reports
+    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        write_result_table(path, text.encode("utf-8"))
 
 
-def _blocks(stretch: WindowAnalysis) -> dict[str, Any]:
-    markers = stretch.markers
-    time, frequency = markers.time, markers.frequency
-    breathing, coherence, summary = markers.breathing, markers.coherence, markers.coherence_summary
-    counts = dict.fromkeys(("ectopic", "missed", "extra", "long_short"), 0)
-    for artifact in stretch.artifacts:
-        counts[artifact.kind] += 1
-    return {
-        "quality": stretch.quality.as_json(),
-        "artifacts": {"count": len(stretch.artifacts), **counts,
-                      "indices": sorted(artifact.index for artifact in stretch.artifacts)},
-        "time": {
-            "mean_rr_ms": _number(time.mean_rr_ms),
-            "mean_hr_bpm": _number(time.mean_hr_bpm),
-            "sdnn_ms": _number(time.sdnn_ms),
-            "rmssd_ms": _number(time.rmssd_ms),
-            "ln_rmssd": _number(time.ln_rmssd),
-            "pnn50_pct": _number(time.pnn50_pct),
-            "sd1_ms": _number(time.sd1_ms),
-            "sd2_ms": _number(time.sd2_ms),
-            "stress_index": _number(time.stress_index),
-        },
-        "frequency": {
-            "vlf_ms2": _number(frequency.vlf_ms2),
-            "lf_ms2": _number(frequency.lf_ms2),
-            "hf_ms2": _number(frequency.hf_ms2),
-            "lf_hf": _number(frequency.lf_hf),
-            "total_ms2": _number(frequency.total_ms2),
-            "lf_peak_hz": _number(frequency.lf_peak_hz),
-            "hf_peak_hz": _number(frequency.hf_peak_hz),
-            "hf_valid": breathing.hf_valid,
-        },
-        "breathing": {
-            "breaths_per_min": _number(breathing.breaths_per_min),
-            "breathing_power_ms2": _number(breathing.breathing_power_ms2),
-            "p2t_ms": _number(breathing.p2t_ms),
-            "p2t_bpm": _number(breathing.p2t_bpm),
-        },
-        "coherence": {"coherence_ratio": _number(coherence.coherence_ratio),
-                      "coherence_peak_hz": _number(coherence.coherence_peak_hz),
-                      "coherence_score": _number(coherence.coherence_score),
-                      "low_coherence_pct": _number(summary.low_coherence_pct),
-                      "medium_coherence_pct": _number(summary.medium_coherence_pct),
-                      "high_coherence_pct": _number(summary.high_coherence_pct)},
-    }
+def _write_table(outcomes: Sequence[Outcome], settings: BatchSettings,
+                 table_format: TableFormat, path: Path | None) -> None:
+    from hrvcoach.app.batch import provenance, table_columns, table_rows
+    from hrvcoach.files.result_tables import encode_result_table, write_result_table
 
-
-def analysis_json(file: str, analysis: Analysis) -> dict[str, Any]:
-    """The documented JSON object of one file (see README, "Command line")."""
-    out: dict[str, Any] = {"file": file, "n_beats": analysis.n_beats,
-                           "duration_s": analysis.duration_s, **_blocks(analysis.whole)}
-    if analysis.windows:
-        out["windows"] = [
-            {"start_s": window.start_s, "end_s": window.end_s, "n_beats": window.n_beats,
-             **_blocks(window)}
-            for window in analysis.windows
-        ]
-    return out
+    rows = table_rows(outcomes, settings)
+    data = encode_result_table(rows, table_columns(rows), table_format,
+                               metadata=provenance(settings))
+    if path is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_result_table(path, data)
 
 
 # -- text ----------------------------------------------------------------------------------
@@ -196,7 +234,7 @@ def _quality_lines(quality: Quality) -> list[str]:
             *(f"             {reason}" for reason in quality.reasons)]
 
 
-def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None:
+def write_report(out: TextIO, title: str, analysis: Analysis) -> None:
     """The readable report of one file."""
     whole = analysis.whole
     m = whole.markers
@@ -206,7 +244,7 @@ def write_table(out: TextIO, recording: RRRecording, analysis: Analysis) -> None
         counts[artifact.kind] += 1
     done = "corrected" if analysis.corrected else "found, not corrected (--no-correct)"
     lines = [
-        f"{recording.path}  (RR in {recording.units_read})",
+        title,
         f"  {analysis.n_beats} beats, {clock_text(analysis.duration_s)}; "
         f"{len(whole.artifacts)} artifacts {done}: ectopic {counts['ectopic']}, "
         f"missed {counts['missed']}, extra {counts['extra']}, long/short {counts['long_short']}",

@@ -67,3 +67,13 @@ def seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63-1, got "
                                          f"{text[:40]!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value

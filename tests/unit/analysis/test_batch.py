@@ -153,24 +153,6 @@ def test_whole_record_of_a_day_uses_every_beat_and_drops_the_offset(capsys):
     assert all(math.isfinite(w.markers.time.rmssd_ms) for w in result.windows[:-1])
 
 
-def test_long_analyses_show_a_progress_bar_on_a_terminal_only():
-    import io
-
-    from hrvcoach.views.cli.analyze import _progress_bar
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    assert _progress_bar("day.txt", io.StringIO()) is None
-    terminal = Terminal()
-    show = _progress_bar("day.txt", terminal)
-    assert show is not None
-    rr = read_rr_file(real_recording("polar_rri_bartels_hrv/exercise_rri_rr.csv")).rr_ms
-    analyze(rr, window_s=60.0, on_progress=show)  # 43 windows
-    assert "analysing day.txt [" in terminal.getvalue() and "43/44" in terminal.getvalue()
-
-
 def test_coach_commands_take_the_markers_engine_and_the_session_computes_with_it(tmp_path):
     import asyncio
 

@@ -258,3 +258,15 @@ def test_an_impossible_person_is_refused_naming_the_field(field, value):
 def test_a_negative_artifact_rate_is_refused():
     with pytest.raises(ValueError, match="artifacts_per_min"):
         simulate_beats(Pacer.constant(6.0), SimulatedPerson(), seed=0, artifacts_per_min=-1.0)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.951, 0.3), (0.99, 0.01), (0.9995, 0.03), (0.5, 1.0),
+                                      (1.0, 0.2), (0.01, 1.0)])
+def test_the_first_order_filter_equals_scipys_lfilter(a, b):
+    from scipy.signal import lfilter
+
+    from hrvcoach.sources.simulator import first_order_filter
+
+    x = np.random.default_rng(1).standard_normal(1000)
+    expected, _ = lfilter([b], [1.0, -a], x, zi=[a * 0.7])
+    assert np.allclose(first_order_filter(x, a, b, 0.7), expected, rtol=1e-12, atol=1e-12)
