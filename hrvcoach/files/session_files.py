@@ -195,18 +195,22 @@ def _edf_text(text: str) -> str:
 
 def _raw_signal(chunks: list[RawChunk], channel: int, seconds: int) -> tuple[Any, float]:
     """One channel of raw chunks on the session's time grid from 0 (zeros where nothing was
-    recorded), and its rate."""
+    recorded), and its rate. A stretch of chunks without a gap is laid down from its first
+    chunk's time, sample after sample (the chunks' own times wobble by the radio's delays)."""
     import numpy as np
 
     rate = chunks[0].rate_hz
     out = np.zeros(int(seconds * rate))
     channels = chunks[0].channels
+    position = 0
     for chunk in chunks:
-        first = round(chunk.start_s * rate)
+        if chunk.after_gap or chunk is chunks[0]:
+            position = round(chunk.start_s * rate)
         values = np.asarray(chunk.values[channel::channels], dtype=np.float64)
-        lo, hi = max(first, 0), min(first + values.size, out.size)
+        lo, hi = max(position, 0), min(position + values.size, out.size)
         if hi > lo:
-            out[lo:hi] = values[lo - first:hi - first]
+            out[lo:hi] = values[lo - position:hi - position]
+        position += values.size
     return out, rate
 
 
