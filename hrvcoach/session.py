@@ -249,6 +249,7 @@ class Session:
         self._gap_after_pause = False
         self._last_time_s = 0.0
         self._body = LiveBody()  # breaths and movement from a strap's accelerometer
+        self._raw_gap_after_pause = False
         self._ended_quiet = False  # the watchdog ended the session: silent past its end time
 
     @property
@@ -350,7 +351,11 @@ class Session:
     def _on_raw(self, chunk: RawChunk) -> None:
         """A strap's raw ECG/accelerometer chunk: recorded (not while paused), then analysed."""
         if self._paused or chunk.start_s > self.end_s:
+            self._raw_gap_after_pause |= self._paused
             return
+        if self._raw_gap_after_pause:  # the raw data of the pause is missing
+            chunk = dataclasses.replace(chunk, after_gap=True)
+            self._raw_gap_after_pause = False
         if self.recorder is not None:
             self.recorder.record_raw(chunk)
         self.on_event(chunk)

@@ -27,6 +27,7 @@ __all__ = ["MIN_BREATHS", "RATE_WINDOW_S", "BodyState", "LiveBody", "PacerAt"]
 RATE_WINDOW_S: Final = 60.0
 ADHERENCE_BREATHS: Final = 10
 MIN_BREATHS: Final = 3  # fewer still breaths in the window: no measured rate
+STEP_BACK_S: Final = 0.25
 PacerAt = Callable[[float], tuple[float | None, float | None]]  # t -> (rate, cycle phase 0..1)
 
 
@@ -47,6 +48,7 @@ class LiveBody:
         self._breath: BreathTracker | None = None
         self._movement: MovementTracker | None = None
         self._segments: list[MovementSegment] = []
+        self._end_s = -math.inf  # where the last chunk ended
         self.breaths: deque[BreathRecord] = deque(maxlen=256)
 
     def feed(self, chunk: RawChunk, pacer_at: PacerAt | None = None
@@ -59,15 +61,21 @@ class LiveBody:
             self._movement = MovementTracker(chunk.rate_hz)
         assert self._movement is not None
         xyz = np.asarray(chunk.values, dtype=np.float64).reshape(-1, 3)
+        # a chunk that starts well before the last one ended: the strap's clock mapping became
+        # better (a late backlog drained) and the times stepped back: the breath starts afresh
+        stepped_back = chunk.start_s < self._end_s - STEP_BACK_S
+        self._end_s = chunk.end_s
         ended = self._movement.feed(chunk.start_s, xyz)
         self._segments += ended
+        if ended:  # still again: the breath is followed afresh (the movement's big swings
+            self._breath = BreathTracker(chunk.rate_hz)  # would set its depth and direction)
         state = self._movement.state
         moving = [(m.start_s, m.end_s) for m in self._segments[-4:]]
         if state.moving:
             moving.append((state.since_s, math.inf))
         found: list[BreathRecord | MovementSegment] = list(ended)
-        for breath in self._breath.feed(chunk.start_s, xyz, after_gap=chunk.after_gap,
-                                        moving=moving):
+        for breath in self._breath.feed(chunk.start_s, xyz,
+                                        after_gap=chunk.after_gap or stepped_back, moving=moving):
             if pacer_at is not None:
                 rate, phase = pacer_at(breath.onset_s)
                 breath = dataclasses.replace(breath, paced_per_min=rate, pacer_phase=phase)

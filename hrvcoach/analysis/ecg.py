@@ -31,7 +31,8 @@ from numpy.typing import NDArray
 from hrvcoach.core.constants import MIN_RR_MS
 from hrvcoach.core.raw import RawChunk
 
-__all__ = ["BeatCheck", "EcgStretch", "RRComparison", "compare_rr", "ecg_stretches", "r_peaks"]
+__all__ = ["BeatCheck", "EcgStretch", "RRComparison", "compare_rr", "ecg_stretches", "r_peaks",
+           "stretch_start_s"]
 
 FloatArray = NDArray[np.float64]
 QRS_BAND_HZ: Final = (5.0, 20.0)
@@ -62,29 +63,40 @@ class EcgStretch:
 
 def ecg_stretches(chunks: Sequence[RawChunk]) -> list[EcgStretch]:
     """Stored or streamed ECG chunks joined into contiguous stretches (a new one after a gap).
-    Samples within a stretch are timed from its first chunk: one clock mapping per stretch."""
+    Samples within a stretch follow each other 1/rate apart, from the stretch's least delayed
+    chunk (stretch_start_s): one clock mapping per stretch."""
     out: list[EcgStretch] = []
-    parts: list[tuple[int, ...]] = []
-    first: RawChunk | None = None
+    parts: list[RawChunk] = []
     for chunk in chunks:
         if chunk.stream != "ecg":
             continue
-        if first is not None and (chunk.after_gap or chunk.rate_hz != first.rate_hz):
-            out.append(_stretch(first, parts))
-            parts, first = [], None
-        if first is None:
-            first = chunk
-        parts.append(chunk.values)
-    if first is not None:
-        out.append(_stretch(first, parts))
+        if parts and (chunk.after_gap or chunk.rate_hz != parts[0].rate_hz):
+            out.append(_stretch(parts))
+            parts = []
+        parts.append(chunk)
+    if parts:
+        out.append(_stretch(parts))
     return out
 
 
-def _stretch(first: RawChunk, parts: list[tuple[int, ...]]) -> EcgStretch:
-    values = np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+def stretch_start_s(chunks: Sequence[RawChunk]) -> float:
+    """Session time of the first sample of contiguous chunks, from the least delayed of them:
+    each chunk says where the stretch began (its start less the samples before it); a chunk
+    that came late (a backlog at a stream's start) says too late a time, so the earliest wins."""
+    before = 0
+    earliest = math.inf
+    for chunk in chunks:
+        earliest = min(earliest, chunk.start_s - before / chunk.rate_hz)
+        before += chunk.n_samples
+    return earliest
+
+
+def _stretch(chunks: list[RawChunk]) -> EcgStretch:
+    first = chunks[0]
+    values = np.concatenate([np.asarray(c.values, dtype=np.float64) for c in chunks])
     first_ns = first.sensor_ns - round((first.n_samples - 1) * 1e9 / first.rate_hz) \
         if first.sensor_ns else 0
-    return EcgStretch(first.start_s, first.rate_hz, values, first_ns)
+    return EcgStretch(stretch_start_s(chunks), first.rate_hz, values, first_ns)
 
 
 def r_peaks(ecg_uv: FloatArray, rate_hz: float) -> FloatArray:

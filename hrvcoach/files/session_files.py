@@ -70,6 +70,7 @@ CSV_HEADER: Final = "time_s,rr_ms,contact,after_gap,artifact,phase"
 JOURNAL_HEADER: Final = JOURNAL_LINE.strip()  # the CSV journal of a live session
 EDF_RESAMPLE_HZ: Final = 4
 EDF_MAX_TEXT: Final = 40  # EDFlib's limit for one annotation
+EDF_MAX_RECORDING: Final = 55  # equipment + our note: 80 less "Startdate", its date, spaces
 EDF_MAX_ANNOTATION_SIGNALS: Final = 64  # EDFlib's limit
 EDF_ECG_LIMIT_UV: Final = 10_000.0  # ±10 mV in 16 bits: 0.3 µV steps
 EDF_ACC_LIMIT_MG: Final = 8_000.0  # ±8 G: 0.25 mG steps
@@ -195,22 +196,28 @@ def _edf_text(text: str) -> str:
 
 def _raw_signal(chunks: list[RawChunk], channel: int, seconds: int) -> tuple[Any, float]:
     """One channel of raw chunks on the session's time grid from 0 (zeros where nothing was
-    recorded), and its rate. A stretch of chunks without a gap is laid down from its first
-    chunk's time, sample after sample (the chunks' own times wobble by the radio's delays)."""
+    recorded), and its rate. A stretch of chunks without a gap is laid down sample after sample
+    from its least delayed chunk's time (analysis.ecg.stretch_start_s)."""
     import numpy as np
+
+    from hrvcoach.analysis.ecg import stretch_start_s
 
     rate = chunks[0].rate_hz
     out = np.zeros(int(seconds * rate))
     channels = chunks[0].channels
-    position = 0
+    stretches: list[list[RawChunk]] = []
     for chunk in chunks:
-        if chunk.after_gap or chunk is chunks[0]:
-            position = round(chunk.start_s * rate)
-        values = np.asarray(chunk.values[channel::channels], dtype=np.float64)
-        lo, hi = max(position, 0), min(position + values.size, out.size)
-        if hi > lo:
-            out[lo:hi] = values[lo - position:hi - position]
-        position += values.size
+        if chunk.after_gap or not stretches:
+            stretches.append([])
+        stretches[-1].append(chunk)
+    for stretch in stretches:
+        position = round(stretch_start_s(stretch) * rate)
+        for chunk in stretch:
+            values = np.asarray(chunk.values[channel::channels], dtype=np.float64)
+            lo, hi = max(position, 0), min(position + values.size, out.size)
+            if hi > lo:
+                out[lo:hi] = values[lo - position:hi - position]
+            position += values.size
     return out, rate
 
 
@@ -254,9 +261,11 @@ def _write_edf(path: Path, document: SessionDocument) -> None:
         started = dt.datetime.fromisoformat(session.started_at)
         writer.setStartdatetime(started.replace(tzinfo=None))  # EDF+ keeps local clock time
         offset = started.strftime("%z") or "local"  # ... so the UTC offset goes beside it
-        writer.setRecordingAdditional(
-            _edf_text(f"hrvcoach_UTC{offset}_{session.protocol}").replace(" ", "_"))
-        writer.setEquipment(_edf_text(session.device or session.source).replace(" ", "_"))
+        # EDF+ gives the recording's identification 80 characters: equipment first, then ours
+        equipment = _edf_text(session.device or session.source).replace(" ", "_")
+        writer.setEquipment(equipment)
+        writer.setRecordingAdditional(_edf_text(f"hrvcoach_UTC{offset}_{session.protocol}")
+                                      .replace(" ", "_")[:EDF_MAX_RECORDING - len(equipment)])
         for time_s, value, contact, gap in zip(beats.time_s, beats.rr_ms, beats.contact,
                                                beats.after_gap, strict=True):
             text = f"RR {value!r}" + (" nocontact" if contact is False else "") + \

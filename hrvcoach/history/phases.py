@@ -107,9 +107,9 @@ class PhaseData:
     def unreliable(self) -> list[str]:
         """Why this phase's markers should not be trusted much (empty: no reason)."""
         reasons = []
-        if self.duration_s < MIN_RELIABLE_S:
+        if self.duration_s < MIN_RELIABLE_S and self.phase.kind != "movement":
             reasons.append(f"short: {self.duration_s / 60:.1f} min (< {MIN_RELIABLE_S / 60:g} min)")
-        if self.n_moving and self.phase.kind != "movement":
+        if self.moving_s >= 1.0 and self.phase.kind != "movement":
             reasons.append(f"moving: {self.moving_s:.0f} s of movement left out")
         if self.flagged_pct > MAX_RELIABLE_ARTIFACT_PCT:
             reasons.append(f"artifact-heavy: {self.flagged_pct:.0f} % of beats corrected or "

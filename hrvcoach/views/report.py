@@ -72,6 +72,9 @@ REPORT_PNG_DPI = 100  # a PNG report is both A4 pages one above the other: 827 x
 _TABLE_MARKERS = ("mean_hr_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50_pct", "sd1_ms", "sd2_ms",
                   "stress_index", "lf_ms2", "hf_ms2", "breaths_per_min", "coherence_ratio",
                   "artifact_pct")
+# with a strap's raw data: the measured breath, the pacer followed, stillness, a form's response
+_RAW_TABLE_MARKERS = ("breathing_rate_measured", "pacer_adherence", "heart_breath_phase_deg",
+                      "still_fraction", "hr_rise_bpm")
 
 def _phase_colour(index: int) -> str:
     return _PHASE_COLOURS[index % len(_PHASE_COLOURS)]
@@ -120,6 +123,13 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
                   gid="no-contact", label="no skin contact (left out)")
     for gap_t in time_min[np.asarray(beats.after_gap, dtype=bool)]:
         tach.axvline(gap_t, color="#888888", ls=":", lw=0.8)
+    for number, segment in enumerate(store.movement(info.id)):  # left out of the vagal markers
+        tach.axvspan(segment.start_s / 60, segment.end_s / 60, ymin=0.0, ymax=0.06,
+                     color="#e07a5f", alpha=0.9, lw=0, gid=f"movement-{number}",
+                     label=None if number else "moving (left out of vagal markers)")
+        tach.axvspan(segment.start_s / 60, segment.end_s / 60, color="#e07a5f", alpha=0.10, lw=0)
+        tach.text((segment.start_s + segment.end_s) / 120, 0.065, segment.kind, fontsize=7,
+                  ha="center", va="bottom", color="#b5532f", transform=tach.get_xaxis_transform())
     notes = [a for a in store.annotations(info.id) if a.kind in ("note", "pacing")]
     for number, note in enumerate(notes, start=1):
         mark = note.kind == "note"
@@ -151,15 +161,16 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     columns = [f"{data.phase.index + 1}. {data.phase.name}\n[{data.phase.kind}"
                f"{', ' + data.phase.compare if data.phase.compare else ''}]"
                for data in analysis.phases]
+    shown = (*_TABLE_MARKERS, *(_RAW_TABLE_MARKERS if getattr(info, "raw_data", False) else ()))
     cells = [[format_marker(key, markers.get(data.phase.index, {}).get(key))
-              for data in analysis.phases] for key in _TABLE_MARKERS]
+              for data in analysis.phases] for key in shown]
     cells.append(["HF valid" if markers.get(d.phase.index, {}).get("hf_valid") else
                   "HF not valid (breath not in HF)" for d in analysis.phases])
     cells.append(["\n".join(([] if d.quality.valid else ["HRV not valid"]) +
                             [reason.split(" of beats")[0].split(" (")[0]
                              for reason in d.unreliable()]) or "ok"
                   for d in analysis.phases])
-    rows = [marker(key).with_unit() for key in _TABLE_MARKERS] + ["HF validity", "reliability"]
+    rows = [marker(key).with_unit() for key in shown] + ["HF validity", "reliability"]
     if columns:
         table = table_axes.table(cellText=cells, rowLabels=rows, colLabels=columns,
                                  cellLoc="center", bbox=(0.0, 0.0, 1.0, 1.0))

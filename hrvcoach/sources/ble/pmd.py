@@ -218,8 +218,11 @@ class SensorClock:
     A frame's timestamp is its last sample's time on the strap's clock; it is received a little
     later on the session clock. `session time - sensor time` of each frame is the clocks' offset
     plus that frame's delay, so the offset is the smallest of the last OFFSET_WINDOW_S (the least
-    delayed frame; it follows a slow drift between the clocks either way). When it jumps by more
-    than JUMP_S (the session was paused while the strap went on), the old frames are forgotten.
+    delayed frame; it follows a slow drift between the clocks either way). A backlog of frames
+    delivered late (seconds, at a stream's start) only lowers it as it drains. When it rises by
+    more than JUMP_S (the session clock jumped ahead of the strap's), the old frames are
+    forgotten. (A pause of the session, in which the strap goes on, lowers it: the session drops
+    the raw data while paused and marks the next chunk as after a gap.)
     """
 
     def __init__(self) -> None:
@@ -229,7 +232,7 @@ class SensorClock:
         """(offset to add to sensor seconds, whether the clocks jumped) for a frame whose last
         sample is at `sensor_s` on the strap and that arrived at session time `received_s`."""
         candidate = received_s - sensor_s
-        jumped = bool(self._recent) and abs(candidate - min(c for _, c in self._recent)) > JUMP_S
+        jumped = bool(self._recent) and candidate - min(c for _, c in self._recent) > JUMP_S
         if jumped:
             self._recent.clear()
         self._recent.append((received_s, candidate))

@@ -210,7 +210,8 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
                 "phase": s.phase_index + 1, "phase_name": s.phase_name, "kind": s.phase_kind,
                 "duration_s": round(s.duration_s, 3), "n_beats": s.n_beats,
                 "artifact_pct": _json_number(round(s.flagged_pct, 2)), "unreliable": s.unreliable,
-                "hrv_valid": s.hrv_valid, "not_valid_because": s.not_valid_because}
+                "hrv_valid": s.hrv_valid, "not_valid_because": s.not_valid_because,
+                "moving_excluded_s": round(s.moving_s, 1)}
 
     return {
         "before": side(result.before),

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from hrvcoach.analysis.body import BodyState
 from hrvcoach.analysis.coherence import coherence_level
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import SourceStatus, StatusKind
@@ -93,6 +94,7 @@ class CoachState:
         self.connection: tuple[str, str] = ("waiting for the first beat", "muted")
         self.signal = "unknown"
         self.not_valid_because: tuple[str, ...] = ()  # the rhythm-quality gate's reasons, if it fails
+        self.body: BodyState | None = None  # breath and movement from a strap's accelerometer
         self.battery_pct: float | None = None
         self.paused = False
         self.ended: SessionEnded | None = None
@@ -157,6 +159,27 @@ class CoachState:
             return f"{silent} · contact? strap?", "bad"
         return f"{words} · {silent}", "bad" if role == "bad" else "warn"
 
+    @property
+    def moving_words(self) -> str:
+        """"moving — markers paused" while the body moves; "" when still or unknown."""
+        body = self.body
+        if body is None or not body.movement.moving:
+            return ""
+        return "moving — markers paused"
+
+    @property
+    def body_words(self) -> str:
+        """What the accelerometer says, for the status chips: moving, or the breath measured."""
+        if self.moving_words:
+            return self.moving_words
+        body = self.body
+        if body is None or not math.isfinite(body.breaths_per_min):
+            return ""
+        words = f"breath {body.breaths_per_min:.1f}/min"
+        if math.isfinite(body.pacer_adherence):
+            words += f", {body.pacer_adherence * 100:.0f} % with the pacer"
+        return words
+
     def _fold_snapshot(self, snapshot: Snapshot) -> None:
         self.silent_s = None
         beat = snapshot.beat
@@ -176,6 +199,7 @@ class CoachState:
             self.spectrum = snapshot.spectrum
         self.signal = snapshot.signal
         self.not_valid_because = snapshot.not_valid_because
+        self.body = snapshot.body
         if self._last_snapshot_s is not None and not self.paused:
             level = coherence_level(snapshot.markers.coherence_ratio)
             step_s = min(max(beat.time_s - self._last_snapshot_s, 0.0), MAX_COUNTED_GAP_S)

@@ -918,9 +918,14 @@ class CoachWindow(QtWidgets.QMainWindow):
         self._drawn_markers_at = drawn
         markers, baseline = self.state.markers, self.state.baseline
         not_valid = self.state.not_valid_because
+        moving = self.state.moving_words
         for spec in MARKER_CARDS:
             card = self.cards[spec.key]
             value = getattr(markers, spec.key)
+            if moving and spec.key != "mean_hr_bpm":  # vagal markers come from still stretches
+                card.set_value(number_text(value, spec.digits), dimmed=True)
+                card.set_detail(moving)
+                continue
             if not_valid and spec.key != "mean_hr_bpm":  # the gate: HRV of this rhythm is not vagal
                 card.set_value(NO_VALUE, dimmed=True)
                 card.set_detail(not_valid[0].replace(" — HRV not valid", "") + " · HRV not valid")
@@ -987,7 +992,10 @@ class CoachWindow(QtWidgets.QMainWindow):
         words, role = self.state.source_state()
         source = f" · {self.source_label}" if self.source_label else ""
         _set_role_text(self.connection_label, f"● {words}{source}", role)
-        _set_role_text(self.signal_label, f"signal {self.state.signal}", _SIGNAL_ROLE[self.state.signal])
+        signal = f"signal {self.state.signal}"
+        body = self.state.body_words
+        _set_role_text(self.signal_label, f"{signal} · {body}" if body else signal,
+                       "warn" if self.state.moving_words else _SIGNAL_ROLE[self.state.signal])
         battery = self.state.battery_pct
         self.battery_label.setText(f"battery {battery:.0f} %" if battery is not None else "")
 

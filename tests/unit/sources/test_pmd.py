@@ -109,11 +109,12 @@ def test_start_asks_for_one_value_of_each_setting():
     assert start_request(0, {0: 130, 1: 14}) == bytes.fromhex("02 00 00 01 82 00 01 01 0e 00")
 
 
-def test_the_sensor_clock_takes_the_least_delayed_frame_and_follows_a_pause():
+def test_the_sensor_clock_takes_the_least_delayed_frame_and_follows_jumps():
     clock = SensorClock()
     assert clock.offset_s(100.0, 5.3) == (pytest.approx(-94.7), False)
     assert clock.offset_s(100.5, 5.75)[0] == pytest.approx(-94.75)  # less delayed: taken
     assert clock.offset_s(101.0, 6.4)[0] == pytest.approx(-94.75)  # more delayed: not
-    # the session stood still for 20 s while the strap went on: a jump, the old frames forgotten
-    offset, jumped = clock.offset_s(122.0, 7.3)
-    assert jumped and offset == pytest.approx(-114.7)
+    # the session stood still for 20 s while the strap went on: the offset follows at once
+    assert clock.offset_s(122.0, 7.3) == (pytest.approx(-114.7), False)
+    # the session clock jumped 30 s ahead of the strap's: the old frames are forgotten
+    assert clock.offset_s(123.0, 38.3) == (pytest.approx(-84.7), True)
