@@ -36,6 +36,11 @@ def resonance_figure(profile: Profile) -> Figure:
                                   strict=True):
         values = [getattr(score, key) for score in scores]
         axis.plot(rates, values, "o-", color="#3a7ca5")
+        lost = [(rate, value) for rate, value, score in zip(rates, values, scores, strict=True)
+                if score.followed is False]  # the person breathed at another rate: not trusted
+        if lost:
+            axis.plot(*zip(*lost, strict=True), "x", color="#c0392b", markersize=11, mew=2,
+                      gid=f"not-followed-{key}", label="pacer not followed (not trusted)")
         if profile.resonance_breaths_per_min is not None:
             axis.axvline(profile.resonance_breaths_per_min, color="#e07a5f", linestyle="--",
                          label=f"chosen {profile.resonance_breaths_per_min:g}/min")

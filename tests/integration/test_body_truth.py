@@ -6,6 +6,7 @@ SPEED simulated seconds per real second."""
 from __future__ import annotations
 
 import asyncio
+import io
 import dataclasses
 import json
 import statistics
@@ -295,3 +296,46 @@ async def test_a_session_with_raw_data_exports_ecg_and_accelerometer_to_edf_and_
         document["markers"]["0"])
     sessions = json.loads(run_cli("sessions", "--json", home=tmp_path).stdout)
     assert [s["raw_data"] for s in sessions] == [True]
+
+
+async def test_a_resonance_block_the_person_did_not_follow_is_marked_and_not_chosen(ble_world,
+                                                                                    tmp_path):
+    """Pacer at 6.5, 7.5 and 4.5/min; in the 6.5 block the person breathes at their own 5.5
+    (the fake person's resonance): the swing is largest there, but the accelerometer shows the
+    pacer was not followed, so that block is marked and the rate is chosen among the others."""
+    from hrvcoach.analysis.resonance import choose_resonance, score_rates
+    from hrvcoach.history.assessment import assess_session, rate_blocks
+    from hrvcoach.history.profile import load_profile
+    from hrvcoach.views.cli.protocols import print_scores
+
+    protocol = Protocol("assessment-check", "", (
+        Phase("settle", "baseline", 60.0),
+        Phase("6.5", "paced", 150.0, 6.5, _breath(6.5)),
+        Phase("7.5", "paced", 150.0, 7.5, _breath(7.5)),
+        Phase("4.5", "paced", 150.0, 4.5, _breath(4.5)),
+    ), assess_resonance=True)
+    coached = await coach_person(ble_world, tmp_path, protocol, seed=15,
+                                 breathing="150:5.5,150:7.5,160:4.5", head_free_s=60.0)
+    assessment = assess_session(coached.store, coached.session_id, protocol)
+    by_rate = {s.breaths_per_min: s for s in assessment.scores}
+    assert set(by_rate) == {6.5, 7.5, 4.5}
+    assert by_rate[6.5].followed is False and by_rate[6.5].pacer_adherence < 0.3
+    assert by_rate[7.5].followed and by_rate[4.5].followed
+    assert by_rate[7.5].pacer_adherence >= 0.8 and by_rate[4.5].pacer_adherence >= 0.8
+    for rate in (7.5, 4.5):  # the heart follows the breath 0.5 s later in the model
+        assert abs(by_rate[rate].heart_breath_phase_deg - (-3.0 * rate)) < 10.0
+    best_followed = max((by_rate[7.5], by_rate[4.5]), key=lambda s: s.resonance_score)
+    assert assessment.resonance_breaths_per_min == best_followed.breaths_per_min
+    # amplitude alone is fooled: the block's heart rate swung at the person's 5.5, and scored
+    # without the body's evidence the 6.5 block wins
+    beats = coached.store.beats(coached.session_id)
+    blind = score_rates(np.array(beats.rr_ms), np.array(beats.time_s), rate_blocks(protocol))
+    assert choose_resonance(blind) == 6.5, blind
+    profile = load_profile(tmp_path)  # the coach saved it with its evidence
+    assert profile.resonance_breaths_per_min == assessment.resonance_breaths_per_min
+    assert [s.followed for s in profile.scores] == [False, True, True]
+    table = io.StringIO()
+    print_scores(profile.scores, table)
+    assert "not followed: not trusted" in table.getvalue().splitlines()[2]
+    best_line = 3 if best_followed.breaths_per_min == 7.5 else 4
+    assert "← best" in table.getvalue().splitlines()[best_line]
