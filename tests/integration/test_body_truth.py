@@ -6,8 +6,8 @@ SPEED simulated seconds per real second."""
 from __future__ import annotations
 
 import asyncio
-import io
 import dataclasses
+import io
 import json
 import statistics
 from dataclasses import dataclass
