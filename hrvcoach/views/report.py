@@ -4,6 +4,7 @@ session report (`hrvcoach report`) and the trend chart (`hrvcoach trends -o`).""
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any, cast
 
@@ -73,6 +74,7 @@ def plot_resonance(profile: Profile, path: Path) -> Path:
 _PHASE_COLOURS = ("#3a7ca5", "#e07a5f", "#81b29a", "#f2cc8f", "#9d4edd", "#6c757d", "#2a9d8f")
 A4_PORTRAIT_IN = (8.27, 11.69)
 SPECTRUM_MIN_S = 30.0  # shorter phases get no spectrum line
+REPORT_LINE_CHARS = 110  # a line of 10-point text across an A4 page
 REPORT_PNG_DPI = 100  # a PNG report is both A4 pages one above the other: 827 x 2338 pixels
 _TABLE_MARKERS = ("mean_hr_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50_pct", "sd1_ms", "sd2_ms",
                   "stress_index", "lf_ms2", "hf_ms2", "breaths_per_min", "coherence_ratio",
@@ -100,7 +102,8 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     page.suptitle(f"hrvcoach session {info.id} — {info.protocol}\n"
                   f"{info.started_at[:16].replace('T', ' ')} · {info.status} · {length} · "
                   f"{info.n_beats} beats · {n_artifacts} artifacts corrected · "
-                  f"{int((~usable).sum())} without skin contact\n{_source_line(info)}",
+                  f"{int((~usable).sum())} without skin contact\n"
+                  f"{textwrap.fill(_source_line(info), REPORT_LINE_CHARS)}",
                   fontsize=10)
     tach = page.add_axes((0.1, 0.6, 0.78, 0.28))
     tach.set_gid("tachogram-axes")
@@ -170,7 +173,7 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     cells = [[format_marker(key, markers.get(data.phase.index, {}).get(key))
               for data in analysis.phases] for key in shown]
     cells.append(["HF valid" if markers.get(d.phase.index, {}).get("hf_valid") else
-                  "HF not valid (breath not in HF)" for d in analysis.phases])
+                  "HF not valid" for d in analysis.phases])  # the note below says why
     cells.append(["\n".join(([] if d.quality.valid else ["HRV not valid"]) +
                             [reason.split(" of beats")[0].split(" (")[0]
                              for reason in d.unreliable()]) or "ok"
@@ -187,9 +190,10 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
                 table[len(rows), col].set_facecolor("#fde2e2")
     table_axes.set_title("Markers per phase (from artifact-corrected beats)", fontsize=10,
                          loc="left")
-    page.text(0.04, 0.025, "HF is not valid when the breathing rhythm is not wholly inside HF: slow "
-              "breathing moves it into LF, so HF falls while vagal activity rises (see RMSSD).",
-              fontsize=8)
+    page.text(0.04, 0.025, textwrap.fill(
+        "HF is not valid when the breathing rhythm is not wholly inside HF: slow breathing moves "
+        "it into LF, so HF falls while vagal activity rises (see RMSSD).", REPORT_LINE_CHARS + 10),
+        fontsize=8, gid="hf-note")
 
 
 def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison: Any,
@@ -258,8 +262,6 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
         forest.grid(axis="x", alpha=0.3)
         page.text(0.04, 0.035, "verdict: " + comparison.verdict(), fontsize=9, ha="left", wrap=True)
     else:
-        import textwrap
-
         forest.axis("off")
         forest.text(0.5, 0.5, "no before/after comparison:\n" + textwrap.fill(
             comparison_error, 38), ha="center", va="center", fontsize=8,

@@ -277,7 +277,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.guidance_label = make_label("", size_px=16, role="muted", wrap=True)
         for widget in (self.phase_label, self.phase_step_label, self.guidance_label):
             titles.addWidget(widget)
-        header.addLayout(titles, stretch=1)
+        header.addLayout(titles, stretch=2)
         clock_box = QtWidgets.QVBoxLayout()
         clock_box.setSpacing(2)
         self.elapsed_label = make_label("00:00 / 00:00", size_px=30, weight=300)
@@ -288,6 +288,9 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.chips = QtWidgets.QHBoxLayout()  # the connection, the signal, the battery
         self.connection_label = make_label("", size_px=15, elide=True)
         self.connection_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        # a long strap name ("Polar H10 … firmware …") is elided, never pushing the title aside
+        self.connection_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                            QtWidgets.QSizePolicy.Policy.Preferred)
         self.signal_label = make_label("", size_px=15)
         self.battery_label = make_label("", size_px=15, role="muted")
         self.chips.addWidget(self.connection_label, stretch=1)
@@ -295,7 +298,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.chips.addWidget(self.battery_label)
         clock_box.addLayout(self.chips)
         clock_box.addStretch(1)
-        header.addLayout(clock_box)
+        header.addLayout(clock_box, stretch=3)
         return header
 
     def _build_pacer_card(self) -> QtWidgets.QFrame:
