@@ -54,6 +54,7 @@ from hrvcoach.views.qt.labels import make_label, scale_fonts, scaled_px
 from hrvcoach.views.qt.pacing import PacingBar, ask_protocol_path
 from hrvcoach.views.qt.panels import (
     MARKER_CARDS,
+    EcgStrip,
     HeartRhythmPlot,
     MarkerCard,
     PacerDisc,
@@ -336,6 +337,9 @@ class CoachWindow(QtWidgets.QMainWindow):
         column.addWidget(self.plot, stretch=3)
         self.legend_label = make_label("", size_px=13, role="muted", wrap=True)
         column.addWidget(self.legend_label)
+        self.ecg_strip = EcgStrip()  # shown with the ECG checkbox, once a strap sends ECG
+        self.ecg_strip.widget.setVisible(False)
+        column.addWidget(self.ecg_strip.widget, stretch=1)
         self.spectrum = SpectrumPlot()
         column.addWidget(self.spectrum.widget, stretch=2)
         return page
@@ -389,6 +393,12 @@ class CoachWindow(QtWidgets.QMainWindow):
                        self.focus_button, self.sound_button, self.volume_slider,
                        self.fullscreen_button, self.theme_button):
             footer.addWidget(widget)
+        self.ecg_box = QtWidgets.QCheckBox("ECG")
+        self.ecg_box.setToolTip("show the strap's ECG, the last seconds received")
+        self.ecg_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.ecg_box.setVisible(False)  # until the strap sends ECG
+        self.ecg_box.toggled.connect(self.ecg_strip.widget.setVisible)
+        footer.addWidget(self.ecg_box)
         footer.addWidget(self._build_lsl_box())
         return footer
 
@@ -511,6 +521,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.timeline.set_scale(scale)
         self.heart.set_scale(scale)
         self.spectrum.set_scale(scale)
+        self.ecg_strip.set_scale(scale)
         self.focus_page.set_scale(scale)
         self.summary_page.set_scale(scale)
         for card in self.cards.values():
@@ -533,6 +544,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.timeline.set_theme(theme)
         self.heart.set_theme(theme)
         self.spectrum.set_theme(theme)
+        self.ecg_strip.set_theme(theme)
         for spec in MARKER_CARDS:
             color = theme.heart if spec.key == "mean_hr_bpm" else theme.rgba(theme.breath, 255)
             self.cards[spec.key].sparkline.set_colors(color, theme.muted)
@@ -897,6 +909,10 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.heart.draw(x0, x1, t_s, times, hrs, connect, flagged, artifact & ~flagged,
                         (base, hi + 0.06 * (hi - lo)), wave_t, base + 0.85 * band * lung, base,
                         marks)
+        if self.state.ecg and self.ecg_box.isHidden():
+            self.ecg_box.setVisible(True)  # the strap sends ECG: it can be shown
+        if not self.ecg_strip.widget.isHidden():
+            self.ecg_strip.draw(*self.state.ecg_trace())
 
     def _breath_wave(self, x0: float, x1: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The pacer's lung (0..1) on a fixed time grid covering [x0, x1], cached by grid step."""
