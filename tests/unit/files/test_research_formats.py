@@ -1,5 +1,5 @@
 """Research formats: WFDB beat annotations (all beats or normal-to-normal only) and the ECG
-channel of EDF+/BDF files (R-peaks by neurokit2), checked against mitdb 100's cardiologist labels."""
+channel of EDF+/BDF files (R-peaks by analysis.ecg), checked against mitdb 100's cardiologist labels."""
 
 from __future__ import annotations
 
