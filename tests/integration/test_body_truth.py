@@ -165,6 +165,16 @@ async def test_qigong_moving_finds_the_form_and_leaves_it_out_of_the_vagal_marke
     assert markers[1]["hr_rise_bpm"] > 5.0  # the form raised the heart rate (model: 12 bpm)
     assert markers[1].get("rmssd_ms") is None  # a moving form reports no vagal markers
     assert 0.6 < markers[3]["still_fraction"] < 1.0 and markers[3]["moving_s"] > 30
+    # the comparison (still baseline -> still recovery with a fidget) leaves it out and says so
+    from hrvcoach.history.compare import compare
+    from hrvcoach.views.cli.history import comparison_json
+
+    result = compare(store, session)
+    assert result.before.moving_s == 0 and result.after.moving_s == markers[3]["moving_s"]
+    assert f"movement left out, {markers[3]['moving_s']:.0f} s after" in result.verdict()
+    # (its still part, under 2 minutes in this shortened protocol, is called short: unreliable)
+    assert "short: 1." in result.verdict()
+    assert comparison_json(result)["after"]["moving_excluded_s"] > 30
 
 
 async def test_ecg_r_peaks_fall_on_the_true_beats_and_catch_the_beats_the_rr_got_wrong(
@@ -227,6 +237,12 @@ async def test_ecg_r_peaks_fall_on_the_true_beats_and_catch_the_beats_the_rr_got
     assert result.count("agrees") >= len(beats) - 8
     markers = store.markers(session)
     assert markers[0]["ecg_missed_beats"] == 2 and markers[0]["ecg_extra_beats"] == 2
+    # the baseline's markers come from its still stretches: the trend says how much was left out
+    from hrvcoach.history.trends import load_trends
+
+    (day,) = load_trends(store).days
+    assert day.moving_s == markers[0]["moving_s"] and 30 < day.moving_s < 55  # the 40-s form
+    assert day.to_json()["moving_excluded_s"] == round(day.moving_s, 1)
 
 
 async def test_a_session_with_raw_data_exports_ecg_and_accelerometer_to_edf_and_json(

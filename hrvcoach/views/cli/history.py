@@ -292,6 +292,8 @@ def _run_trends(args: argparse.Namespace) -> int:
             band = f"{_num(d.band_low, 2)}–{_num(d.band_high, 2)}" if d.band_low is not None else "—"
             flag = {"below": "↓ below the normal band", "above": "↑ above the normal band"}.get(
                 d.flag or "", "")
+            if d.moving_s > 0:
+                flag += f"{' · ' if flag else ''}still only: {d.moving_s:.0f} s of movement left out"
             print(f"{d.date.isoformat():<10}  {d.ln_rmssd:>8.2f}  {_num(d.baseline_7d, 2):>6}  "
                   f"{band:>15}  {_num(d.cv_7d_pct):>5}%  {flag}")
     if trends.weeks:
