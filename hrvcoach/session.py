@@ -25,11 +25,13 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 from typing import Protocol as TypingProtocol
 
+from hrvcoach.analysis.body import BodyState, LiveBody
 from hrvcoach.analysis.live import FIX_FINAL_AFTER_BEATS, Engine, LiveMarkers, in_use, markers_at
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
 from hrvcoach.core.clock import Clock, PausableClock
 from hrvcoach.core.markers import EMPTY_MARKERS, Markers
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk
 from hrvcoach.core.records import Annotation, PhaseRecord
 from hrvcoach.protocols.pacer import Pacer, PacerState
 from hrvcoach.protocols.protocol import Phase, Protocol
@@ -73,6 +75,12 @@ class Snapshot:
     rejected: bool = False  # this beat is left out of the markers (no contact, RR out of range)
     signal: SignalQuality = "unknown"
     not_valid_because: tuple[str, ...] = ()  # the rhythm-quality gate's reasons (markers.hrv_valid)
+    body: BodyState | None = None  # breath and movement from the strap's accelerometer (if any)
+
+    @property
+    def moving(self) -> bool:
+        """The body moves: vagal markers are paused (they are computed on still stretches)."""
+        return self.body is not None and self.body.movement.moving
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +145,8 @@ class RecordingTrouble:
 
 
 SessionEvent = (Snapshot | PhaseStarted | SourceStatus | SessionEnded | Paused | Resumed | Marked
-                | SourceSilent | RecordingTrouble)
+                | SourceSilent | RecordingTrouble
+                | RawChunk | BreathRecord | MovementSegment)  # raw data and what the body did
 
 
 class SessionRecorder(TypingProtocol):
@@ -152,6 +161,10 @@ class SessionRecorder(TypingProtocol):
     def record_status(self, status: SourceStatus) -> None: ...
 
     def record_annotation(self, annotation: Annotation) -> None: ...
+
+    def record_raw(self, chunk: RawChunk) -> None: ...
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None: ...
 
 
 class AllRecorders:
@@ -175,6 +188,14 @@ class AllRecorders:
     def record_annotation(self, annotation: Annotation) -> None:
         for recorder in self.recorders:
             recorder.record_annotation(annotation)
+
+    def record_raw(self, chunk: RawChunk) -> None:
+        for recorder in self.recorders:
+            recorder.record_raw(chunk)
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None:
+        for recorder in self.recorders:
+            recorder.record_body(found)
 
 
 def phase_record(index: int, phase: Phase, start_s: float) -> PhaseRecord:
@@ -227,6 +248,8 @@ class Session:
         self._paused = False
         self._gap_after_pause = False
         self._last_time_s = 0.0
+        self._body = LiveBody()  # breaths and movement from a strap's accelerometer
+        self._raw_gap_after_pause = False
         self._ended_quiet = False  # the watchdog ended the session: silent past its end time
 
     @property
@@ -290,6 +313,9 @@ class Session:
                         if item.kind is StatusKind.ENDED:
                             break
                         continue
+                    if isinstance(item, RawChunk):
+                        self._on_raw(item)
+                        continue
                     if self._paused:  # a strap keeps sending while the session stands still
                         self.dropped_while_paused += 1
                         self._gap_after_pause = True
@@ -312,6 +338,8 @@ class Session:
             reason = "stopped"
             raise
         finally:
+            for segment in self._body.close():
+                self._found(segment)
             watchdog.cancel()
             self._settle_phase_ends(final=True)
             ended = SessionEnded(self._last_time_s, reason, self.beats,
@@ -320,6 +348,28 @@ class Session:
             self.on_event(ended)
         return ended
 
+    def _on_raw(self, chunk: RawChunk) -> None:
+        """A strap's raw ECG/accelerometer chunk: recorded (not while paused), then analysed."""
+        if self._paused or chunk.start_s > self.end_s:
+            self._raw_gap_after_pause |= self._paused
+            return
+        if self._raw_gap_after_pause:  # the raw data of the pause is missing
+            chunk = dataclasses.replace(chunk, after_gap=True)
+            self._raw_gap_after_pause = False
+        if self.recorder is not None:
+            self.recorder.record_raw(chunk)
+        self.on_event(chunk)
+        for found in self._body.feed(chunk, self._pacer_at):
+            self._found(found)
+
+    def _found(self, found: BreathRecord | MovementSegment) -> None:
+        if self.recorder is not None:
+            self.recorder.record_body(found)
+        self.on_event(found)
+
+    def _pacer_at(self, time_s: float) -> tuple[float | None, float | None]:
+        state = self.pacer.state_at(time_s)
+        return (state.breaths_per_min, state.cycles % 1.0) if state.paced else (None, None)
     async def _watch_silence(self, runner: asyncio.Task[SessionEnded] | None) -> None:
         """Emit SourceSilent once a session second while no beat comes (see the module note),
         and end the session (`runner`) when it is silent past its end time: silent on two looks
@@ -372,7 +422,12 @@ class Session:
             self.on_event(PhaseStarted(start_s, index, phase))
         self._last_end_s = beat.time_s
         pacer = self.pacer.state_at(beat.time_s)
-        markers = self._markers.update(beat, pacer.breaths_per_min if pacer.paced else None)
+        body = self._body.state(beat.time_s)
+        # the breathing rate the markers rest on: measured where the accelerometer has it, else
+        # the pacer's while it paces, else (None) the RSA peak of the RR spectrum
+        breathing = body.breaths_per_min if body is not None and math.isfinite(
+            body.breaths_per_min) else (pacer.breaths_per_min if pacer.paced else None)
+        markers = self._markers.update(beat, breathing)
         used = in_use(beat)
         self._in_use += used
         self._settle_phase_ends(final=False)
@@ -381,7 +436,7 @@ class Session:
         self.on_event(Snapshot(beat.time_s, beat, instant_hr, index, phase, pacer, markers,
                                self._markers.latest_spectrum, self._baseline, artifacts, since_s,
                                not used, signal_quality(beat, markers),
-                               self._markers.latest_quality.reasons))
+                               self._markers.latest_quality.reasons, body))
 
     def _settle_phase_ends(self, *, final: bool) -> None:
         """The markers at the end of each ended phase, from every beat recorded, once enough

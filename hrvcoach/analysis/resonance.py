@@ -5,10 +5,17 @@ Each block of paced breathing at one rate is scored on several signs of resonanc
 peak-to-trough heart rate, the LF spectral peak, the power at the breathing frequency and the
 coherence ratio. Each is scaled by its best value over the blocks and the mean of those is the
 block's score; the best-scoring rate is the user's resonance rate.
+
+With a strap's accelerometer each block also carries evidence from the body (Lehrer's protocol
+checks that the person breathed at the pacer's rate): the share of its breaths that followed the
+pacer and the heart-breath phase. A block the person did not follow (FOLLOWED_MIN) is marked, is
+not scaled against and is never chosen: its heart rate answered some other rate.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +33,7 @@ MIN_BLOCK_BREATHS = 4  # fewer complete breaths than this cannot be scored
 NEIGHBOUR_BPM = 0.5  # blocks this close in rate are neighbours
 NEAR_TIE = 0.9  # a neighbour scoring at least this fraction of the best pulls the choice
 MAX_SHIFT_BPM = 0.25  # how far a near tie may move the choice from the best block
+FOLLOWED_MIN = 0.6  # a block with a smaller share of its breaths at the pacer's rate: not followed
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,23 @@ class RateScore:
     breathing_power_ms2: float  # power within ±0.015 Hz of the breathing frequency
     coherence_ratio: float  # of the block's newest 64 s
     resonance_score: float  # mean of the above, each scaled by its best block (1.0 = best in all)
+    pacer_adherence: float = math.nan  # share of the block's breaths at the pacer's rate
+    heart_breath_phase_deg: float = math.nan  # heart rate against the measured breath
+    followed: bool | None = None  # did the person breathe with the pacer (None: not measured)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEvidence:
+    """What a strap's accelerometer says of one block (NaN: not measured)."""
+
+    pacer_adherence: float = math.nan
+    heart_breath_phase_deg: float = math.nan
+
+    @property
+    def followed(self) -> bool | None:
+        if not math.isfinite(self.pacer_adherence):
+            return None
+        return self.pacer_adherence >= FOLLOWED_MIN
 
 
 def _block_metrics(rr_ms: FloatArray, time_s: FloatArray, block: RateBlock,
@@ -68,22 +93,29 @@ def _block_metrics(rr_ms: FloatArray, time_s: FloatArray, block: RateBlock,
 
 
 def score_rates(rr_ms: FloatArray, time_s: FloatArray, blocks: list[RateBlock], *,
-                settle_s: float = SETTLE_S) -> list[RateScore]:
-    """Score each block of paced breathing; blocks too short to judge are left out."""
+                settle_s: float = SETTLE_S,
+                evidence: Sequence[BlockEvidence] | None = None) -> list[RateScore]:
+    """Score each block of paced breathing; blocks too short to judge are left out. Metrics are
+    scaled by the best block the person followed (`evidence`, one per block; all without it)."""
     rr = np.asarray(rr_ms, dtype=np.float64)
     times = np.asarray(time_s, dtype=np.float64)
-    measured = [(block, _block_metrics(rr, times, block, settle_s)) for block in blocks]
-    rows = [(block, metrics) for block, metrics in measured if metrics is not None]
+    told = list(evidence) if evidence is not None else [BlockEvidence()] * len(blocks)
+    measured = [(block, body, _block_metrics(rr, times, block, settle_s))
+                for block, body in zip(blocks, told, strict=True)]
+    rows = [(block, body, metrics) for block, body, metrics in measured if metrics is not None]
     if not rows:
         return []
-    table = np.array([metrics for _, metrics in rows], dtype=np.float64)
-    best = np.nanmax(table, axis=0)
+    table = np.array([metrics for _, _, metrics in rows], dtype=np.float64)
+    trusted = np.array([body.followed is not False for _, body, _ in rows])
+    best = np.nanmax(table[trusted] if trusted.any() else table, axis=0)
     usable = np.isfinite(best) & (best > 0)
     scaled = table[:, usable] / best[usable]
     scores = np.nanmean(scaled, axis=1) if scaled.size else np.zeros(len(rows))
     return [
-        RateScore(block.breaths_per_min, p2t, lf_peak, at_rate, coherence, float(score))
-        for (block, (p2t, lf_peak, at_rate, coherence)), score in zip(rows, scores, strict=True)
+        RateScore(block.breaths_per_min, p2t, lf_peak, at_rate, coherence, float(score),
+                  body.pacer_adherence, body.heart_breath_phase_deg, body.followed)
+        for (block, body, (p2t, lf_peak, at_rate, coherence)), score
+        in zip(rows, scores, strict=True)
     ]
 
 
@@ -92,8 +124,10 @@ def choose_resonance(scores: list[RateScore]) -> float | None:
 
     Rates 0.5/min apart that score within NEAR_TIE of each other suggest the resonance lies
     between them: the choice is then their score-weighted mean, at most 0.25/min from the best
-    block and rounded to 0.05/min. None when nothing could be scored.
+    block and rounded to 0.05/min. Blocks the person did not follow are never chosen. None when
+    nothing could be scored.
     """
+    scores = [score for score in scores if score.followed is not False]
     if not scores:
         return None
     best = max(scores, key=lambda score: score.resonance_score)

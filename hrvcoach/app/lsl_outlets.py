@@ -26,8 +26,11 @@ type), `desc/acquisition` (manufacturer, model, serial_number) and `desc/hrvcoac
 session, protocol, participant, speed). `source_id` is the strap's address (the simulator's seed,
 the replayed file's name), so a receiver picks the streams up again when hrvcoach restarts.
 
-Raw data (the Polar ECG at 130 Hz in µV, the accelerometer in mG) will be two more StreamSpecs
-with a regular rate, pushed in chunks stamped like the beats; nothing else here changes.
+Raw data: a strap with raw data (the Polar H10, `coach` without `--raw off`) adds two regular-rate
+streams, `ECG` (type ECG, `ecg` in µV at 130 Hz) and `ACC` (type Accelerometer, `x`, `y`, `z` in
+mG at 50 Hz), pushed in chunks as the strap sends them, each stamped with its last sample's time
+(the strap's own clock, mapped onto the session's). `--lsl-wait` does not wait for receivers of
+these two: a lab that records only the RR starts at once.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from hrvcoach.core.beats import SourceStatus
 from hrvcoach.core.clock import Clock
 from hrvcoach.core.errors import HrvcoachError
 from hrvcoach.core.markers import Markers, marker
+from hrvcoach.core.raw import RawChunk
 from hrvcoach.session import (
     Marked,
     Paused,
@@ -102,6 +106,7 @@ class StreamSpec:
     channels: tuple[Channel, ...]
     channel_format: str  # pylsl's name: "double64", "string"
     rate_hz: float = 0.0  # 0: irregular (pylsl.IRREGULAR_RATE)
+    raw: bool = False  # a strap's raw data: only for straps that may send it
 
 
 def _marker_channel(name: str) -> Channel:
@@ -115,7 +120,11 @@ STREAMS: Final = (
     StreamSpec("HR", "HR", (Channel("hr_bpm", "bpm", "HR"),
                             *(_marker_channel(name) for name in LIVE_MARKER_NAMES)), "double64"),
     StreamSpec("Markers", "Markers", (Channel("event", "", "Markers"),), "string"),
+    StreamSpec("ECG", "ECG", (Channel("ecg", "microvolts", "ECG"),), "float32", 130.0, raw=True),
+    StreamSpec("ACC", "Accelerometer", tuple(Channel(axis, "mG", "Acceleration") for axis in "xyz"),
+               "float32", 50.0, raw=True),
 )
+RAW_STREAMS: Final = {"ecg": "ECG", "acc": "ACC"}  # RawChunk.stream -> stream key
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +136,11 @@ class StreamIdentity:
     model: str
     serial_number: str = ""
     participant: str = ""  # a pseudonym (P1, P2, ...), never a name: streams go on the network
+    raw: bool = False  # the source may send raw data (ECG, accelerometer): their streams too
+
+    @property
+    def streams(self) -> tuple[StreamSpec, ...]:
+        return tuple(spec for spec in STREAMS if self.raw or not spec.raw)
 
     def stream_name(self, spec: StreamSpec) -> str:
         return " ".join(part for part in ("hrvcoach", self.participant, spec.key) if part)
@@ -138,7 +152,7 @@ def stream_identity(spec: SourceSpec, participant: str = "") -> StreamIdentity:
     match spec:
         case BleSpec():
             return StreamIdentity(spec.device, "", "Bluetooth LE heart-rate strap", spec.device,
-                                  participant)
+                                  participant, raw=spec.raw)
         case SimulatorSpec():
             return StreamIdentity(f"hrvcoach-simulator-seed-{spec.seed}", "hrvcoach",
                                   "simulated strap", "", participant)
@@ -209,7 +223,7 @@ class LslOutlets:
 
     @property
     def stream_names(self) -> list[str]:
-        return [self.identity.stream_name(spec) for spec in STREAMS]
+        return [self.identity.stream_name(spec) for spec in self.identity.streams]
 
     def open(self) -> None:
         """Create the outlets (the streams appear on the network). HrvcoachError when LSL cannot
@@ -225,7 +239,7 @@ class LslOutlets:
             self._local_clock = pylsl.local_clock
         try:
             self._outlets = {spec.key: pylsl.StreamOutlet(self._info(pylsl, spec))
-                             for spec in STREAMS}
+                             for spec in self.identity.streams}
         except RuntimeError as exc:
             self._outlets = {}
             raise HrvcoachError(f"cannot open the Lab Streaming Layer streams: {exc}") from exc
@@ -252,7 +266,10 @@ class LslOutlets:
         import time
 
         deadline = time.monotonic() + timeout_s
-        for outlet in self._outlets.values():
+        waited = {spec.key for spec in STREAMS if not spec.raw}
+        for key, outlet in self._outlets.items():
+            if key not in waited:
+                continue
             if not outlet.wait_for_consumers(max(deadline - time.monotonic(), 0.0)):
                 return False
         return True
@@ -310,6 +327,12 @@ class LslOutlets:
                 self._event(time_s, "mark", text=text)
             case SourceStatus(kind=kind, time_s=time_s, message=message, value=value):
                 self._event(time_s, "status", status=kind.value, message=message, value=value)
+            case RawChunk() as chunk if RAW_STREAMS.get(chunk.stream) in self._outlets:
+                channels = chunk.channels
+                rows = [list(chunk.values[i:i + channels])
+                        for i in range(0, len(chunk.values), channels)]
+                last_s = chunk.start_s + (chunk.n_samples - 1) / chunk.rate_hz
+                self._outlets[RAW_STREAMS[chunk.stream]].push_chunk(rows, self.lsl_time(last_s))
             case SessionEnded(time_s=time_s, reason=reason, beats=beats):
                 for stamp, rr_ms in self._artifacts.rest():
                     self._outlets["RR artifacts"].push_sample([rr_ms], stamp)

@@ -44,6 +44,7 @@ class StatusKind(enum.Enum):
     RECONNECTING = "reconnecting"
     BATTERY = "battery"
     BAD_PACKET = "bad packet"
+    RAW_DATA = "raw data"  # the strap's raw ECG/accelerometer streams: running, late, restarted
     ENDED = "ended"
 
 

@@ -116,13 +116,46 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
           "taper) lies wholly inside 0.15-0.4 Hz: at 2-min windows breathing of 11-22/min"),
     # breathing (respiratory sinus arrhythmia)
     _spec("breaths_per_min", "breathing", "/min", 1,
-          about="breathing rate: the pacer's while it paces, else the RSA peak"),
+          about="breathing rate: measured by the accelerometer where a strap has one, else the "
+          "pacer's while it paces, else the RSA peak"),
     _spec("breathing_power_ms2", "power at breath", "ms²", 0, "up", relative=True,
           valid_if="hrv_valid", about="RR power within ±0.015 Hz of the breathing frequency, or "
           "within the taper's main lobe where that is wider (the same for any window length)"),
     _spec("p2t_ms", "breath swing", "ms", 1, "up", about="mean per-breath peak-to-trough RR"),
     _spec("p2t_bpm", "breath swing", "bpm", 1, "up",
           about="mean per-breath peak-to-trough heart rate"),
+    # the real breath, from a chest strap's accelerometer (analysis.accel_breathing)
+    _spec("breathing_rate_measured", "breathing (measured)", "/min", 1,
+          about="breaths per minute measured from the chest's movement (still breaths only)"),
+    _spec("inhale_exhale_ratio", "in:out", "", 2,
+          about="in-breath over out-breath time of the measured still breaths"),
+    _spec("pacer_adherence", "pacer adherence", "", 2, "up",
+          about="share of the measured still paced breaths within ±10 % of the pacer's rate "
+          "(1: every breath followed it)"),
+    _spec("pacer_lag_s", "lag to the pacer", "s", 1,
+          about="how long after the pacer's in-breath the measured one starts (circular mean; "
+          "negative: ahead)"),
+    _spec("heart_breath_phase_deg", "heart-breath phase", "°", 0,
+          about="phase of heart rate against the measured breath at the breathing frequency "
+          "(0: heart rate peaks with full inhalation; negative: it follows later)"),
+    _spec("heart_breath_coherence", "heart-breath coherence", "", 2, "up",
+          about="magnitude-squared coherence of heart rate and the measured breath at the "
+          "breathing frequency (1: the heart follows every breath)"),
+    # movement (analysis.movement)
+    _spec("still_fraction", "still", "", 2,
+          about="share of the time the body was still (no movement found by the accelerometer)"),
+    _spec("moving_s", "moving", "s", 0, about="time the body moved"),
+    _spec("hr_rise_bpm", "HR rise", "bpm", 1,
+          about="a movement phase: its highest 30-s heart rate minus the minute before it"),
+    _spec("hr_recovery_bpm", "HR recovery", "bpm", 1,
+          about="a movement phase: how far the heart rate fell in the minute after it"),
+    # the ECG against the strap's RR (analysis.ecg)
+    _spec("ecg_missed_beats", "beats the RR missed", "", 0, kind="count",
+          about="beats in the ECG that the strap's RR stream left out"),
+    _spec("ecg_extra_beats", "extra beats in the RR", "", 0, kind="count",
+          about="beats in the strap's RR stream that the ECG does not have"),
+    _spec("ecg_disagreements", "RR differs from ECG", "", 0, kind="count",
+          about="strap RR intervals more than 2 ECG samples (15 ms) off the ECG's"),
     _spec("lf_peak_ms2_per_hz", "LF spectral peak", "ms²/Hz", 0,
           about="largest spectral density in the LF band"),
     # coherence (McCraty/HeartMath)

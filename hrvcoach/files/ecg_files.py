@@ -1,7 +1,8 @@
 """EDF+ and BDF recordings with an ECG channel -> RR intervals between detected R-peaks.
 
 The ECG channel is the one named (ecg_channel: its label, any case), else the first whose label
-says ECG or EKG. R-peaks are found by neurokit2 (analysis.reference.neurokit_ecg_peaks) one
+says ECG or EKG. R-peaks are found by hrvcoach's detector (analysis.ecg.r_peaks, checked against
+neurokit2's; the same one that checks a strap's RR against its ECG), between samples, one
 CHUNK_S at a time: each chunk is read with OVERLAP_S more signal on both sides, so its filters
 settle, and keeps only the peaks inside its own span. Memory is that of one chunk however long
 the recording (a day at 1 kHz is 86 million samples).
@@ -42,7 +43,7 @@ def read_ecg_rr(path: Path, *, ecg_channel: str | None = None) -> RRSeries:
     """RR intervals (ms) between the R-peaks of the file's ECG channel."""
     import pyedflib
 
-    from hrvcoach.analysis.reference import neurokit_ecg_peaks
+    from hrvcoach.analysis.ecg import r_peaks
 
     where = str(path)
     try:
@@ -62,7 +63,7 @@ def read_ecg_rr(path: Path, *, ecg_channel: str | None = None) -> RRSeries:
             low, high = max(0, start - overlap), min(n_samples, start + chunk + overlap)
             if high - low < overlap:  # a stump shorter than OVERLAP_S: no beat to find
                 continue
-            found = low + neurokit_ecg_peaks(reader.readSignal(index, low, high - low), rate_hz)
+            found = low + r_peaks(reader.readSignal(index, low, high - low), rate_hz)
             own = found[(found >= start) & (found < start + chunk)]
             if own.size and own[0] - last < closest:  # the same beat seen from both chunks
                 own = own[1:]
@@ -71,10 +72,10 @@ def read_ecg_rr(path: Path, *, ecg_channel: str | None = None) -> RRSeries:
                 last = float(own[-1])
     finally:
         reader.close()
-    samples = np.concatenate(peaks) if peaks else np.empty(0, dtype=np.int64)
+    samples = np.concatenate(peaks) if peaks else np.empty(0)
     if samples.size < 2:
         raise InputError(where, f"{samples.size} R-peaks found in ECG channel {label!r}: "
                          "no RR interval")
     kind: RecordingFormat = "bdf" if path.suffix.lower() == ".bdf" else "edf"
     return RRSeries(np.diff(samples) / rate_hz * 1000.0, path, kind,
-                    f"ECG {label!r} at {rate_hz:g} Hz: {samples.size} R-peaks (neurokit2)")
+                    f"ECG {label!r} at {rate_hz:g} Hz: {samples.size} R-peaks")

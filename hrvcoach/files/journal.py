@@ -20,6 +20,7 @@ from typing import Final, Self
 
 from hrvcoach.core.beats import Beat, SourceStatus
 from hrvcoach.core.errors import HrvcoachError, InputError
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk
 from hrvcoach.core.records import Annotation, PhaseRecord
 
 __all__ = ["HEADER", "CsvJournal", "JournalError", "JournalRecording", "read_journal",
@@ -144,6 +145,12 @@ class CsvJournal:
 
     def record_annotation(self, annotation: Annotation) -> None:
         """Not journaled: the store keeps annotations."""
+
+    def record_raw(self, chunk: RawChunk) -> None:
+        """Not journaled: the store keeps the strap's raw data (the journal is beats only)."""
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None:
+        """Not journaled: the store keeps breaths and movement."""
 
     def close(self) -> None:
         self.__exit__(None, None, None)

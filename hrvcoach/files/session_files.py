@@ -30,13 +30,14 @@ import datetime as dt
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.constants import MAX_RR_MS as SLOWEST_HEARTBEAT_MS
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk
 from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
 from hrvcoach.files.journal import HEADER as JOURNAL_LINE
 from hrvcoach.files.reading import MAX_RR_INTERVALS, TOO_MANY_BEATS, numbered_lines, read_bytes, read_head
@@ -69,7 +70,10 @@ CSV_HEADER: Final = "time_s,rr_ms,contact,after_gap,artifact,phase"
 JOURNAL_HEADER: Final = JOURNAL_LINE.strip()  # the CSV journal of a live session
 EDF_RESAMPLE_HZ: Final = 4
 EDF_MAX_TEXT: Final = 40  # EDFlib's limit for one annotation
+EDF_MAX_RECORDING: Final = 55  # equipment + our note: 80 less "Startdate", its date, spaces
 EDF_MAX_ANNOTATION_SIGNALS: Final = 64  # EDFlib's limit
+EDF_ECG_LIMIT_UV: Final = 10_000.0  # ±10 mV in 16 bits: 0.3 µV steps
+EDF_ACC_LIMIT_MG: Final = 8_000.0  # ±8 G: 0.25 mG steps
 ARTIFACT_KINDS: Final = ("", "ectopic", "missed", "extra", "long_short")
 
 
@@ -111,6 +115,10 @@ class SessionDocument:
     beats: BeatColumns
     annotations: list[Annotation]
     markers: dict[int, dict[str, float | bool | None]]
+    ecg: list[RawChunk] = field(default_factory=list)  # a strap's raw data, when recorded
+    acc: list[RawChunk] = field(default_factory=list)
+    breaths: list[BreathRecord] = field(default_factory=list)
+    movement: list[MovementSegment] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,10 +142,16 @@ def write_session_file(document: SessionDocument, fmt: ExportFormat, path: Path)
             body["beats"] = {"time_s": list(beats.time_s), "rr_ms": list(beats.rr_ms),
                              "contact": list(beats.contact), "after_gap": list(beats.after_gap),
                              "artifact": list(beats.artifact)}
+            if document.breaths or document.movement or document.ecg or document.acc:
+                body["breaths"] = [{"start_s": b.onset_s, "duration_s": b.duration_s,
+                                    "inhale_s": b.inhale_s, "moving": b.moving}
+                                   for b in document.breaths]
+                body["movement"] = [{"start_s": m.start_s, "end_s": m.end_s, "kind": m.kind}
+                                    for m in document.movement]
             temporary.write_text(json.dumps(body, indent=1, allow_nan=False) + "\n",
                                  encoding="utf-8")
         else:
-            _write_edf(temporary, session, phases, beats, document.annotations)
+            _write_edf(temporary, document)
     return path
 
 
@@ -180,15 +194,54 @@ def _edf_text(text: str) -> str:
     return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)[:EDF_MAX_TEXT]
 
 
-def _write_edf(path: Path, session: SessionMeta, phases: list[PhaseRecord], beats: BeatColumns,
-               annotations: list[Annotation]) -> None:
+def _raw_signal(chunks: list[RawChunk], channel: int, seconds: int) -> tuple[Any, float]:
+    """One channel of raw chunks on the session's time grid from 0 (zeros where nothing was
+    recorded), and its rate. A stretch of chunks without a gap is laid down sample after sample
+    from its least delayed chunk's time (analysis.ecg.stretch_start_s)."""
+    import numpy as np
+
+    from hrvcoach.analysis.ecg import stretch_start_s
+
+    rate = chunks[0].rate_hz
+    out = np.zeros(int(seconds * rate))
+    channels = chunks[0].channels
+    stretches: list[list[RawChunk]] = []
+    for chunk in chunks:
+        if chunk.after_gap or not stretches:
+            stretches.append([])
+        stretches[-1].append(chunk)
+    for stretch in stretches:
+        position = round(stretch_start_s(stretch) * rate)
+        for chunk in stretch:
+            values = np.asarray(chunk.values[channel::channels], dtype=np.float64)
+            lo, hi = max(position, 0), min(position + values.size, out.size)
+            if hi > lo:
+                out[lo:hi] = values[lo - position:hi - position]
+            position += values.size
+    return out, rate
+
+
+def _write_edf(path: Path, document: SessionDocument) -> None:
+    """EDF+ (module note); with raw data also the ECG (µV, 130 Hz) and the accelerometer's three
+    axes (mG), at their own rates on the session's time grid, and the movements and breaths as
+    annotations."""
     import numpy as np
     import pyedflib
 
+    session, phases, beats = document.session, document.phases, document.beats
+    annotations = [*document.annotations,
+                   *(Annotation(m.start_s, "moving", m.kind) for m in document.movement)]
     times = np.asarray(beats.time_s)
     rr = np.asarray(beats.rr_ms)
     seconds = max(math.ceil(float(times.max())) + 1, 1)
-    writer = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
+    raw = [(label, chunks, channel, unit, limit) for label, chunks, channel, unit, limit in (
+        ("ECG", document.ecg, 0, "uV", EDF_ECG_LIMIT_UV),
+        ("ACC X", document.acc, 0, "mG", EDF_ACC_LIMIT_MG),
+        ("ACC Y", document.acc, 1, "mG", EDF_ACC_LIMIT_MG),
+        ("ACC Z", document.acc, 2, "mG", EDF_ACC_LIMIT_MG)) if chunks]
+    if raw:
+        seconds = max(seconds, *(math.ceil(c[-1].end_s) + 1 for _, c, _, _, _ in raw))
+    writer = pyedflib.EdfWriter(str(path), 1 + len(raw), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         # EDFlib writes the annotations in order, as many into each 1-s data record as there
         # are annotation signals (at most 64), and drops what does not fit: make room for all,
@@ -208,9 +261,11 @@ def _write_edf(path: Path, session: SessionMeta, phases: list[PhaseRecord], beat
         started = dt.datetime.fromisoformat(session.started_at)
         writer.setStartdatetime(started.replace(tzinfo=None))  # EDF+ keeps local clock time
         offset = started.strftime("%z") or "local"  # ... so the UTC offset goes beside it
-        writer.setRecordingAdditional(
-            _edf_text(f"hrvcoach_UTC{offset}_{session.protocol}").replace(" ", "_"))
-        writer.setEquipment(_edf_text(session.device or session.source).replace(" ", "_"))
+        # EDF+ gives the recording's identification 80 characters: equipment first, then ours
+        equipment = _edf_text(session.device or session.source).replace(" ", "_")
+        writer.setEquipment(equipment)
+        writer.setRecordingAdditional(_edf_text(f"hrvcoach_UTC{offset}_{session.protocol}")
+                                      .replace(" ", "_")[:EDF_MAX_RECORDING - len(equipment)])
         for time_s, value, contact, gap in zip(beats.time_s, beats.rr_ms, beats.contact,
                                                beats.after_gap, strict=True):
             text = f"RR {value!r}" + (" nocontact" if contact is False else "") + \
@@ -222,7 +277,18 @@ def _write_edf(path: Path, session: SessionMeta, phases: list[PhaseRecord], beat
             writer.writeAnnotation(phase.start_s, phase.end_s - phase.start_s, _edf_text(text))
         for note in annotations:
             writer.writeAnnotation(note.time_s, -1, _edf_text(f"{note.kind}: {note.text}"))
-        writer.writeSamples([np.clip(tachogram, 0.0, 3000.0)])
+        samples = [np.clip(tachogram, 0.0, 3000.0)]
+        for number, (label, chunks, channel, unit, limit) in enumerate(raw, start=1):
+            values, rate_hz = _raw_signal(chunks, channel, seconds)
+            header: dict[str, Any] = {
+                "label": label, "dimension": unit, "sample_frequency": rate_hz,
+                "physical_min": -limit, "physical_max": limit, "digital_min": -32768,
+                "digital_max": 32767, "prefilter": "",
+                "transducer": "Polar H10 chest electrodes" if label == "ECG" else
+                "Polar H10 accelerometer (x along the strap, z out of the chest)"}
+            writer.setSignalHeader(number, header)
+            samples.append(np.clip(values, -limit, limit))
+        writer.writeSamples(samples)
     finally:
         writer.close()
 

@@ -1,18 +1,26 @@
 """Resonance assessment of a finished session: score its paced blocks, choose and store the rate.
 
 The beats come from the store (the same beats compare and report use), without the contact-less
-ones.
+ones. With a strap's raw data, each block's pacer adherence and heart-breath phase come from its
+phase's stored markers (history.phases: the same numbers the report shows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hrvcoach.analysis.resonance import RateBlock, RateScore, choose_resonance, score_rates
+from hrvcoach.analysis.resonance import (
+    BlockEvidence,
+    RateBlock,
+    RateScore,
+    choose_resonance,
+    score_rates,
+)
 from hrvcoach.history.profile import Profile, save_profile
 from hrvcoach.protocols.protocol import Protocol
 from hrvcoach.store import Store
@@ -30,21 +38,37 @@ class Assessment:
 
 def rate_blocks(protocol: Protocol) -> list[RateBlock]:
     """The protocol's paced phases at a constant rate, with their session times."""
+    return [block for _, block in _indexed_blocks(protocol)]
+
+
+def _indexed_blocks(protocol: Protocol) -> list[tuple[int, RateBlock]]:
     return [
-        RateBlock(phase.breaths_per_min, start_s, start_s + phase.duration_s)
-        for phase, start_s in zip(protocol.phases, protocol.phase_starts_s(), strict=True)
+        (index, RateBlock(phase.breaths_per_min, start_s, start_s + phase.duration_s))
+        for index, (phase, start_s) in enumerate(zip(protocol.phases, protocol.phase_starts_s(),
+                                                     strict=True))
         if phase.breaths_per_min is not None and phase.ramp_to_per_min is None
     ]
 
 
 def assess_session(store: Store, session_id: int, protocol: Protocol) -> Assessment:
-    """Score the paced blocks of a stored session (beats without skin contact left out)."""
+    """Score the paced blocks of a stored session (beats without skin contact left out), each
+    with the body's evidence when its phase markers hold it."""
     beats = store.beats(session_id)
     usable = np.asarray(beats.usable, dtype=bool)
     rr_ms = np.asarray(beats.rr_ms, dtype=np.float64)[usable]
     time_s = np.asarray(beats.time_s, dtype=np.float64)[usable]
-    scores = score_rates(rr_ms, time_s, rate_blocks(protocol))
+    indexed = _indexed_blocks(protocol)
+    markers = store.markers(session_id)
+    evidence = [BlockEvidence(_number(markers.get(index, {}).get("pacer_adherence")),
+                              _number(markers.get(index, {}).get("heart_breath_phase_deg")))
+                for index, _ in indexed]
+    scores = score_rates(rr_ms, time_s, [block for _, block in indexed], evidence=evidence)
     return Assessment(scores, choose_resonance(scores))
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else math.nan
 
 
 def store_assessment(data_dir: Path, assessment: Assessment, source: str) -> Path | None:

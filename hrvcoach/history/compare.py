@@ -103,6 +103,7 @@ class Side:
     unreliable: list[str] = field(default_factory=list)
     hrv_valid: bool = True  # the rhythm-quality gate (analysis.quality)
     not_valid_because: list[str] = field(default_factory=list)
+    moving_s: float = 0.0  # time the body moved in the phase: left out of the markers
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +119,13 @@ class Comparison:
         """The headline: the RMSSD verdict (or why HRV is not valid), with a warning when a side
         is unreliable."""
         text = self.change("rmssd_ms").verdict()
+        moved = [f"{side.moving_s:.0f} s {name}" for name, side in (("before", self.before),
+                                                                     ("after", self.after))
+                 if side.moving_s > 0]
+        if moved:
+            text += f" (still stretches only: movement left out, {' and '.join(moved)})"
         shaky = [name for name, side in (("before", self.before), ("after", self.after))
-                 if side.unreliable]
+                 if side.unreliable and not all(r.startswith("moving") for r in side.unreliable)]
         if shaky:
             text += f" — unreliable: {' and '.join(shaky)} phase ({'; '.join(self._reasons())})"
         return text
@@ -137,7 +143,7 @@ def _side(data: PhaseData) -> Side:
     return Side(data.session.id, data.session.started_at, data.session.protocol,
                 data.phase.index, data.phase.name, data.phase.kind, data.duration_s, data.n_beats,
                 data.flagged_pct, data.unreliable(), data.quality.valid,
-                list(data.quality.reasons))
+                list(data.quality.reasons), data.moving_s)
 
 
 def _pick(phases: list[PhaseData], wanted: str | None, role: Literal["before", "after"],

@@ -16,5 +16,8 @@ def export_session(store: Store, session_id: int, fmt: ExportFormat, path: Path)
     meta = SessionMeta(info.id, info.started_at, info.ended_at, info.protocol, info.source,
                        info.device, info.status, info.end_reason)
     document = SessionDocument(meta, store.phases(session_id), store.beats(session_id),
-                               store.annotations(session_id), store.markers(session_id))
+                               store.annotations(session_id), store.markers(session_id),
+                               store.raw_chunks(session_id, "ecg"),
+                               store.raw_chunks(session_id, "acc"), store.breaths(session_id),
+                               store.movement(session_id))
     return write_session_file(document, fmt, path)

@@ -19,9 +19,19 @@ from typing import Final
 import numpy as np
 
 from hrvcoach.analysis import Quality, correct_artifacts, rhythm_quality, window_markers
+from hrvcoach.analysis.accel_breathing import (
+    breath_rate_per_min,
+    inhale_exhale_ratio,
+    pacer_adherence,
+    pacer_lag_s,
+)
 from hrvcoach.analysis.artifacts import merge_fragments
-from hrvcoach.analysis.time_domain import BoolArray, FloatArray
+from hrvcoach.analysis.ecg import RRComparison, compare_rr, ecg_stretches, r_peaks
+from hrvcoach.analysis.heart_breath import heart_breath
+from hrvcoach.analysis.movement import still_fraction, still_mask
+from hrvcoach.analysis.time_domain import BoolArray, FloatArray, mean_hr_bpm
 from hrvcoach.core.markers import MarkerValue
+from hrvcoach.core.raw import BreathRecord, MovementSegment
 from hrvcoach.core.records import PhaseRecord
 from hrvcoach.store import SessionInfo, Store
 
@@ -37,6 +47,9 @@ __all__ = [
 
 MIN_RELIABLE_S: Final = 120.0  # shorter phases are flagged (LF needs 2 min; 5 min is standard)
 MAX_RELIABLE_ARTIFACT_PCT: Final = 5.0  # more corrected or contact-less beats than this: flagged
+MOVING_MARGIN_S: Final = 5.0  # beats this close to a movement are left out of vagal markers too
+RESPONSE_WINDOW_S: Final = 30.0  # a movement phase's highest heart rate: over this long
+BEFORE_AFTER_S: Final = 60.0  # the minute before a movement phase, and the minute after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +63,34 @@ class PhaseData:
     time_s: FloatArray  # session time of the beat that ends each corrected interval
     n_beats: int  # beats recorded in the phase (before correction)
     n_flagged: int  # of them: artifacts or without skin contact
-    breaths_per_min: float | None  # the pacer's rate, None for spontaneous breathing
+    breaths_per_min: float | None  # the breathing rate known besides the RR: measured by the
+    # accelerometer, else the pacer's; None: spontaneous breathing, estimated from the RSA
     quality: Quality  # the rhythm-quality gate on the phase's beats
+    breaths: tuple[BreathRecord, ...] = ()  # measured, starting in this phase
+    movement: tuple[MovementSegment, ...] = ()  # the session's movements (all of them)
+    n_moving: int = 0  # beats left out because the body moved (rr_ms holds the still ones)
+    all_time_s: FloatArray | None = None  # every corrected beat of the phase, moving or not
+    all_rr_ms: FloatArray | None = None
+    session_beats: tuple[FloatArray, FloatArray] | None = None  # (time, RR) of every corrected beat
+    ecg_checks: dict[str, int] | None = None  # the strap's beats here against the ECG (None: no ECG)
+    ecg_beat_time_s: FloatArray | None = None  # R-peak times of the phase's agreeing beats
+
+    @property
+    def beats_timed(self) -> tuple[FloatArray, FloatArray]:
+        """(time, RR) of the phase's beats, moving or not, timed by the ECG's R-peaks where they
+        agree with it (a strap's beats are timed when their packet arrives)."""
+        times = self.all_time_s if self.all_time_s is not None else self.time_s
+        rr = self.all_rr_ms if self.all_rr_ms is not None else self.rr_ms
+        if self.ecg_beat_time_s is None or self.ecg_beat_time_s.size == 0:
+            return times, rr
+        ecg = self.ecg_beat_time_s
+        return ecg[:, 0], ecg[:, 1]
+
+    @property
+    def moving_s(self) -> float:
+        """Time of this phase in which the body moved."""
+        start, end = self.phase.start_s, self.phase.end_s
+        return sum(max(0.0, min(end, m.end_s) - max(start, m.start_s)) for m in self.movement)
 
     @property
     def label(self) -> str:
@@ -68,8 +107,10 @@ class PhaseData:
     def unreliable(self) -> list[str]:
         """Why this phase's markers should not be trusted much (empty: no reason)."""
         reasons = []
-        if self.duration_s < MIN_RELIABLE_S:
+        if self.duration_s < MIN_RELIABLE_S and self.phase.kind != "movement":
             reasons.append(f"short: {self.duration_s / 60:.1f} min (< {MIN_RELIABLE_S / 60:g} min)")
+        if self.moving_s >= 1.0 and self.phase.kind != "movement":
+            reasons.append(f"moving: {self.moving_s:.0f} s of movement left out")
         if self.flagged_pct > MAX_RELIABLE_ARTIFACT_PCT:
             reasons.append(f"artifact-heavy: {self.flagged_pct:.0f} % of beats corrected or "
                            f"contact-less (> {MAX_RELIABLE_ARTIFACT_PCT:g} %)")
@@ -80,6 +121,17 @@ class PhaseData:
 class SessionAnalysis:
     phases: list[PhaseData]
     artifacts: Mapping[int, str]  # beat seq -> artifact kind
+
+
+def ecg_comparison(store: Store, session_id: int, time_s: FloatArray, rr_ms: FloatArray,
+                   after_gap: BoolArray) -> RRComparison | None:
+    """The session's beats against the R-peaks of its ECG (None without ECG)."""
+    stretches = ecg_stretches(store.raw_chunks(session_id, "ecg"))
+    if not stretches:
+        return None
+    peaks = np.concatenate([s.start_s + r_peaks(s.values_uv, s.rate_hz) / s.rate_hz
+                            for s in stretches])
+    return compare_rr(peaks, time_s, rr_ms, after_gap.tolist())
 
 
 def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
@@ -108,15 +160,26 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
     fixed_beat = kept[correction.fixed_index] if kept.size else np.empty(0, dtype=np.int64)
     flagged = ~usable
     flagged[list(artifacts)] = True
+    movement = tuple(store.movement(session_id))
+    breaths = store.breaths(session_id)
+    ecg = ecg_comparison(store, session_id, time_s, rr, gaps)
+    # vagal markers come from still stretches: beats while the body moved (and MOVING_MARGIN_S
+    # around it) are left out, and the difference across the hole is not used
+    still = still_mask(time_s, list(movement), margin_s=MOVING_MARGIN_S)
+    still_corrected = still[source] if source.size else np.zeros(0, dtype=bool)
+    skip = skip | np.concatenate(([False], ~still_corrected[:-1])) if skip.size else skip
     data = []
     for phase in phases:
         in_beats = (time_s >= phase.start_s) & (time_s < phase.end_s)
         if phase is phases[-1]:
             in_beats |= time_s >= phase.end_s  # the last phase keeps any beat after its end
-        in_corrected = in_beats[source] if source.size else np.zeros(0, dtype=bool)
+        in_phase = in_beats[source] if source.size else np.zeros(0, dtype=bool)
+        in_corrected = in_phase & still_corrected
         phase_skip = skip[in_corrected].copy()
         if phase_skip.size:
             phase_skip[0] = False
+        in_beats_all = in_beats
+        in_beats = in_beats & still
         quality = rhythm_quality(merged[in_beats[merged_end]],
                                  corrected_beats=int(np.count_nonzero(in_beats[fixed_beat])),
                                  raw_values=rr[in_beats & usable])
@@ -124,9 +187,22 @@ def session_phase_data(store: Store, session_id: int) -> SessionAnalysis:
         # import, a protocol's phases are a plan laid on afterwards, not what was breathed.
         paced = phase.breaths_per_min if phase.kind == "paced" and session.source != "import" \
             else None
+        mine = tuple(b for b in breaths if phase.start_s <= b.onset_s < phase.end_s)
+        checks, timed = None, None
+        if ecg is not None:
+            checks = {name: sum(1 for i in np.flatnonzero(in_beats_all) if ecg.checks[i] == check)
+                      for name, check in (("ecg_missed_beats", "missed"),
+                                          ("ecg_extra_beats", "extra"),
+                                          ("ecg_disagreements", "differs"))}
+            agreeing = in_beats_all & np.isfinite(ecg.ecg_time_s)
+            timed = np.column_stack((ecg.ecg_time_s[agreeing], rr[agreeing]))
+        measured = breath_rate_per_min(mine)
+        known = measured if math.isfinite(measured) else paced
         data.append(PhaseData(session, phase, corrected[in_corrected], phase_skip,
-                              corrected_time[in_corrected], int(in_beats.sum()),
-                              int((flagged & in_beats).sum()), paced, quality))
+                              corrected_time[in_corrected], int(in_beats_all.sum()),
+                              int((flagged & in_beats).sum()), known, quality, mine, movement,
+                              int((in_beats_all & ~still).sum()), corrected_time[in_phase],
+                              corrected[in_phase], (corrected_time, corrected), checks, timed))
     return SessionAnalysis(data, artifacts)
 
 
@@ -141,6 +217,10 @@ def phase_markers(data: PhaseData) -> dict[str, MarkerValue]:
         "hrv_valid": data.quality.valid,
         "corrected_pct": data.quality.corrected_pct,
     }
+    markers.update(body_markers(data))
+    if data.phase is not None and data.phase.kind == "movement":  # a form: its HR response
+        markers.update(movement_response(data))
+        return markers
     found = window_markers(rr, after_gap=skip, paced_breaths_per_min=data.breaths_per_min)
     td, fd, breath, summary = found.time, found.frequency, found.breathing, found.coherence_summary
     markers.update(mean_rr_ms=td.mean_rr_ms, mean_hr_bpm=td.mean_hr_bpm, sdnn_ms=td.sdnn_ms,
@@ -155,6 +235,55 @@ def phase_markers(data: PhaseData) -> dict[str, MarkerValue]:
                    high_coherence_pct=summary.high_coherence_pct,
                    high_coherence_s=summary.high_coherence_s)
     return markers
+
+
+def body_markers(data: PhaseData) -> dict[str, MarkerValue]:
+    """What the accelerometer says of a phase: the measured breath, the pacer followed or not,
+    the heart-breath phase, and how still the body was (NaN without raw data)."""
+    phase, breaths = data.phase, data.breaths
+    found: dict[str, MarkerValue] = dict(data.ecg_checks or {})
+    if not breaths and not data.movement:
+        return found
+    beat_time_s, beat_rr_ms = data.beats_timed
+    together = heart_breath(beat_time_s, beat_rr_ms, breaths, phase.start_s, phase.end_s)
+    found.update(breathing_rate_measured=breath_rate_per_min(breaths),
+                 inhale_exhale_ratio=inhale_exhale_ratio(breaths),
+                 pacer_adherence=pacer_adherence(breaths), pacer_lag_s=pacer_lag_s(breaths),
+                 heart_breath_phase_deg=together.phase_deg,
+                 heart_breath_coherence=together.coherence,
+                 still_fraction=still_fraction(phase.start_s, phase.end_s, list(data.movement)),
+                 moving_s=data.moving_s)
+    return found
+
+
+def movement_response(data: PhaseData) -> dict[str, MarkerValue]:
+    """A movement phase's heart-rate response: its mean, its rise (the highest 30-s mean heart
+    rate in the phase minus the mean of the minute before) and its recovery (how far the rate
+    fell in the minute after it)."""
+    times = data.all_time_s if data.all_time_s is not None else data.time_s
+    rr = data.all_rr_ms if data.all_rr_ms is not None else data.rr_ms
+    session = data.session_beats
+    start, end = data.phase.start_s, data.phase.end_s
+    nan = math.nan
+
+    def hr_between(a: float, b: float) -> float:
+        if session is None:
+            return nan
+        t, values = session
+        inside = (t > a) & (t <= b)
+        return mean_hr_bpm(values[inside]) if np.count_nonzero(inside) >= 3 else nan
+
+    peak = nan
+    for window_end in np.arange(start + RESPONSE_WINDOW_S, end + 1e-9, 5.0):
+        value = hr_between(window_end - RESPONSE_WINDOW_S, window_end)
+        if math.isfinite(value) and not (value <= peak):
+            peak = value
+    before = hr_between(start - BEFORE_AFTER_S, start)
+    at_end = hr_between(end - RESPONSE_WINDOW_S, end)
+    after = hr_between(end + BEFORE_AFTER_S - RESPONSE_WINDOW_S, end + BEFORE_AFTER_S)
+    return {"mean_hr_bpm": mean_hr_bpm(rr) if rr.size else nan, "hr_rise_bpm": peak - before,
+            "hr_recovery_bpm": at_end - after, "n_beats": data.n_beats,
+            "duration_s": float(end - start) if times.size else 0.0}
 
 
 def compute_markers(store: Store, session_id: int) -> dict[int, dict[str, MarkerValue]]:

@@ -3,6 +3,8 @@
 Daily series: one ln RMSSD per day, from the "before" (baseline) phase of that day's session: a
 morning-check session if there is one (the first of the day), else the day's first session
 with a baseline of at least MIN_BASELINE_S whose rhythm passed the quality gate (hrv_valid).
+With a strap's accelerometer the stored markers come from the still stretches only; each day
+says how much movement its baseline left out (`moving_s`).
 
 Each day with a value gets (Plews et al. 2012, 2013; Buchheit 2014):
 - `baseline_7d`: the mean ln RMSSD of the 7 calendar days ending that day (at least
@@ -66,6 +68,7 @@ class DailyValue:
     date: dt.date
     ln_rmssd: float
     session_id: int
+    moving_s: float = 0.0  # movement left out of the baseline's markers
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +81,18 @@ class TrendDay:
     flag: Flag | None
     cv_7d_pct: float | None
     session_id: int
+    moving_s: float = 0.0  # movement left out of the baseline's markers
 
     def to_json(self) -> dict[str, object]:
-        """Exactly the issue's shape: date, ln_rmssd, baseline_7d, band_low, band_high, flag."""
-        return {"date": self.date.isoformat(), "ln_rmssd": self.ln_rmssd,
-                "baseline_7d": self.baseline_7d, "band_low": self.band_low,
-                "band_high": self.band_high, "flag": self.flag}
+        """date, ln_rmssd, baseline_7d, band_low, band_high, flag; and moving_excluded_s when
+        the baseline's markers left movement out."""
+        found: dict[str, object] = {
+            "date": self.date.isoformat(), "ln_rmssd": self.ln_rmssd,
+            "baseline_7d": self.baseline_7d, "band_low": self.band_low,
+            "band_high": self.band_high, "flag": self.flag}
+        if self.moving_s > 0:
+            found["moving_excluded_s"] = round(self.moving_s, 1)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +142,7 @@ def daily_values(sessions: list[SessionInfo],
                  markers: Mapping[int, Mapping[int, Mapping[str, float | None]]],
                  phase_roles: Mapping[int, Mapping[int, str | None]]) -> list[DailyValue]:
     """One value per day: the baseline ln RMSSD of the day's chosen session."""
-    chosen: dict[dt.date, tuple[tuple[int, str, int], float]] = {}
+    chosen: dict[dt.date, tuple[tuple[int, str, int], float, float]] = {}
     for session in sessions:
         roles = phase_roles.get(session.id, {})
         before = [index for index, role in roles.items() if role == "before"]
@@ -148,8 +157,9 @@ def daily_values(sessions: list[SessionInfo],
         day = dt.date.fromisoformat(session.date)
         rank = (0 if session.protocol == PREFERRED_PROTOCOL else 1, session.started_at, session.id)
         if day not in chosen or rank < chosen[day][0]:
-            chosen[day] = (rank, ln_rmssd)
-    return [DailyValue(day, value, rank[2]) for day, (rank, value) in sorted(chosen.items())]
+            chosen[day] = (rank, ln_rmssd, values.get("moving_s") or 0.0)
+    return [DailyValue(day, value, rank[2], moving)
+            for day, (rank, value, moving) in sorted(chosen.items())]
 
 
 def weekly_practice(sessions: list[SessionInfo],
@@ -188,7 +198,7 @@ def load_trends(store: Store, *, days: int | None = None, today: dt.date | None 
     daily = daily_values(sessions, markers, roles)
     by_day = {value.date: value for value in daily}
     trend_days = [TrendDay(d.date, d.ln_rmssd, d.baseline_7d, d.band_low, d.band_high, d.flag,
-                           d.cv_7d_pct, by_day[d.date].session_id)
+                           d.cv_7d_pct, by_day[d.date].session_id, by_day[d.date].moving_s)
                   for d in compute_trends({v.date: v.ln_rmssd for v in daily})]
     weeks = weekly_practice(sessions, markers, kinds)
     if days is not None:

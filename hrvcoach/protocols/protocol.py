@@ -27,11 +27,12 @@ from hrvcoach.protocols.fields import (
     text,
 )
 
-PhaseKind = Literal["baseline", "paced", "recovery", "free"]
+PhaseKind = Literal["baseline", "paced", "recovery", "free", "movement"]
 Comparison = Literal["before", "after"]
-PHASE_KINDS: Final[tuple[PhaseKind, ...]] = ("baseline", "paced", "recovery", "free")
+# movement: a moving form (Qigong, a walk): its heart-rate response is reported, not vagal markers
+PHASE_KINDS: Final[tuple[PhaseKind, ...]] = ("baseline", "paced", "recovery", "free", "movement")
 DEFAULT_COMPARISON: Final[dict[str, Comparison | None]] = {
-    "baseline": "before", "recovery": "after", "paced": None, "free": None,
+    "baseline": "before", "recovery": "after", "paced": None, "free": None, "movement": None,
 }
 DEFAULT_RESONANCE_PER_MIN: Final = 6.0
 DEFAULT_INHALE_EXHALE_RATIO: Final = 2 / 3

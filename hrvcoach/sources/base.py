@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Protocol, Self
 
 from hrvcoach.core.beats import Beat, SourceStatus
+from hrvcoach.core.raw import RawChunk
 
 __all__ = ["Source", "SourceItem"]
 
-SourceItem = Beat | SourceStatus
+SourceItem = Beat | SourceStatus | RawChunk  # raw chunks only from straps with raw data
 
 
 class Source(Protocol):

@@ -47,6 +47,7 @@ class BleSpec:
     device: str
     scan_timeout_s: float = 20.0
     give_up_after_s: float | None = 300.0
+    raw: bool = True  # the strap's raw ECG and accelerometer, when it offers them (Polar PMD)
     kind: Literal["ble"] = "ble"
 
     @property
@@ -76,4 +77,4 @@ def open_source(spec: SourceSpec, clock: Clock, pacer: Pacer) -> Source:
             from hrvcoach.sources.ble.source import BleSource
 
             return BleSource(spec.device, clock, scan_timeout_s=spec.scan_timeout_s,
-                             give_up_after_s=spec.give_up_after_s)
+                             give_up_after_s=spec.give_up_after_s, raw=spec.raw)

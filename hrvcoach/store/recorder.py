@@ -10,6 +10,7 @@ import time
 from typing import Final
 
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk
 from hrvcoach.core.records import Annotation, PhaseRecord
 from hrvcoach.store.db import SessionStatus
 from hrvcoach.store.errors import StoreError, StoreFullError
@@ -23,7 +24,8 @@ COMMIT_EVERY_S: Final = 0.5  # a beat is committed at most this long after it ar
 _FLUSH_TICK_S: Final = 0.1  # how often the recorder's thread looks for beats waiting to commit
 HEARTBEAT_EVERY_S: Final = 5.0  # a running session refreshes alive_at this often
 
-_Item = Beat | PhaseRecord | Annotation | str  # str: the strap's name (device)
+# str: the strap's name (device); raw chunks, breaths and movement from a strap with raw data
+_Item = Beat | PhaseRecord | Annotation | str | RawChunk | BreathRecord | MovementSegment
 
 
 class StoreRecorder:
@@ -75,6 +77,14 @@ class StoreRecorder:
 
     def record_annotation(self, annotation: Annotation) -> None:
         self._add(annotation, at_once=True)
+
+    def record_raw(self, chunk: RawChunk) -> None:
+        """Raw chunks are committed with the beats (at most COMMIT_EVERY_S later)."""
+        self._add(chunk, at_once=False)
+
+    def record_body(self, found: BreathRecord | MovementSegment) -> None:
+        """A breath or a stretch of movement the body analysis found."""
+        self._add(found, at_once=False)
 
     def _add(self, item: _Item, *, at_once: bool) -> None:
         with self._mutex:

@@ -3,10 +3,12 @@ on top of Database: one method per question the rest of hrvcoach asks of the sto
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import socket
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any, Final
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.markers import MarkerValue, decode_stored
+from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk, RawStream
 from hrvcoach.core.records import Annotation, BeatColumns, PhaseRecord, canonical_time_s
 from hrvcoach.store.db import LOCK_DIR, Database, SessionLock, SessionStatus, now_iso, plus_seconds
 from hrvcoach.store.schema import beats_sha256
@@ -39,6 +42,7 @@ class SessionInfo:
     origin: str
     n_beats: int
     markers_done: bool
+    raw_data: bool = False  # the strap's raw ECG/accelerometer were recorded
 
     @property
     def date(self) -> str:
@@ -114,7 +118,8 @@ class Store(Database):
               p.compare) for p in phases])
 
     def record_items(self, session_id: int, next_seq: int,
-                     items: Sequence[Beat | PhaseRecord | Annotation | str]) -> int:
+                     items: Sequence[Beat | PhaseRecord | Annotation | str | RawChunk
+                                     | BreathRecord | MovementSegment]) -> int:
         """A live session's beats, phases, annotations and strap name (str), in their order, in
         one transaction; the seq of the beat after them."""
         with self.transaction() as db:
@@ -126,6 +131,13 @@ class Store(Database):
                     self._insert_phases(db, session_id, [item])
                 elif isinstance(item, Annotation):
                     self._insert_annotations(db, session_id, [item])
+                elif isinstance(item, RawChunk):
+                    self._insert_raw(db, session_id, item)
+                elif isinstance(item, BreathRecord):
+                    self._insert_breath(db, session_id, item)
+                elif isinstance(item, MovementSegment):
+                    db.execute("INSERT OR REPLACE INTO movement VALUES (?, ?, ?, ?)",
+                               (session_id, item.start_s, item.end_s, item.kind))
                 else:
                     db.execute("UPDATE sessions SET device = ? WHERE id = ? AND device = ''",
                                (item, session_id))
@@ -140,6 +152,49 @@ class Store(Database):
             [(session_id, first_seq + i, canonical_time_s(b.time_s), float(b.rr_ms),
               None if b.contact is None else int(b.contact), int(b.after_gap))
              for i, b in enumerate(beats)])
+
+    @staticmethod
+    def _insert_raw(db: sqlite3.Connection, session_id: int, chunk: RawChunk) -> None:
+        (seq,) = db.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM raw_chunks WHERE session_id = ?"
+                            " AND stream = ?", (session_id, chunk.stream)).fetchone()
+        db.execute("INSERT INTO raw_chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (session_id, chunk.stream, seq, chunk.start_s, chunk.rate_hz, chunk.n_samples,
+                    chunk.sensor_ns, int(chunk.after_gap), _int32_blob(chunk.values)))
+
+    @staticmethod
+    def _insert_breath(db: sqlite3.Connection, session_id: int, b: BreathRecord) -> None:
+        (seq,) = db.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM breaths WHERE session_id = ?",
+                            (session_id,)).fetchone()
+        db.execute("INSERT INTO breaths VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (session_id, seq, b.onset_s, b.duration_s, b.inhale_s, b.depth_mg,
+                    int(b.moving), b.paced_per_min, b.pacer_phase))
+
+    def raw_chunks(self, session_id: int, stream: RawStream) -> list[RawChunk]:
+        """A session's raw chunks of one stream, in arrival order."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT start_s, rate_hz, sensor_ns, after_gap, samples FROM raw_chunks WHERE"
+                " session_id = ? AND stream = ? ORDER BY seq", (session_id, stream)).fetchall()
+        return [RawChunk(stream, start_s, rate_hz, _int32_values(blob), int(sensor_ns),
+                         bool(gap)) for start_s, rate_hz, sensor_ns, gap, blob in rows]
+
+    def breaths(self, session_id: int) -> list[BreathRecord]:
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT onset_s, duration_s, inhale_s, depth_mg, moving, paced_per_min,"
+                " pacer_phase FROM breaths WHERE session_id = ? ORDER BY seq",
+                (session_id,)).fetchall()
+        return [BreathRecord(a, b, c, d, bool(e), f, g) for a, b, c, d, e, f, g in rows]
+
+    def movement(self, session_id: int) -> list[MovementSegment]:
+        with self.lock:
+            rows = self._db.execute("SELECT start_s, end_s, kind FROM movement WHERE"
+                                    " session_id = ? ORDER BY start_s", (session_id,)).fetchall()
+        return [MovementSegment(start, end, kind) for start, end, kind in rows]
+
+    def add_annotation(self, session_id: int, annotation: Annotation) -> None:
+        with self.transaction() as db:
+            self._insert_annotations(db, session_id, [annotation])
 
     @staticmethod
     def _insert_annotations(db: sqlite3.Connection, session_id: int,
@@ -283,7 +338,8 @@ class Store(Database):
     _SESSION_COLUMNS: Final = (
         "s.id, s.started_at, s.ended_at, s.duration_s, s.source, s.device, s.protocol, s.status,"
         " s.end_reason, s.origin, (SELECT COUNT(*) FROM beats b WHERE b.session_id = s.id),"
-        " s.markers_at IS NOT NULL")
+        " s.markers_at IS NOT NULL,"
+        " EXISTS (SELECT 1 FROM raw_chunks r WHERE r.session_id = s.id)")
 
     def sessions(self) -> list[SessionInfo]:
         """Every session, oldest first (but damaged ones: see `damaged`)."""
@@ -364,7 +420,22 @@ class Store(Database):
 
 def _session_info(row: tuple[Any, ...]) -> SessionInfo:
     return SessionInfo(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-                       row[8], row[9], int(row[10]), bool(row[11]))
+                       row[8], row[9], int(row[10]), bool(row[11]), bool(row[12]))
+
+
+def _int32_blob(values: Sequence[int]) -> bytes:
+    packed = array.array("i", values)
+    if sys.byteorder == "big":  # pragma: no cover - stored little-endian everywhere
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _int32_values(blob: bytes) -> tuple[int, ...]:
+    packed = array.array("i")
+    packed.frombytes(blob)
+    if sys.byteorder == "big":  # pragma: no cover
+        packed.byteswap()
+    return tuple(packed)
 
 
 def _finite_or_none(value: float | None) -> float | None:

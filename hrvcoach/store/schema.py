@@ -117,6 +117,66 @@ ALTER TABLE sessions ADD COLUMN pseudonym TEXT NOT NULL DEFAULT '';
 CREATE INDEX sessions_class ON sessions(class_id) WHERE class_id IS NOT NULL;
 """
 
+# Schema 5: raw data (a Polar strap's PMD streams) and what the body analysis found in it: the ECG (µV) and
+# accelerometer (mG, x y z interleaved) as chunks of little-endian int32 values, each with its
+# first sample's session time, its rate and the strap's timestamp of its last sample; the breaths
+# found in the chest's movement and the stretches in which the body moved. A phase may be of kind
+# 'movement' (a Qigong form: its heart-rate response is reported, not vagal markers): the phases
+# table is rebuilt with that kind allowed.
+_SCHEMA_RAW: Final = """
+CREATE TABLE raw_chunks (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    stream TEXT NOT NULL CHECK (stream IN ('ecg', 'acc')),
+    seq INTEGER NOT NULL,                     -- 0, 1, 2, ... per stream in arrival order
+    start_s REAL NOT NULL,                    -- session time of the first sample
+    rate_hz REAL NOT NULL,
+    n_samples INTEGER NOT NULL,
+    sensor_ns INTEGER NOT NULL,               -- the strap's timestamp of the last sample
+    after_gap INTEGER NOT NULL CHECK (after_gap IN (0, 1)),
+    samples BLOB NOT NULL,                    -- int32 little-endian, n_samples x channels
+    PRIMARY KEY (session_id, stream, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE breaths (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    onset_s REAL NOT NULL,                    -- start of the in-breath, session time
+    duration_s REAL NOT NULL,                 -- to the next onset
+    inhale_s REAL NOT NULL,
+    depth_mg REAL NOT NULL,
+    moving INTEGER NOT NULL CHECK (moving IN (0, 1)),
+    paced_per_min REAL,                       -- the pacer's rate at the onset; NULL: unpaced
+    pacer_phase REAL,                         -- the pacer's breath cycle at the onset, 0..1
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE phases_v4 (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('baseline', 'paced', 'recovery', 'free', 'movement')),
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    breaths_per_min REAL,
+    ramp_to_breaths_per_min REAL,
+    pacing TEXT NOT NULL DEFAULT '',
+    compare TEXT CHECK (compare IN ('before', 'after')),
+    PRIMARY KEY (session_id, idx)
+) WITHOUT ROWID;
+INSERT INTO phases_v4 SELECT session_id, idx, name, kind, start_s, end_s, breaths_per_min,
+    ramp_to_breaths_per_min, pacing, compare FROM phases;
+DROP TABLE phases;
+ALTER TABLE phases_v4 RENAME TO phases;
+
+CREATE TABLE movement (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('gentle', 'walking', 'fidget')),
+    PRIMARY KEY (session_id, start_s)
+) WITHOUT ROWID;
+"""
+
 # Schema 4: a session can be `recovered` (rebuilt from its CSV journal after the store was lost),
 # and each session keeps the key of its beat series (beats_sha256), so that a recording is
 # recognised by its beats, whatever file it comes in (a CRLF copy, an export, the journal).
@@ -181,6 +241,7 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (2, _SCHEMA_V2, _rename_profile_scores),
     (3, _SCHEMA_V3, None),
     (4, _SCHEMA_V4, _key_every_session),
+    (5, _SCHEMA_RAW, None),
 ]
 # The tables every version holds, with columns every version has (checked when a store opens).
 TABLES: Final = {

@@ -58,6 +58,8 @@ class HeadlessPrinter:
                 if snapshot.time_s >= self._next_report_s:
                     self._next_report_s = (snapshot.time_s // self._every_s + 1) * self._every_s
                     self._progress(snapshot)
+            case SourceStatus(kind=StatusKind.RAW_DATA, time_s=time_s, message=message):
+                self._print(f"{clock_text(time_s)}  {message}")
             case SourceStatus(kind=kind, time_s=time_s, message=message) if kind not in (
                 StatusKind.ENDED,
             ):

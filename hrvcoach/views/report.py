@@ -4,6 +4,7 @@ session report (`hrvcoach report`) and the trend chart (`hrvcoach trends -o`).""
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +37,11 @@ def resonance_figure(profile: Profile) -> Figure:
                                   strict=True):
         values = [getattr(score, key) for score in scores]
         axis.plot(rates, values, "o-", color="#3a7ca5")
+        lost = [(rate, value) for rate, value, score in zip(rates, values, scores, strict=True)
+                if score.followed is False]  # the person breathed at another rate: not trusted
+        if lost:
+            axis.plot(*zip(*lost, strict=True), "x", color="#c0392b", markersize=11, mew=2,
+                      gid=f"not-followed-{key}", label="pacer not followed (not trusted)")
         if profile.resonance_breaths_per_min is not None:
             axis.axvline(profile.resonance_breaths_per_min, color="#e07a5f", linestyle="--",
                          label=f"chosen {profile.resonance_breaths_per_min:g}/min")
@@ -68,10 +74,14 @@ def plot_resonance(profile: Profile, path: Path) -> Path:
 _PHASE_COLOURS = ("#3a7ca5", "#e07a5f", "#81b29a", "#f2cc8f", "#9d4edd", "#6c757d", "#2a9d8f")
 A4_PORTRAIT_IN = (8.27, 11.69)
 SPECTRUM_MIN_S = 30.0  # shorter phases get no spectrum line
+REPORT_LINE_CHARS = 110  # a line of 10-point text across an A4 page
 REPORT_PNG_DPI = 100  # a PNG report is both A4 pages one above the other: 827 x 2338 pixels
 _TABLE_MARKERS = ("mean_hr_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50_pct", "sd1_ms", "sd2_ms",
                   "stress_index", "lf_ms2", "hf_ms2", "breaths_per_min", "coherence_ratio",
                   "artifact_pct")
+# with a strap's raw data: the measured breath, the pacer followed, stillness, a form's response
+_RAW_TABLE_MARKERS = ("breathing_rate_measured", "pacer_adherence", "heart_breath_phase_deg",
+                      "still_fraction", "hr_rise_bpm")
 
 def _phase_colour(index: int) -> str:
     return _PHASE_COLOURS[index % len(_PHASE_COLOURS)]
@@ -92,7 +102,8 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     page.suptitle(f"hrvcoach session {info.id} — {info.protocol}\n"
                   f"{info.started_at[:16].replace('T', ' ')} · {info.status} · {length} · "
                   f"{info.n_beats} beats · {n_artifacts} artifacts corrected · "
-                  f"{int((~usable).sum())} without skin contact\n{_source_line(info)}",
+                  f"{int((~usable).sum())} without skin contact\n"
+                  f"{textwrap.fill(_source_line(info), REPORT_LINE_CHARS)}",
                   fontsize=10)
     tach = page.add_axes((0.1, 0.6, 0.78, 0.28))
     tach.set_gid("tachogram-axes")
@@ -120,6 +131,13 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
                   gid="no-contact", label="no skin contact (left out)")
     for gap_t in time_min[np.asarray(beats.after_gap, dtype=bool)]:
         tach.axvline(gap_t, color="#888888", ls=":", lw=0.8)
+    for number, segment in enumerate(store.movement(info.id)):  # left out of the vagal markers
+        tach.axvspan(segment.start_s / 60, segment.end_s / 60, ymin=0.0, ymax=0.06,
+                     color="#e07a5f", alpha=0.9, lw=0, gid=f"movement-{number}",
+                     label=None if number else "moving (left out of vagal markers)")
+        tach.axvspan(segment.start_s / 60, segment.end_s / 60, color="#e07a5f", alpha=0.10, lw=0)
+        tach.text((segment.start_s + segment.end_s) / 120, 0.065, segment.kind, fontsize=7,
+                  ha="center", va="bottom", color="#b5532f", transform=tach.get_xaxis_transform())
     notes = [a for a in store.annotations(info.id) if a.kind in ("note", "pacing")]
     for number, note in enumerate(notes, start=1):
         mark = note.kind == "note"
@@ -151,15 +169,16 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
     columns = [f"{data.phase.index + 1}. {data.phase.name}\n[{data.phase.kind}"
                f"{', ' + data.phase.compare if data.phase.compare else ''}]"
                for data in analysis.phases]
+    shown = (*_TABLE_MARKERS, *(_RAW_TABLE_MARKERS if getattr(info, "raw_data", False) else ()))
     cells = [[format_marker(key, markers.get(data.phase.index, {}).get(key))
-              for data in analysis.phases] for key in _TABLE_MARKERS]
+              for data in analysis.phases] for key in shown]
     cells.append(["HF valid" if markers.get(d.phase.index, {}).get("hf_valid") else
-                  "HF not valid (breath not in HF)" for d in analysis.phases])
+                  "HF not valid" for d in analysis.phases])  # the note below says why
     cells.append(["\n".join(([] if d.quality.valid else ["HRV not valid"]) +
                             [reason.split(" of beats")[0].split(" (")[0]
                              for reason in d.unreliable()]) or "ok"
                   for d in analysis.phases])
-    rows = [marker(key).with_unit() for key in _TABLE_MARKERS] + ["HF validity", "reliability"]
+    rows = [marker(key).with_unit() for key in shown] + ["HF validity", "reliability"]
     if columns:
         table = table_axes.table(cellText=cells, rowLabels=rows, colLabels=columns,
                                  cellLoc="center", bbox=(0.0, 0.0, 1.0, 1.0))
@@ -171,9 +190,10 @@ def _page_summary(page: Any, store: Any, info: Any, analysis: Any, markers: dict
                 table[len(rows), col].set_facecolor("#fde2e2")
     table_axes.set_title("Markers per phase (from artifact-corrected beats)", fontsize=10,
                          loc="left")
-    page.text(0.04, 0.025, "HF is not valid when the breathing rhythm is not wholly inside HF: slow "
-              "breathing moves it into LF, so HF falls while vagal activity rises (see RMSSD).",
-              fontsize=8)
+    page.text(0.04, 0.025, textwrap.fill(
+        "HF is not valid when the breathing rhythm is not wholly inside HF: slow breathing moves "
+        "it into LF, so HF falls while vagal activity rises (see RMSSD).", REPORT_LINE_CHARS + 10),
+        fontsize=8, gid="hf-note")
 
 
 def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison: Any,
@@ -242,8 +262,6 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
         forest.grid(axis="x", alpha=0.3)
         page.text(0.04, 0.035, "verdict: " + comparison.verdict(), fontsize=9, ha="left", wrap=True)
     else:
-        import textwrap
-
         forest.axis("off")
         forest.text(0.5, 0.5, "no before/after comparison:\n" + textwrap.fill(
             comparison_error, 38), ha="center", va="center", fontsize=8,

@@ -104,6 +104,23 @@ def panels(window: CoachWindow) -> list[QtWidgets.QWidget]:
             window.fullscreen_button, window.theme_button]
 
 
+LONG_STRAP = "Polar H10 2B3C4D5E (E4:9E:1A:2B:3C:4D), Polar Electro Oy H10, firmware 3.0.35"
+
+
+@pytest.mark.parametrize("size", [(960, 600), (1280, 800)])
+def test_a_long_strap_name_is_elided_and_never_squeezes_the_title(qapp, qigong_run, size):
+    events, _ = qigong_run
+    window = window_at(qapp, size, events, 400.0)
+    window.state.source_label = LONG_STRAP
+    window.render_frame(400.0)
+    qapp.processEvents()
+    assert not window.phase_label.elided, window.phase_label.shown_text()
+    assert window.phase_label.width() >= 0.3 * size[0]
+    assert window.connection_label.elided and LONG_STRAP in window.connection_label.toolTip()
+    assert cut_labels(window) == []
+    window.close()
+
+
 def test_the_window_cannot_be_made_smaller_than_its_minimum(qtbot):
     window = CoachWindow(QIGONG, Pacer.for_protocol(QIGONG), InstantClock())
     qtbot.addWidget(window)

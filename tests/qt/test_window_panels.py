@@ -242,3 +242,44 @@ def test_trend_series_merges_neighbours_and_keeps_the_mean():
         assert mean == pytest.approx(np.mean(run))
         previous = t
     assert series.last() == pytest.approx(means[-1])
+
+
+def ecg_chunks(start_s: float, seconds: float, *, rate_hz: float = 130.0, beat_s: float = 1.0,
+               per_chunk: int = 73, after_gap: bool = False) -> list:
+    """ECG chunks of a rhythm strip: 1 mV spikes every beat_s on a flat line (µV)."""
+    from hrvcoach.core.raw import RawChunk
+
+    n = int(seconds * rate_hz)
+    t = start_s + np.arange(n) / rate_hz
+    uv = np.where(np.abs((t + 1e-9) % beat_s) < 1.5 / rate_hz, 1000, 0).astype(int)
+    return [RawChunk("ecg", float(t[i]), rate_hz, tuple(int(v) for v in uv[i:i + per_chunk]),
+                     after_gap=after_gap and i == 0) for i in range(0, n, per_chunk)]
+
+
+def test_the_ecg_strip_is_offered_once_the_strap_sends_ecg_and_shows_its_newest_seconds(qapp):
+    window = CoachWindow(DEMO, Pacer.for_protocol(DEMO), InstantClock())
+    window.resize(1280, 800)
+    window.show()
+    window.render_frame(5.0)
+    assert window.ecg_box.isHidden() and window.ecg_strip.widget.isHidden()  # a strap without ECG
+    for chunk in ecg_chunks(0.0, 6.0) + ecg_chunks(6.5, 3.0, after_gap=True):
+        window.handle(chunk)
+    window.render_frame(9.5)
+    assert not window.ecg_box.isHidden() and window.ecg_strip.widget.isHidden()  # offered, off
+    window.ecg_box.setChecked(True)
+    window.render_frame(9.5)
+    qapp.processEvents()
+    assert window.ecg_strip.widget.isVisible()
+    x, y = window.ecg_strip.trace.xData, window.ecg_strip.trace.yData
+    finite = np.isfinite(x)
+    assert x[finite].max() == pytest.approx(9.5 - 1 / 130, abs=1e-6)  # the newest 4 s
+    assert x[finite].min() == pytest.approx(9.5 - 1 / 130 - 4.0, abs=1 / 130)
+    assert np.isnan(y).sum() == 1 and np.isnan(x).sum() == 1  # the line breaks at the gap
+    gap = int(np.flatnonzero(np.isnan(x))[0])
+    assert x[gap - 1] < 6.0 and x[gap + 1] == pytest.approx(6.5)
+    spikes = x[np.isfinite(y) & (y > 0.5)]  # mV: 1000 µV spikes
+    assert spikes.size >= 6 and np.all(np.abs(spikes - np.round(spikes)) < 0.02)  # on the beats
+    assert set(np.round(y[np.isfinite(y)], 6)) == {0.0, 1.0}
+    window.ecg_box.setChecked(False)
+    assert window.ecg_strip.widget.isHidden()
+    window.close()

@@ -55,6 +55,7 @@ from hrvcoach.sources.ble.devices import (
     list_device_profiles,
     match_profile,
 )
+from hrvcoach.sources.ble.pmd_client import RawState, RawStreams, offers_raw_data
 from hrvcoach.sources.ble.scan import (
     LINK_ERRORS,
     advertised_name,
@@ -92,6 +93,10 @@ FIRST_CONNECT_ROUNDS: Final = 3  # scan + connect rounds before the first connec
 RESCAN_WINDOW_S: Final = 5.0  # one reconnection scan lasts at most this long (real seconds)
 BACKOFF_S: Final = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)  # real seconds before rescan n (then the last)
 DISCONNECT_TIMEOUT_S: Final = 10.0
+# Nothing at all from a connected strap (no heart-rate packet, no raw frame) for this long in
+# session seconds: the link is taken as lost. BlueZ may not report a disconnect while the strap
+# streams ECG, and a strap sends a packet every second even without skin contact.
+SILENT_LINK_S: Final = 8.0
 
 # What bleak and dbus-fast raise when a link or the Bluetooth service fails: a BleakError, a
 # timeout, or the D-Bus socket going away (EOFError, BrokenPipeError and other OSErrors).
@@ -141,13 +146,18 @@ class BleSource:
     raises DeviceError. Once it has streamed, a lost link is followed by rescans of at most
     `rescan_window_s`, the n-th after a pause of `backoff_s[n]` (then the last one), until the
     strap has been gone `give_up_after_s` (None: forever); then the stream ends with ENDED.
-    All durations are real seconds (they are about the radio, not the session).
+    All durations are real seconds (they are about the radio, not the session), except the
+    raw data's and the silent link's (session seconds: they follow the strap's clock).
+
+    With `raw` (the default), a strap that offers Polar's PMD service also streams its ECG and
+    accelerometer (RawChunks, and RAW_DATA status lines), started again after every reconnect;
+    a strap without it streams exactly as before.
     """
 
     def __init__(self, device: str, clock: Clock, *, profiles: list[DeviceProfile] | None = None,
                  scan_timeout_s: float = 20.0, give_up_after_s: float | None = 300.0,
                  rescan_window_s: float = RESCAN_WINDOW_S,
-                 backoff_s: tuple[float, ...] = BACKOFF_S) -> None:
+                 backoff_s: tuple[float, ...] = BACKOFF_S, raw: bool = True) -> None:
         if not device.strip():
             raise ValueError("device must name a strap (its name or address)")
         if not backoff_s or min(backoff_s) < 0 or rescan_window_s <= 0:
@@ -167,6 +177,10 @@ class BleSource:
         self.info: StrapInfo | None = None  # the connected strap, once known
         self.connections = 0  # connections that reached streaming
         self.reconnect_s: list[float] = []  # real seconds from each link loss to resubscribed
+        self.raw = raw  # start the strap's raw ECG/accelerometer streams when it offers them
+        self.raw_state = RawState()
+        self._heard_s = 0.0  # session time the strap was last heard from
+        self.silent_links = 0  # links given up by the watchdog (no data, no disconnect)
 
     async def __aenter__(self) -> Self:
         self._items = asyncio.Queue()
@@ -298,6 +312,7 @@ class BleSource:
         self._generation += 1
         generation = self._generation
         battery: BatteryWatch | None = None
+        raw_task: asyncio.Task[None] | None = None
         try:
             self.info = await self._read_info(client, self.info)
             self._timeline.link_up()
@@ -310,18 +325,49 @@ class BleSource:
             if lost_at is not None:
                 self.reconnect_s.append(time.monotonic() - lost_at)
             battery = await self._watch_battery(client, device, generation)
-            await disconnected.wait()
+            if self.raw and offers_raw_data(client):
+                streams = RawStreams(client, self._clock, self.raw_state, self._put,
+                                     generation_ok=lambda: generation == self._generation,
+                                     alive=self._heard)
+                raw_task = asyncio.create_task(streams.run(), name=f"raw data {label}")
+            await self._until_lost(disconnected, label)
         finally:
             self._generation += 1  # whatever this connection still delivers is ignored
+            if raw_task is not None:
+                raw_task.cancel()
+                await asyncio.wait({raw_task})
             if battery is not None:
                 battery.close()
             with contextlib.suppress(*LINK_ERRORS):
                 await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
 
+    async def _until_lost(self, disconnected: asyncio.Event, label: str) -> None:
+        """Until BlueZ reports the link lost, or the strap has been silent SILENT_LINK_S."""
+        self._heard()
+        lost = asyncio.create_task(disconnected.wait())
+        try:
+            while not lost.done():
+                await asyncio.wait({lost}, timeout=0.25)
+                if self._clock.now() - self._heard_s >= SILENT_LINK_S:
+                    self.silent_links += 1
+                    log.info("%s: nothing heard for %.0f s: taking the link as lost", label,
+                             SILENT_LINK_S)
+                    return
+        finally:
+            lost.cancel()
+
     # ---- what the strap tells -------------------------------------------------------------------
+    def _heard(self) -> None:
+        self._heard_s = self._clock.now()
+
+    def _put(self, item: SourceItem) -> None:
+        if self._items is not None:
+            self._items.put_nowait(item)
+
     def _on_hrm(self, generation: int, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         if generation != self._generation or self._items is None:
             return
+        self._heard()
         for item in self._timeline.feed(bytes(data), self._clock.now()):
             self._items.put_nowait(item)
 

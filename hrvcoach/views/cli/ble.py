@@ -45,6 +45,10 @@ def add_commands(commands: Any) -> None:
     coach.add_argument("--scan-timeout", type=positive_seconds, default=20.0, metavar="SECONDS",
                        help="how long to look for the strap at the start (default 20; without "
                        f"--device, headless, at most {PICK_SCAN_S:g})")
+    coach.add_argument("--raw", choices=("on", "off"), default="on",
+                       help="the strap's raw ECG and accelerometer (Polar H10): the measured "
+                       "breath, movement and the ECG, started by themselves when the strap "
+                       "offers them (default on); off: heart rate and RR only")
     coach.add_argument("--give-up-after", type=positive_seconds, default=300.0, metavar="SECONDS",
                        help="end the session when a lost strap stays away this long (default 300)")
     coach.set_defaults(run=_run_coach)
@@ -140,4 +144,4 @@ def _run_coach(args: argparse.Namespace) -> int:
         print(f"hrvcoach: --speed {args.speed:g}: the session clock runs {args.speed:g}x real "
               "time; only a simulated strap (fakebluez --speed) keeps up", file=sys.stderr)
     return run_coach(args, BleSpec(device, scan_timeout_s=args.scan_timeout,
-                                   give_up_after_s=args.give_up_after))
+                                   give_up_after_s=args.give_up_after, raw=args.raw == "on"))

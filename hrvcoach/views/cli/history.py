@@ -179,7 +179,8 @@ def _run_sessions(args: argparse.Namespace) -> int:
         print(json.dumps([{"id": info.id, "date": info.date, "started_at": info.started_at,
                            "protocol": info.protocol, "duration_s": info.duration_s,
                            "status": info.status, "n_beats": info.n_beats, "source": info.source,
-                           "device": info.device, "origin": info.origin, "markers": headline}
+                           "device": info.device, "origin": info.origin,
+                           "raw_data": info.raw_data, "markers": headline}
                           for info, headline in rows], indent=2))
         return 0
     if not rows:
@@ -209,7 +210,8 @@ def comparison_json(result: Comparison) -> dict[str, Any]:
                 "phase": s.phase_index + 1, "phase_name": s.phase_name, "kind": s.phase_kind,
                 "duration_s": round(s.duration_s, 3), "n_beats": s.n_beats,
                 "artifact_pct": _json_number(round(s.flagged_pct, 2)), "unreliable": s.unreliable,
-                "hrv_valid": s.hrv_valid, "not_valid_because": s.not_valid_because}
+                "hrv_valid": s.hrv_valid, "not_valid_because": s.not_valid_because,
+                "moving_excluded_s": round(s.moving_s, 1)}
 
     return {
         "before": side(result.before),
@@ -290,6 +292,8 @@ def _run_trends(args: argparse.Namespace) -> int:
             band = f"{_num(d.band_low, 2)}–{_num(d.band_high, 2)}" if d.band_low is not None else "—"
             flag = {"below": "↓ below the normal band", "above": "↑ above the normal band"}.get(
                 d.flag or "", "")
+            if d.moving_s > 0:
+                flag += f"{' · ' if flag else ''}still only: {d.moving_s:.0f} s of movement left out"
             print(f"{d.date.isoformat():<10}  {d.ln_rmssd:>8.2f}  {_num(d.baseline_7d, 2):>6}  "
                   f"{band:>15}  {_num(d.cv_7d_pct):>5}%  {flag}")
     if trends.weeks:

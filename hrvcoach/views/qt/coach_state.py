@@ -10,10 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import numpy as np
+from numpy.typing import NDArray
+
+from hrvcoach.analysis.body import BodyState
 from hrvcoach.analysis.coherence import coherence_level
+from hrvcoach.analysis.ecg import stretch_start_s
 from hrvcoach.analysis.spectral import Spectrum
 from hrvcoach.core.beats import SourceStatus, StatusKind
 from hrvcoach.core.markers import EMPTY_MARKERS, Markers
+from hrvcoach.core.raw import RawChunk
 from hrvcoach.protocols.protocol import Phase
 from hrvcoach.session import (
     Marked,
@@ -32,6 +38,7 @@ from hrvcoach.views.text import clock_text, safe_text
 __all__ = ["COHERENCE_LEVELS", "CONNECTION_WORDS", "BeatPoint", "CoachState", "status_text"]
 
 MAX_BEATS_PER_S: Final = 240 / 60  # bounds the beat buffer (240 bpm)
+ECG_STRIP_S: Final = 4.0  # the ECG strip shows the last seconds received
 MAX_COUNTED_GAP_S: Final = 5.0  # time between two snapshots counted in a coherence level, at most
 # The coherence levels in plain words, lowest first (the thresholds are analysis.coherence's one
 # definition, COHERENCE_LEVELS_RATIO: free breathing at 12/min stays below "high").
@@ -64,6 +71,8 @@ _RECONNECTED: Final = "reconnected after "  # how a source's CONNECTED message s
 
 def status_text(status: SourceStatus) -> str:
     """A source's status event as the status line says it (safe to show: see safe_text)."""
+    if status.kind is StatusKind.RAW_DATA:
+        return status.message  # "raw data: ECG 130 Hz, ACC 50 Hz", "raw data late: waiting…"
     text = status.kind.value
     if status.kind is StatusKind.BATTERY and status.value is not None:
         text = f"battery {status.value:.0f} %"
@@ -91,7 +100,9 @@ class CoachState:
         self.connection: tuple[str, str] = ("waiting for the first beat", "muted")
         self.signal = "unknown"
         self.not_valid_because: tuple[str, ...] = ()  # the rhythm-quality gate's reasons, if it fails
+        self.body: BodyState | None = None  # breath and movement from a strap's accelerometer
         self.battery_pct: float | None = None
+        self.ecg: deque[RawChunk] = deque()  # the newest ECG chunks (about ECG_STRIP_S of them)
         self.paused = False
         self.ended: SessionEnded | None = None
         self.source_label = source_label
@@ -144,6 +155,10 @@ class CoachState:
             case SessionEnded() as ended:
                 self.ended = ended
                 self.paused = False
+            case RawChunk(stream="ecg") as chunk:
+                self.ecg.append(chunk)
+                while self.ecg[0].end_s < chunk.end_s - ECG_STRIP_S - 1.0:
+                    self.ecg.popleft()
 
     def source_state(self) -> tuple[str, str]:
         """The connection chip's words and colour role: the connection, and a silence on top."""
@@ -154,6 +169,49 @@ class CoachState:
         if role == "good":
             return f"{silent} · contact? strap?", "bad"
         return f"{words} · {silent}", "bad" if role == "bad" else "warn"
+
+    def ecg_trace(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The newest ECG_STRIP_S of ECG received: session seconds and mV, each stretch laid
+        sample after sample from its start (NaN between stretches: the line breaks there)."""
+        stretches: list[list[RawChunk]] = []
+        for chunk in self.ecg:
+            if chunk.after_gap or not stretches or chunk.rate_hz != stretches[-1][0].rate_hz:
+                stretches.append([])
+            stretches[-1].append(chunk)
+        times: list[NDArray[np.float64]] = []
+        values: list[NDArray[np.float64]] = []
+        for stretch in stretches:
+            rate = stretch[0].rate_hz
+            mv = np.concatenate([np.asarray(c.values, dtype=np.float64) for c in stretch]) / 1000
+            times += [stretch_start_s(stretch) + np.arange(mv.size) / rate, np.array([np.nan])]
+            values += [mv, np.array([np.nan])]
+        if not times:
+            return np.empty(0), np.empty(0)
+        t, mv = np.concatenate(times[:-1]), np.concatenate(values[:-1])
+        newest = float(np.nanmax(t))
+        keep = ~(t < newest - ECG_STRIP_S)  # NaN breaks stay
+        return t[keep], mv[keep]
+
+    @property
+    def moving_words(self) -> str:
+        """"moving — markers paused" while the body moves; "" when still or unknown."""
+        body = self.body
+        if body is None or not body.movement.moving:
+            return ""
+        return "moving — markers paused"
+
+    @property
+    def body_words(self) -> str:
+        """What the accelerometer says, for the status chips: moving, or the breath measured."""
+        if self.moving_words:
+            return self.moving_words
+        body = self.body
+        if body is None or not math.isfinite(body.breaths_per_min):
+            return ""
+        words = f"breath {body.breaths_per_min:.1f}/min"
+        if math.isfinite(body.pacer_adherence):
+            words += f", {body.pacer_adherence * 100:.0f} % with the pacer"
+        return words
 
     def _fold_snapshot(self, snapshot: Snapshot) -> None:
         self.silent_s = None
@@ -174,6 +232,7 @@ class CoachState:
             self.spectrum = snapshot.spectrum
         self.signal = snapshot.signal
         self.not_valid_because = snapshot.not_valid_because
+        self.body = snapshot.body
         if self._last_snapshot_s is not None and not self.paused:
             level = coherence_level(snapshot.markers.coherence_ratio)
             step_s = min(max(beat.time_s - self._last_snapshot_s, 0.0), MAX_COUNTED_GAP_S)

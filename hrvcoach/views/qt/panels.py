@@ -543,6 +543,45 @@ class HeartRhythmPlot:
         self.now_line.setValue(now_s)
 
 
+class EcgStrip:
+    """The strap's own ECG, the newest seconds received (millivolts; no axes: a rhythm strip to
+    see the electrodes' contact and the beats themselves)."""
+
+    def __init__(self) -> None:
+        self.widget = _bare_plot({"bottom": pg.AxisItem("bottom"), "left": pg.AxisItem("left")})
+        self.widget.setMinimumHeight(70)
+        item = self.widget.getPlotItem()
+        item.setContentsMargins(6, 4, 12, 4)
+        item.hideAxis("bottom")
+        item.hideAxis("left")
+        self.scale = 1.0
+        self.trace = pg.PlotDataItem(antialias=True, connect="finite")
+        item.addItem(self.trace)
+        self.set_theme(DARK)
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.set_theme(self.theme)
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        _style_plot(self.widget, (), theme, self.scale)
+        self.widget.getPlotItem().setTitle("ECG", color=theme.muted, size=_title_size(self.scale))
+        self.trace.setPen(pg.mkPen(theme.heart, width=1.4))
+
+    def draw(self, times_s: FloatArray, mv: FloatArray) -> None:
+        """Put the trace on screen: the whole time span given, the middle 98 % of the values."""
+        self.trace.setData(times_s, mv)
+        finite = np.isfinite(mv)
+        if not finite.any():
+            return
+        t = times_s[np.isfinite(times_s)]
+        lo, hi = np.percentile(mv[finite], [1, 99])
+        pad = max(0.15 * (hi - lo), 0.05)
+        self.widget.setXRange(float(t.min()), float(t.max()), padding=0)
+        self.widget.setYRange(float(lo - pad), float(hi + 3 * pad), padding=0)
+
+
 class _HzAxis(pg.AxisItem):
     """Frequency ticks as Hz with the breathing rate they stand for ('0.1 Hz (6/min)'), or the
     rate alone ('6/min') where the labels would touch."""

@@ -54,6 +54,7 @@ from hrvcoach.views.qt.labels import make_label, scale_fonts, scaled_px
 from hrvcoach.views.qt.pacing import PacingBar, ask_protocol_path
 from hrvcoach.views.qt.panels import (
     MARKER_CARDS,
+    EcgStrip,
     HeartRhythmPlot,
     MarkerCard,
     PacerDisc,
@@ -277,7 +278,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.guidance_label = make_label("", size_px=16, role="muted", wrap=True)
         for widget in (self.phase_label, self.phase_step_label, self.guidance_label):
             titles.addWidget(widget)
-        header.addLayout(titles, stretch=1)
+        header.addLayout(titles, stretch=2)
         clock_box = QtWidgets.QVBoxLayout()
         clock_box.setSpacing(2)
         self.elapsed_label = make_label("00:00 / 00:00", size_px=30, weight=300)
@@ -288,6 +289,9 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.chips = QtWidgets.QHBoxLayout()  # the connection, the signal, the battery
         self.connection_label = make_label("", size_px=15, elide=True)
         self.connection_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        # a long strap name ("Polar H10 … firmware …") is elided, never pushing the title aside
+        self.connection_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                            QtWidgets.QSizePolicy.Policy.Preferred)
         self.signal_label = make_label("", size_px=15)
         self.battery_label = make_label("", size_px=15, role="muted")
         self.chips.addWidget(self.connection_label, stretch=1)
@@ -295,7 +299,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.chips.addWidget(self.battery_label)
         clock_box.addLayout(self.chips)
         clock_box.addStretch(1)
-        header.addLayout(clock_box)
+        header.addLayout(clock_box, stretch=3)
         return header
 
     def _build_pacer_card(self) -> QtWidgets.QFrame:
@@ -333,6 +337,9 @@ class CoachWindow(QtWidgets.QMainWindow):
         column.addWidget(self.plot, stretch=3)
         self.legend_label = make_label("", size_px=13, role="muted", wrap=True)
         column.addWidget(self.legend_label)
+        self.ecg_strip = EcgStrip()  # shown with the ECG checkbox, once a strap sends ECG
+        self.ecg_strip.widget.setVisible(False)
+        column.addWidget(self.ecg_strip.widget, stretch=1)
         self.spectrum = SpectrumPlot()
         column.addWidget(self.spectrum.widget, stretch=2)
         return page
@@ -386,6 +393,12 @@ class CoachWindow(QtWidgets.QMainWindow):
                        self.focus_button, self.sound_button, self.volume_slider,
                        self.fullscreen_button, self.theme_button):
             footer.addWidget(widget)
+        self.ecg_box = QtWidgets.QCheckBox("ECG")
+        self.ecg_box.setToolTip("show the strap's ECG, the last seconds received")
+        self.ecg_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.ecg_box.setVisible(False)  # until the strap sends ECG
+        self.ecg_box.toggled.connect(self.ecg_strip.widget.setVisible)
+        footer.addWidget(self.ecg_box)
         footer.addWidget(self._build_lsl_box())
         return footer
 
@@ -508,6 +521,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.timeline.set_scale(scale)
         self.heart.set_scale(scale)
         self.spectrum.set_scale(scale)
+        self.ecg_strip.set_scale(scale)
         self.focus_page.set_scale(scale)
         self.summary_page.set_scale(scale)
         for card in self.cards.values():
@@ -530,6 +544,7 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.timeline.set_theme(theme)
         self.heart.set_theme(theme)
         self.spectrum.set_theme(theme)
+        self.ecg_strip.set_theme(theme)
         for spec in MARKER_CARDS:
             color = theme.heart if spec.key == "mean_hr_bpm" else theme.rgba(theme.breath, 255)
             self.cards[spec.key].sparkline.set_colors(color, theme.muted)
@@ -894,6 +909,10 @@ class CoachWindow(QtWidgets.QMainWindow):
         self.heart.draw(x0, x1, t_s, times, hrs, connect, flagged, artifact & ~flagged,
                         (base, hi + 0.06 * (hi - lo)), wave_t, base + 0.85 * band * lung, base,
                         marks)
+        if self.state.ecg and self.ecg_box.isHidden():
+            self.ecg_box.setVisible(True)  # the strap sends ECG: it can be shown
+        if not self.ecg_strip.widget.isHidden():
+            self.ecg_strip.draw(*self.state.ecg_trace())
 
     def _breath_wave(self, x0: float, x1: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The pacer's lung (0..1) on a fixed time grid covering [x0, x1], cached by grid step."""
@@ -918,9 +937,14 @@ class CoachWindow(QtWidgets.QMainWindow):
         self._drawn_markers_at = drawn
         markers, baseline = self.state.markers, self.state.baseline
         not_valid = self.state.not_valid_because
+        moving = self.state.moving_words
         for spec in MARKER_CARDS:
             card = self.cards[spec.key]
             value = getattr(markers, spec.key)
+            if moving and spec.key != "mean_hr_bpm":  # vagal markers come from still stretches
+                card.set_value(number_text(value, spec.digits), dimmed=True)
+                card.set_detail(moving)
+                continue
             if not_valid and spec.key != "mean_hr_bpm":  # the gate: HRV of this rhythm is not vagal
                 card.set_value(NO_VALUE, dimmed=True)
                 card.set_detail(not_valid[0].replace(" — HRV not valid", "") + " · HRV not valid")
@@ -987,7 +1011,10 @@ class CoachWindow(QtWidgets.QMainWindow):
         words, role = self.state.source_state()
         source = f" · {self.source_label}" if self.source_label else ""
         _set_role_text(self.connection_label, f"● {words}{source}", role)
-        _set_role_text(self.signal_label, f"signal {self.state.signal}", _SIGNAL_ROLE[self.state.signal])
+        signal = f"signal {self.state.signal}"
+        body = self.state.body_words
+        _set_role_text(self.signal_label, f"{signal} · {body}" if body else signal,
+                       "warn" if self.state.moving_words else _SIGNAL_ROLE[self.state.signal])
         battery = self.state.battery_pct
         self.battery_label.setText(f"battery {battery:.0f} %" if battery is not None else "")
 

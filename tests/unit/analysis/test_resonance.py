@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hrvcoach.analysis.resonance import (
+    BlockEvidence,
     RateBlock,
     RateScore,
     choose_resonance,
@@ -50,6 +51,26 @@ def test_a_block_too_short_to_judge_is_left_out():
     rr, t = sinus_beats([(6.0, 120.0, 10.0), (5.0, 30.0, 10.0)])
     blocks = [RateBlock(6.0, 0.0, 120.0), RateBlock(5.0, 120.0, 150.0)]
     assert [score.breaths_per_min for score in score_rates(rr, t, blocks)] == [6.0]
+
+
+def test_a_block_the_person_did_not_follow_is_marked_and_never_chosen():
+    """The pacer said 6.5 but the person breathed at their own resonance: the block swings most,
+    yet its rate is not the one that made it swing."""
+    spec = [(6.5, 120.0, 16.0), (6.0, 120.0, 9.0), (5.5, 120.0, 12.0)]
+    rr, t = sinus_beats(spec, seed=4)
+    blocks = [RateBlock(rate, 120.0 * i, 120.0 * (i + 1)) for i, (rate, _, _) in enumerate(spec)]
+    assert choose_resonance(score_rates(rr, t, blocks)) == 6.5  # amplitude alone is fooled
+    evidence = [BlockEvidence(0.2, -10.0), BlockEvidence(0.9, -15.0), BlockEvidence(1.0, -20.0)]
+    scores = score_rates(rr, t, blocks, evidence=evidence)
+    assert [s.followed for s in scores] == [False, True, True]
+    assert [s.pacer_adherence for s in scores] == [0.2, 0.9, 1.0]
+    assert scores[2].heart_breath_phase_deg == -20.0
+    assert scores[2].resonance_score > 0.95  # scaled against the blocks that were followed
+    assert scores[0].resonance_score > 1.0
+    assert choose_resonance(scores) == 5.5
+    # without an accelerometer nothing is marked
+    assert all(s.followed is None for s in score_rates(rr, t, blocks))
+    assert choose_resonance([s for s in scores if s.followed is False]) is None
 
 
 def score(rate: float, value: float) -> RateScore:

@@ -132,7 +132,7 @@ def test_stream_info_holds_units_labels_device_and_version():
     _clock, outlets, receiver = streaming(stream_identity(BleSpec("E4:9E:1A:2B:3C:4D"),
                                                           participant="P2"))
     assert outlets.stream_names == [f"hrvcoach P2 {key}" for key in
-                                    ("RR", "RR artifacts", "HR", "Markers")]
+                                    ("RR", "RR artifacts", "HR", "Markers", "ECG", "ACC")]
     streams = receiver.stop(linger_s=0.0)
     outlets.close()
     rr = streams["hrvcoach P2 RR"]
@@ -159,3 +159,25 @@ def test_closed_outlets_ignore_events_and_the_identity_names_no_person():
     assert outlets.identity.source_id == "hrvcoach-simulator-seed-3"
     assert outlets.stream_names == ["hrvcoach RR", "hrvcoach RR artifacts", "hrvcoach HR",
                                     "hrvcoach Markers"]
+
+
+def test_a_straps_raw_data_goes_out_on_regular_rate_ecg_and_acc_streams_stamped_by_sample():
+    from hrvcoach.core.raw import RawChunk
+
+    clock, outlets, receiver = streaming(StreamIdentity("test-raw", "Polar", "H10", raw=True))
+    ecg = [RawChunk("ecg", 10.0 + i * 73 / 130, 130.0, tuple(range(i * 73, (i + 1) * 73)))
+           for i in range(3)]
+    acc = RawChunk("acc", 10.0, 50.0, tuple(v for n in range(36) for v in (n, 1000 - n, 250)))
+    clock.advance_to(12.0)
+    for chunk in (*ecg, acc):
+        outlets.handle(chunk)
+    streams = receiver.stop(linger_s=0.5)
+    outlets.close()
+    got = streams["hrvcoach ECG"]
+    assert got.info.nominal_srate() == 130.0 and got.channels()[0]["unit"] == "microvolts"
+    assert got.column(0) == list(range(3 * 73))
+    assert got.stamps[0] == pytest.approx(LSL_EPOCH_S + 10.0, abs=1e-3)  # its own time
+    assert got.stamps[-1] == pytest.approx(LSL_EPOCH_S + 10.0 + (3 * 73 - 1) / 130, abs=1e-3)
+    axes = streams["hrvcoach ACC"]
+    assert [c["label"] for c in axes.channels()] == ["x", "y", "z"]
+    assert axes.column(1)[:3] == [1000.0, 999.0, 998.0] and axes.info.nominal_srate() == 50.0

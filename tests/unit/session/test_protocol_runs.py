@@ -122,7 +122,7 @@ BROKEN = {
                       "phase[0] (slow).inhale_s: inhale+holds+exhale = 12 s but 6 breaths/min "
                       "is 10 s per breath"),
     "kind.toml": ('[[phase]]\nkind = "walk"\nminutes = 5\n',
-                  "phase[0].kind: must be one of baseline, paced, recovery, free, got 'walk'"),
+                  "phase[0].kind: must be one of baseline, paced, recovery, free, movement, got 'walk'"),
     "norate.toml": ('[[phase]]\nkind = "paced"\nminutes = 5\n',
                     "phase[0] (paced).breaths_per_min: a paced phase needs a rate"),
     "compare.toml": ('[[phase]]\nkind = "baseline"\nminutes = 5\ncompare = "during"\n',

@@ -97,7 +97,7 @@ def test_the_marker_table_and_before_after_show_the_stored_numbers(recorded):
         markers = store.markers(session_id)
         assert [cells[(rmssd_row, col)] for col in range(3)] == [
             f"{markers[i]['rmssd_ms']:.1f}" for i in range(3)]
-        assert cells[(labels.index("HF validity") + 1, 1)] == "HF not valid (breath not in HF)"
+        assert cells[(labels.index("HF validity") + 1, 1)] == "HF not valid"
         result = compare(store, session_id)
         point = by_gid(figures, "change-rmssd_ms")
         assert point.get_xdata()[0] == pytest.approx(result.change("rmssd_ms").pct)
@@ -169,6 +169,11 @@ def test_an_import_is_described_by_what_is_known_and_no_comparison_stays_in_its_
     try:
         title = figures[0].get_suptitle()
         assert "imported from run.txt" in title and "laid over it afterwards" in title
+        figures[0].canvas.draw()  # the long source line is wrapped within the page, as the note
+        page = figures[0].bbox
+        title_box = figures[0]._suptitle.get_window_extent(figures[0].canvas.get_renderer())
+        for box in (title_box, *text_boxes(figures[0], "hf-note")):
+            assert page.x0 <= box.x0 and box.x1 <= page.x1, (box, page)
         (message,) = text_boxes(figures[1], "no-comparison")  # a morning check has no "after"
         poincare = by_gid(figures, "poincare-axes")
         figures[1].canvas.draw()
