@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,12 +23,28 @@ from hrvcoach.analysis.accel_breathing import BreathTracker, breath_rate_per_min
 from hrvcoach.analysis.movement import MovementState, MovementTracker
 from hrvcoach.core.raw import BreathRecord, MovementSegment, RawChunk
 
-__all__ = ["MIN_BREATHS", "RATE_WINDOW_S", "BodyState", "LiveBody", "PacerAt"]
+__all__ = ["MIN_BREATHS", "RATE_WINDOW_S", "BodyState", "LiveBody", "PacerAt",
+           "prepare_in_background"]
 
 RATE_WINDOW_S: Final = 60.0
 ADHERENCE_BREATHS: Final = 10
 MIN_BREATHS: Final = 3  # fewer still breaths in the window: no measured rate
 STEP_BACK_S: Final = 0.25
+
+
+def prepare_in_background() -> threading.Thread:
+    """Import what the body's filters need (scipy.signal, ~0.5-1 s) on a thread, before the
+    first accelerometer chunk: imported on the event loop it would stall the strap's
+    notifications and the window for that long. (Its start-up stays off the window's path.)"""
+
+    def load() -> None:
+        import scipy.signal  # noqa: F401
+
+    thread = threading.Thread(target=load, name="hrvcoach-body-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 PacerAt = Callable[[float], tuple[float | None, float | None]]  # t -> (rate, cycle phase 0..1)
 
 

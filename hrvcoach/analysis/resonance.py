@@ -14,7 +14,6 @@ not scaled against and is never chosen: its heart rate answered some other rate.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,21 +54,22 @@ class RateScore:
     breathing_power_ms2: float  # power within ±0.015 Hz of the breathing frequency
     coherence_ratio: float  # of the block's newest 64 s
     resonance_score: float  # mean of the above, each scaled by its best block (1.0 = best in all)
-    pacer_adherence: float = math.nan  # share of the block's breaths at the pacer's rate
-    heart_breath_phase_deg: float = math.nan  # heart rate against the measured breath
-    followed: bool | None = None  # did the person breathe with the pacer (None: not measured)
+    # with a strap's accelerometer (None: not measured)
+    pacer_adherence: float | None = None  # share of the block's breaths at the pacer's rate
+    heart_breath_phase_deg: float | None = None  # heart rate against the measured breath
+    pacer_followed: bool | None = None  # did the person breathe with the pacer
 
 
 @dataclass(frozen=True, slots=True)
 class BlockEvidence:
-    """What a strap's accelerometer says of one block (NaN: not measured)."""
+    """What a strap's accelerometer says of one block (None: not measured)."""
 
-    pacer_adherence: float = math.nan
-    heart_breath_phase_deg: float = math.nan
+    pacer_adherence: float | None = None
+    heart_breath_phase_deg: float | None = None
 
     @property
     def followed(self) -> bool | None:
-        if not math.isfinite(self.pacer_adherence):
+        if self.pacer_adherence is None:
             return None
         return self.pacer_adherence >= FOLLOWED_MIN
 
@@ -127,7 +127,7 @@ def choose_resonance(scores: list[RateScore]) -> float | None:
     block and rounded to 0.05/min. Blocks the person did not follow are never chosen. None when
     nothing could be scored.
     """
-    scores = [score for score in scores if score.followed is not False]
+    scores = [score for score in scores if score.pacer_followed is not False]
     if not scores:
         return None
     best = max(scores, key=lambda score: score.resonance_score)

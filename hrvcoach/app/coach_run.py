@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self
 
+from hrvcoach.analysis.body import prepare_in_background
 from hrvcoach.analysis.live import Engine
 from hrvcoach.app.lsl_outlets import LslOutlets, stream_identity
 from hrvcoach.core.clock import ScaledClock
@@ -44,7 +45,7 @@ from hrvcoach.session import (
     Snapshot,
     SourceSilent,
 )
-from hrvcoach.sources.factory import SourceSpec, open_source
+from hrvcoach.sources.factory import BleSpec, SourceSpec, open_source
 from hrvcoach.store import SessionStatus, StoreError, StoreRecorder
 
 if TYPE_CHECKING:
@@ -152,6 +153,8 @@ class CoachRun:
             from hrvcoach.protocols.pacer import Pacer
 
             self.clock.restart()  # session time 0 is now, not when the store was opened
+            if isinstance(self.spec, BleSpec) and self.spec.raw:  # a strap's accelerometer may come
+                prepare_in_background()
             pacer = Pacer.for_protocol(self.protocol)
             source = open_source(self.spec, self.clock, pacer)
             lsl = self.lsl

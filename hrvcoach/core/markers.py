@@ -132,6 +132,9 @@ CATALOGUE: Final[tuple[MarkerSpec, ...]] = (
     _spec("pacer_adherence", "pacer adherence", "", 2, "up",
           about="share of the measured still paced breaths within ±10 % of the pacer's rate "
           "(1: every breath followed it)"),
+    _spec("pacer_followed", "pacer followed", "", 0, kind="flag",
+          about="a resonance-assessment block: pacer adherence of at least 0.6 (a block not "
+          "followed is not trusted: its heart rate answered another breathing rate)"),
     _spec("pacer_lag_s", "lag to the pacer", "s", 1,
           about="how long after the pacer's in-breath the measured one starts (circular mean; "
           "negative: ahead)"),

@@ -46,6 +46,8 @@ from hrvcoach.files.session_schema import (
     SessionHeader,
     check_annotations,
     check_beats,
+    check_breaths,
+    check_movement,
     check_phases,
     session_header,
     started_at,
@@ -90,6 +92,8 @@ class Recording:
     phases: list[PhaseRecord]  # empty: lay the protocol's phases over it
     annotations: list[Annotation]
     sha256: str
+    breaths: list[BreathRecord] = field(default_factory=list)  # a strap's accelerometer found
+    movement: list[MovementSegment] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +148,10 @@ def write_session_file(document: SessionDocument, fmt: ExportFormat, path: Path)
                              "artifact": list(beats.artifact)}
             if document.breaths or document.movement or document.ecg or document.acc:
                 body["breaths"] = [{"start_s": b.onset_s, "duration_s": b.duration_s,
-                                    "inhale_s": b.inhale_s, "moving": b.moving}
+                                    "inhale_s": b.inhale_s, "moving": b.moving,
+                                    "depth_mg": b.depth_mg if math.isfinite(b.depth_mg) else None,
+                                    "paced_per_min": b.paced_per_min,
+                                    "pacer_phase": b.pacer_phase}
                                    for b in document.breaths]
                 body["movement"] = [{"start_s": m.start_s, "end_s": m.end_s, "kind": m.kind}
                                     for m in document.movement]
@@ -464,7 +471,7 @@ _BEAT_COLUMNS: Final = ("time_s", "rr_ms", "contact", "after_gap", "artifact")
 def _read_json(path: Path) -> Recording:
     document = _check_format(_json_document(read_bytes(path), str(path)), str(path),
                              allowed={"format", "version", "session", "phases", "annotations",
-                                      "beats", "markers"})
+                                      "beats", "markers", "breaths", "movement"})
     columns = document.get("beats")
     if not isinstance(columns, dict) or any(not isinstance(columns.get(n), list)
                                             for n in _BEAT_COLUMNS[:4]):
@@ -494,7 +501,9 @@ def _read_json(path: Path) -> Recording:
     return Recording(path, session.started_at, session.protocol, session.source, session.device,
                      beats, check_phases(document.get("phases", []), f"{path}: phases"),
                      check_annotations(document.get("annotations", []), f"{path}: annotations"),
-                     _file_sha256(path))
+                     _file_sha256(path),
+                     check_breaths(document.get("breaths", []), f"{path}: breaths"),
+                     check_movement(document.get("movement", []), f"{path}: movement"))
 
 
 def _read_edf(path: Path) -> Recording:

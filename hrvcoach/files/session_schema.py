@@ -23,11 +23,13 @@ from typing import Any, Final
 
 from hrvcoach.core.beats import Beat
 from hrvcoach.core.errors import InputError
+from hrvcoach.core.raw import MOVEMENT_KINDS, BreathRecord, MovementSegment
 from hrvcoach.core.records import Annotation, PhaseRecord, canonical_time_s
 from hrvcoach.files.reading import MAX_RR_INTERVALS, MAX_RR_MS, TOO_MANY_BEATS
 from hrvcoach.protocols.fields import (
     MAX_NAME_CHARS,
     MAX_TEXT_CHARS,
+    as_flag,
     as_integer,
     as_number,
     as_text,
@@ -42,6 +44,8 @@ __all__ = [
     "SessionHeader",
     "check_annotations",
     "check_beats",
+    "check_breaths",
+    "check_movement",
     "check_phases",
     "read_record",
     "started_at",
@@ -104,6 +108,21 @@ ANNOTATION: Final = (
     Field("time_s", _time),
     Field("kind", partial(as_text, max_chars=40)),
     Field("text", partial(as_text, max_chars=MAX_TEXT_CHARS, lines=True), ""),
+)
+_length = partial(as_number, low=0.0, high=MAX_SESSION_S)
+BREATH: Final = (  # what the accelerometer found of one breath (export: "breaths")
+    Field("start_s", _time),
+    Field("duration_s", _length),
+    Field("inhale_s", _length),
+    Field("depth_mg", _optional(partial(as_number, low=0.0, high=1e6)), None),
+    Field("moving", _optional(as_flag), None),
+    Field("paced_per_min", _rate, None),
+    Field("pacer_phase", _optional(partial(as_number, low=0.0, high=1.0)), None),
+)
+MOVEMENT: Final = (  # one stretch the body moved (export: "movement")
+    Field("start_s", _time),
+    Field("end_s", _time),
+    Field("kind", _choice(MOVEMENT_KINDS)),
 )
 _short = partial(as_text, max_chars=MAX_NAME_CHARS)
 SESSION: Final = (  # what an export says of its session; only these are read back
@@ -189,6 +208,34 @@ def check_annotations(items: Any, where: str) -> list[Annotation]:
         annotations.append(Annotation(canonical_time_s(fields["time_s"]), fields["kind"],
                                       fields["text"]))
     return annotations
+
+
+def check_breaths(items: Any, where: str) -> list[BreathRecord]:
+    """The breaths an export lists: each a whole breath (its in-breath within it), in order."""
+    breaths = []
+    for position, item in enumerate(_list(items, where, "breaths", MAX_RR_INTERVALS)):
+        place = f"{where}[{position}]"
+        fields = read_record(item, BREATH, place)
+        if not fields["duration_s"] > 0.0 or fields["inhale_s"] > fields["duration_s"]:
+            raise InputError(place, "a breath lasts more than 0 s and holds its in-breath")
+        breaths.append(BreathRecord(fields["start_s"], fields["duration_s"], fields["inhale_s"],
+                                    math.nan if fields["depth_mg"] is None else fields["depth_mg"],
+                                    bool(fields["moving"]), fields["paced_per_min"],
+                                    fields["pacer_phase"]))
+    return breaths
+
+
+def check_movement(items: Any, where: str) -> list[MovementSegment]:
+    """The stretches an export says the body moved: each ending after it starts."""
+    segments = []
+    for position, item in enumerate(_list(items, where, "movement", MAX_ANNOTATIONS)):
+        place = f"{where}[{position}]"
+        fields = read_record(item, MOVEMENT, place)
+        if fields["end_s"] < fields["start_s"]:
+            raise InputError(place, f"ends ({fields['end_s']:g} s) before it starts "
+                             f"({fields['start_s']:g} s)")
+        segments.append(MovementSegment(fields["start_s"], fields["end_s"], fields["kind"]))
+    return segments
 
 
 def check_beats(beats: Sequence[Beat], where: Sequence[str]) -> None:

@@ -66,9 +66,11 @@ def assess_session(store: Store, session_id: int, protocol: Protocol) -> Assessm
     return Assessment(scores, choose_resonance(scores))
 
 
-def _number(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else math.nan
+def _number(value: object) -> float | None:
+    """A stored marker as a number; None when absent or NaN (not measured)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def store_assessment(data_dir: Path, assessment: Assessment, source: str) -> Path | None:

@@ -71,7 +71,8 @@ def import_recording(store: Store, recording: Recording, *, started_at: str,
     return store.import_session(started_at=started_at, protocol=name, origin=str(path),
                                 content_sha256=recording.sha256, phases=phases,
                                 beats=recording.beats, annotations=recording.annotations,
-                                source=recording.source, device=recording.device)
+                                source=recording.source, device=recording.device,
+                                breaths=recording.breaths, movement=recording.movement)
 
 
 def is_builtin(name: str | None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import json
+import math
 import os
 import socket
 import sqlite3
@@ -136,8 +137,7 @@ class Store(Database):
                 elif isinstance(item, BreathRecord):
                     self._insert_breath(db, session_id, item)
                 elif isinstance(item, MovementSegment):
-                    db.execute("INSERT OR REPLACE INTO movement VALUES (?, ?, ?, ?)",
-                               (session_id, item.start_s, item.end_s, item.kind))
+                    self._insert_movement(db, session_id, [item])
                 else:
                     db.execute("UPDATE sessions SET device = ? WHERE id = ? AND device = ''",
                                (item, session_id))
@@ -169,6 +169,12 @@ class Store(Database):
                    (session_id, seq, b.onset_s, b.duration_s, b.inhale_s, b.depth_mg,
                     int(b.moving), b.paced_per_min, b.pacer_phase))
 
+    @staticmethod
+    def _insert_movement(db: sqlite3.Connection, session_id: int,
+                         segments: Iterable[MovementSegment]) -> None:
+        db.executemany("INSERT OR REPLACE INTO movement VALUES (?, ?, ?, ?)",
+                       [(session_id, m.start_s, m.end_s, m.kind) for m in segments])
+
     def raw_chunks(self, session_id: int, stream: RawStream) -> list[RawChunk]:
         """A session's raw chunks of one stream, in arrival order."""
         with self.lock:
@@ -184,7 +190,8 @@ class Store(Database):
                 "SELECT onset_s, duration_s, inhale_s, depth_mg, moving, paced_per_min,"
                 " pacer_phase FROM breaths WHERE session_id = ? ORDER BY seq",
                 (session_id,)).fetchall()
-        return [BreathRecord(a, b, c, d, bool(e), f, g) for a, b, c, d, e, f, g in rows]
+        return [BreathRecord(a, b, c, math.nan if d is None else d, bool(e), f, g)
+                for a, b, c, d, e, f, g in rows]  # SQLite keeps a NaN depth as NULL
 
     def movement(self, session_id: int) -> list[MovementSegment]:
         with self.lock:
@@ -207,7 +214,8 @@ class Store(Database):
                        phases: Sequence[PhaseRecord], beats: Sequence[Beat],
                        annotations: Sequence[Annotation] = (), source: str = "import",
                        device: str = "", status: SessionStatus = "imported",
-                       end_reason: str = "imported") -> int:
+                       end_reason: str = "imported", breaths: Sequence[BreathRecord] = (),
+                       movement: Sequence[MovementSegment] = ()) -> int:
         """Write a whole recording as one session (`imported`, or `recovered` from a journal), in
         one transaction (all or nothing). A recording whose beats are already stored (whatever
         file they came in) is refused."""
@@ -231,6 +239,9 @@ class Store(Database):
             self._insert_phases(db, session_id, phases)
             self._insert_beats(db, session_id, 0, beats)
             self._insert_annotations(db, session_id, annotations)
+            for breath in breaths:
+                self._insert_breath(db, session_id, breath)
+            self._insert_movement(db, session_id, movement)
         return session_id
 
     def join_class(self, members: Sequence[ClassMember]) -> int:

@@ -38,7 +38,7 @@ def resonance_figure(profile: Profile) -> Figure:
         values = [getattr(score, key) for score in scores]
         axis.plot(rates, values, "o-", color="#3a7ca5")
         lost = [(rate, value) for rate, value, score in zip(rates, values, scores, strict=True)
-                if score.followed is False]  # the person breathed at another rate: not trusted
+                if score.pacer_followed is False]  # the person breathed at another rate: not trusted
         if lost:
             axis.plot(*zip(*lost, strict=True), "x", color="#c0392b", markersize=11, mew=2,
                       gid=f"not-followed-{key}", label="pacer not followed (not trusted)")

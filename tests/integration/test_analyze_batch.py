@@ -62,7 +62,7 @@ EXPECTED = {  # file -> (format, origin)
     "breathing.csv": ("rr", "RR in ms"),
     "broken.csv": ("rr", ""),
     "exercise.hrm": ("rr", "RR in ms"),
-    "holter.edf": ("edf", "ECG 'ECG MLII' at 360 Hz: 73 R-peaks (neurokit2)"),
+    "holter.edf": ("edf", "ECG 'ECG MLII' at 360 Hz: 74 R-peaks"),
     "kubios.txt": ("rr", "RR in s"),
     "rest.txt": ("rr", "RR in ms"),
     "wfdb/100.hea": ("wfdb", "WFDB 100.atr: 2273 beats at 360 Hz"),

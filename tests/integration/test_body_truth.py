@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from hrvcoach.app.coach_run import CoachRun, CoachSettings
 from hrvcoach.protocols.protocol import Phase, Protocol, load_protocol
@@ -312,6 +313,20 @@ async def test_a_session_with_raw_data_exports_ecg_and_accelerometer_to_edf_and_
         document["markers"]["0"])
     sessions = json.loads(run_cli("sessions", "--json", home=tmp_path).stdout)
     assert [s["raw_data"] for s in sessions] == [True]
+    # the JSON imports back with its breaths and movement: the same still-only markers
+    elsewhere = tmp_path / "elsewhere"
+    done = run_cli("import", str(json_path), home=elsewhere)
+    assert done.returncode == 0, done.stderr
+    with Store.open(elsewhere) as imported:
+        (info,) = imported.sessions()
+        assert imported.movement(info.id) == store.movement(session)
+        assert [(b.onset_s, b.duration_s, b.inhale_s, b.moving, b.paced_per_min)
+                for b in imported.breaths(info.id)] == [
+            (b.onset_s, b.duration_s, b.inhale_s, b.moving, b.paced_per_min)
+            for b in store.breaths(session)]
+        again = imported.markers(info.id)[0]
+    for name in ("rmssd_ms", "moving_s", "still_fraction", "breathing_rate_measured"):
+        assert again[name] == pytest.approx(store.markers(session)[0][name], rel=1e-9), name
 
 
 async def test_a_resonance_block_the_person_did_not_follow_is_marked_and_not_chosen(ble_world,
@@ -335,8 +350,8 @@ async def test_a_resonance_block_the_person_did_not_follow_is_marked_and_not_cho
     assessment = assess_session(coached.store, coached.session_id, protocol)
     by_rate = {s.breaths_per_min: s for s in assessment.scores}
     assert set(by_rate) == {6.5, 7.5, 4.5}
-    assert by_rate[6.5].followed is False and by_rate[6.5].pacer_adherence < 0.3
-    assert by_rate[7.5].followed and by_rate[4.5].followed
+    assert by_rate[6.5].pacer_followed is False and by_rate[6.5].pacer_adherence < 0.3
+    assert by_rate[7.5].pacer_followed and by_rate[4.5].pacer_followed
     assert by_rate[7.5].pacer_adherence >= 0.8 and by_rate[4.5].pacer_adherence >= 0.8
     for rate in (7.5, 4.5):  # the heart follows the breath 0.5 s later in the model
         assert abs(by_rate[rate].heart_breath_phase_deg - (-3.0 * rate)) < 10.0
@@ -349,7 +364,7 @@ async def test_a_resonance_block_the_person_did_not_follow_is_marked_and_not_cho
     assert choose_resonance(blind) == 6.5, blind
     profile = load_profile(tmp_path)  # the coach saved it with its evidence
     assert profile.resonance_breaths_per_min == assessment.resonance_breaths_per_min
-    assert [s.followed for s in profile.scores] == [False, True, True]
+    assert [s.pacer_followed for s in profile.scores] == [False, True, True]
     table = io.StringIO()
     print_scores(profile.scores, table)
     assert "not followed: not trusted" in table.getvalue().splitlines()[2]

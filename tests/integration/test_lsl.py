@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from hrvcoach.protocols.protocol import load_protocol
 from tests.ble_fixtures import RECORDING, SPEED, StrapWorld, quantized, read_rr_ms, run_hrvcoach
 from tests.helpers import cli_env, real_recording, recorded
@@ -100,3 +103,47 @@ async def test_coach_lsl_on_the_fake_strap_stamps_each_beat_with_its_own_time(
                 if event["event"] == "status"]
     assert statuses[:3] == ["scanning", "connecting", "connected"]
     assert len(phase_events(streams)) == 2  # 90 s of the demo: settle, then slow breathing
+
+
+async def test_coach_lsl_streams_a_polar_straps_ecg_and_accelerometer_as_it_recorded_them(
+        ble_world: StrapWorld, tmp_path):
+    """With the strap's raw data: ECG (µV, 130 Hz) and ACC (x y z mG, 50 Hz) streams carry every
+    sample the session recorded, in order, each chunk stamped by its samples' own times."""
+    from fakebluez import Person
+
+    from hrvcoach.store import Store
+
+    raw = ["hrvcoach ECG", "hrvcoach ACC"]
+    process = asyncio.create_task(run_hrvcoach(
+        "coach", "--headless", "--device", "Polar H10", "--lsl", "--lsl-wait", "30",
+        "--duration", "90", "--speed", str(SPEED), home=tmp_path, timeout_s=120))
+    receiver = await asyncio.to_thread(LslReceiver, ble_world.strap.address, STREAMS + raw)
+    await ble_world.strap.wait_subscribed(timeout=30)
+    ble_world.strap.start_person(Person(seed=4), speed=SPEED)
+    code, _out, err = await process
+    ble_world.strap.stop_stream()
+    streams = await asyncio.to_thread(receiver.stop)
+    assert code == 0, err
+    check_streams_against_the_recording(streams, tmp_path, SPEED)
+    ecg, acc = streams["hrvcoach ECG"], streams["hrvcoach ACC"]
+    assert ecg.info.nominal_srate() == 130.0 and acc.info.nominal_srate() == 50.0
+    assert ecg.channels() == [{"label": "ecg", "unit": "microvolts", "type": "ECG"}]
+    assert [(c["label"], c["unit"]) for c in acc.channels()] == [("x", "mG"), ("y", "mG"),
+                                                                 ("z", "mG")]
+    with Store.open(tmp_path, recover=False) as store:  # HRVCOACH_HOME
+        (session,) = store.sessions()
+        stored_ecg = store.raw_chunks(session.id, "ecg")
+        stored_acc = store.raw_chunks(session.id, "acc")
+    assert ecg.column(0) == [float(v) for chunk in stored_ecg for v in chunk.values]
+    assert len(ecg.column(0)) > 0.6 * 90 * 130  # most of the 90 s (the streams start late)
+    assert [v for _stamp, values in acc.samples for v in values] == [
+        float(v) for chunk in stored_acc for v in chunk.values]
+    # each chunk's last sample is stamped with its own time on the LSL clock (liblsl spaces the
+    # chunk's earlier samples back from it by the nominal rate)
+    events = streams["hrvcoach Markers"].events()
+    (start,) = [stamp for stamp, event in events if event["event"] == "session_start"]
+    last_sample = np.cumsum([chunk.n_samples for chunk in stored_ecg]) - 1
+    stamps = np.asarray(ecg.stamps)[last_sample]
+    own = [start + (c.start_s + (c.n_samples - 1) / c.rate_hz) / SPEED for c in stored_ecg]
+    assert np.max(np.abs(stamps - own)) < TOLERANCE_S
+    assert np.median(np.diff(ecg.stamps)) == pytest.approx(1 / 130, rel=1e-3)

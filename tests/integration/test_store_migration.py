@@ -85,8 +85,10 @@ def test_the_profile_keeps_its_rate_and_scores_under_the_new_names(migrated):
     assert isinstance(old, dict)
     assert profile["resonance_breaths_per_min"] == old["resonance_bpm"] == 5.5
     assert profile["session"] == old["session"]
-    for new, before in zip(profile["scores"], old["scores"], strict=True):
-        assert new == {LEGACY_NAMES.get(key, key): value for key, value in before.items()}
+    body = {"pacer_adherence": None, "heart_breath_phase_deg": None, "pacer_followed": None}
+    for new, before in zip(profile["scores"], old["scores"], strict=True):  # (0.1.0 had no
+        # accelerometer: the body's evidence is "not measured")
+        assert new == {LEGACY_NAMES.get(key, key): value for key, value in before.items()} | body
 
 
 def test_compare_reads_the_migrated_session_with_the_catalogue_names(migrated):

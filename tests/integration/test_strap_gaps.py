@@ -66,7 +66,10 @@ async def test_the_window_greys_its_numbers_when_the_strap_goes_quiet(ble_world,
         if isinstance(event, SourceSilent):
             told.append((clock.now(), event))
 
-    session = Session(protocol, BleSource(STRAP, clock), listen, duration_s=60.0, clock=clock)
+    # heart rate only: the fake strap shares this loop, and the raw data's analysis (its
+    # imports, its filters) would hold the loop, and so the strap, for simulated seconds
+    session = Session(protocol, BleSource(STRAP, clock, raw=False), listen, duration_s=60.0,
+                      clock=clock)
     running = asyncio.create_task(session.run())
     try:
         await ble_world.strap.wait_subscribed(timeout=30)
@@ -81,7 +84,8 @@ async def test_the_window_greys_its_numbers_when_the_strap_goes_quiet(ble_world,
         assert event.silent_s >= 5.0 and first_s - last_beat_s <= 6.0
         assert window.connection_label.text().startswith("● no beats for ")
         assert window.connection_label.property("role") == "bad"
-        assert window.signal_label.text() == "signal unknown"
+        # (the accelerometer goes on: its breath may still be shown beside it)
+        assert window.signal_label.text().partition(" · ")[0] == "signal unknown"
         assert all(card.dimmed for card in window.cards.values())
         assert window.cards["rmssd_ms"].detail_label.text().startswith("no beats for ")
         assert "connecting" not in window.status_label.text()  # one state: connected, quiet

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -126,28 +125,29 @@ def _run_profile(args: argparse.Namespace) -> int:
 
 def print_scores(scores: list[Any], out: Any) -> None:
     """The assessment's table; with a strap's accelerometer, whether each block was followed."""
-    body = any(score.followed is not None for score in scores)
+    body = any(score.pacer_followed is not None for score in scores)
     extra_head = f" {'followed':>9} {'heart-breath':>13}" if body else ""
     extra_unit = f" {'% breaths':>9} {'phase °':>13}" if body else ""
     print(f"{'rate/min':>9} {'p2t bpm':>8} {'LF peak':>10} {'power@rate':>11} {'coherence':>10}"
           f" {'score':>6}{extra_head}", file=out)
     print(f"{'':>9} {'mean':>8} {'ms²/Hz':>10} {'ms²':>11} {'ratio':>10} {'0–1':>6}{extra_unit}",
           file=out)
-    best = max((score.resonance_score for score in scores if score.followed is not False),
+    best = max((score.resonance_score for score in scores if score.pacer_followed is not False),
                default=None)
     for score in scores:
-        mark = "  ← best" if score.resonance_score == best and score.followed is not False else ""
-        if score.followed is False:
+        mark = "  ← best" if score.resonance_score == best and score.pacer_followed is not False else ""
+        if score.pacer_followed is False:
             mark = "  not followed: not trusted"
         extra = ""
         if body:
-            extra = (f" {_maybe(score.pacer_adherence * 100, 0):>9} "
-                     f"{_maybe(score.heart_breath_phase_deg, 0):>13}")
+            adherence = score.pacer_adherence
+            extra = (f" {_maybe(None if adherence is None else adherence * 100):>9} "
+                     f"{_maybe(score.heart_breath_phase_deg):>13}")
         print(f"{score.breaths_per_min:>9.2f} {score.p2t_bpm:>8.1f} {score.lf_peak_ms2_per_hz:>10.0f} "
               f"{score.breathing_power_ms2:>11.0f} {score.coherence_ratio:>10.2f} "
               f"{score.resonance_score:>6.2f}{extra}{mark}",
               file=out)
 
 
-def _maybe(value: float, digits: int) -> str:
-    return f"{value:.{digits}f}" if math.isfinite(value) else "—"
+def _maybe(value: float | None) -> str:
+    return f"{value:.0f}" if value is not None else "—"

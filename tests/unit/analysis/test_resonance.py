@@ -62,15 +62,15 @@ def test_a_block_the_person_did_not_follow_is_marked_and_never_chosen():
     assert choose_resonance(score_rates(rr, t, blocks)) == 6.5  # amplitude alone is fooled
     evidence = [BlockEvidence(0.2, -10.0), BlockEvidence(0.9, -15.0), BlockEvidence(1.0, -20.0)]
     scores = score_rates(rr, t, blocks, evidence=evidence)
-    assert [s.followed for s in scores] == [False, True, True]
+    assert [s.pacer_followed for s in scores] == [False, True, True]
     assert [s.pacer_adherence for s in scores] == [0.2, 0.9, 1.0]
     assert scores[2].heart_breath_phase_deg == -20.0
     assert scores[2].resonance_score > 0.95  # scaled against the blocks that were followed
     assert scores[0].resonance_score > 1.0
     assert choose_resonance(scores) == 5.5
     # without an accelerometer nothing is marked
-    assert all(s.followed is None for s in score_rates(rr, t, blocks))
-    assert choose_resonance([s for s in scores if s.followed is False]) is None
+    assert all(s.pacer_followed is None for s in score_rates(rr, t, blocks))
+    assert choose_resonance([s for s in scores if s.pacer_followed is False]) is None
 
 
 def score(rate: float, value: float) -> RateScore:
