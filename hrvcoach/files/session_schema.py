@@ -211,7 +211,7 @@ def check_annotations(items: Any, where: str) -> list[Annotation]:
 
 
 def check_breaths(items: Any, where: str) -> list[BreathRecord]:
-    """The breaths an export lists: each a whole breath (its in-breath within it), in order."""
+    """The breaths an export lists: each a whole breath (its in-breath within it)."""
     breaths = []
     for position, item in enumerate(_list(items, where, "breaths", MAX_RR_INTERVALS)):
         place = f"{where}[{position}]"

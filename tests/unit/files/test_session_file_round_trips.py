@@ -83,3 +83,34 @@ def test_an_export_replaces_a_planted_link_instead_of_following_it(tmp_path):
     write_session_file(document(times, [800.0] * 10, [False] * 10), "json", link)
     assert victim.read_text() == "precious" and not link.is_symlink()
     assert Path(link).stat().st_mode & 0o777 == 0o600
+
+
+def test_breaths_and_movement_come_back_from_json_and_bad_ones_are_named(tmp_path):
+    import dataclasses
+    import json
+    import math
+
+    from hrvcoach.core.raw import BreathRecord, MovementSegment
+
+    times = [0.8 * (i + 1) for i in range(100)]
+    base = document(times, [800.0] * 100, [False] * 100)
+    breaths = [BreathRecord(10.0, 10.0, 4.0, 35.5, False, 6.0, 0.02),
+               BreathRecord(20.0, 9.5, 3.8, math.nan, True, None, None)]
+    movement = [MovementSegment(18.0, 31.0, "fidget")]
+    path = write_session_file(dataclasses.replace(base, breaths=breaths, movement=movement),
+                              "json", tmp_path / "s.json")
+    back = read_recording_file(path)
+    assert back.movement == movement
+    assert [dataclasses.astuple(b)[:3] + dataclasses.astuple(b)[4:] for b in back.breaths] == [
+        dataclasses.astuple(b)[:3] + dataclasses.astuple(b)[4:] for b in breaths]
+    assert back.breaths[0].depth_mg == 35.5 and math.isnan(back.breaths[1].depth_mg)
+    body = json.loads(path.read_text())
+    for key, bad, message in (
+            ("breaths", {"start_s": 1.0, "duration_s": 0.0, "inhale_s": 0.0}, r"breaths\[0\]: a breath"),
+            ("breaths", {"start_s": 1.0, "duration_s": 4.0}, r"breaths\[0\]\.inhale_s: missing"),
+            ("movement", {"start_s": 5.0, "end_s": 6.0, "kind": "dance"}, r"movement\[0\]\.kind"),
+            ("movement", {"start_s": 5.0, "end_s": 4.0, "kind": "walking"}, r"movement\[0\]: ends")):
+        broken = tmp_path / "broken.json"
+        broken.write_text(json.dumps({**body, key: [bad]}))
+        with pytest.raises(InputError, match=message):
+            read_recording_file(broken)
