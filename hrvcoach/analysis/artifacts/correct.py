@@ -335,6 +335,10 @@ def merge_fragments(rr: FloatArray, gap: BoolArray) -> tuple[FloatArray, list[li
                                                               list[Artifact]]:
     """Step 1 of the module note: the intervals left, the input intervals each is made of,
     whether each starts a stretch, and the artifacts reported for the impossible values."""
+    if rr.size and bool(np.all((rr >= MIN_RR_MS) & (rr <= MAX_RR_MS))):  # no fragment, none
+        starts_at = np.array(gap, dtype=bool)  # impossible (NaN fails the test): nothing merges
+        starts_at[0] = True
+        return rr.astype(np.float64), [[i] for i in range(rr.size)], starts_at, []
     values: list[float] = []
     parts: list[list[int]] = []
     starts: list[bool] = []

@@ -13,7 +13,7 @@ import pytest
 
 from hrvcoach.analysis import LiveMarkers, correct_artifacts, resample_rr, spectrum_of
 from hrvcoach.analysis.breathing import breathing_markers
-from hrvcoach.analysis.coherence import coherence_markers, coherence_summary
+from hrvcoach.analysis.coherence import coherence_markers, coherence_ratio, coherence_summary
 from hrvcoach.analysis.spectral import frequency_markers, power_between_ms2
 from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.protocols.pacer import Pacer
@@ -96,3 +96,33 @@ def test_session_coherence_is_the_median_of_the_block_ratios_live_shows():
     assert coherence_markers(resample_rr(rr)).coherence_ratio < 2.0  # the mean spectrum: 1.77
     assert summary.low_coherence_pct + summary.medium_coherence_pct + \
         summary.high_coherence_pct == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("case", ["polar_breathing", "simulated_paced", "noise"])
+def test_every_blocks_ratio_and_score_equal_coherence_ratio_of_its_own_spectrum(case):
+    """block_coherence scores all 64-s blocks at once; each equals coherence_ratio of that
+    block's own spectrum (one block at a time, as live does)."""
+    from hrvcoach.analysis.coherence import COHERENCE_BLOCK_S, block_coherence, coherence_spectrum
+    from hrvcoach.analysis.spectral import Resampled
+
+    if case == "polar_breathing":
+        rr = read_rr_file(recording_path("polar_h10_breathing_10min/rr.csv")).rr_ms
+    elif case == "simulated_paced":
+        rr = breathing_rr(62.0, 6.0, 60.0, 400.0, noise_ms=8.0, seed=2)
+    else:
+        rng = np.random.default_rng(5)
+        rr = 900.0 + rng.normal(0, 40, 400)  # no rhythm: low ratios, peaks anywhere
+    resampled = resample_rr(np.asarray(rr, dtype=np.float64))
+    ratios, scores = block_coherence(resampled, step_s=3.0)
+    fs, step = resampled.sample_hz, round(3.0 * resampled.sample_hz)
+    length = round(COHERENCE_BLOCK_S * fs)
+    ends = np.arange(resampled.rr_ms.size, length - 1, -step)[::-1]
+    assert len(ends) == len(ratios) > 50
+    for k, end in enumerate(ends):
+        block = Resampled(resampled.time_s[end - length:end], resampled.rr_ms[end - length:end],
+                          fs, resampled.duration_s)
+        spectrum = coherence_spectrum(block)
+        assert spectrum is not None
+        one = coherence_ratio(spectrum)
+        np.testing.assert_allclose((ratios[k], scores[k]), (one.coherence_ratio, one.coherence_score),
+                                   rtol=1e-12)  # (the same sums, in another order: to rounding)
