@@ -52,6 +52,9 @@ class RRRecording:
     units_read: RRUnits
 
 
+_BATCH_LINES: Final = 65_536  # RR cells parsed at once
+
+
 class _Values:
     """RR values as they are read (compact arrays), refused past MAX_RR_INTERVALS."""
 
@@ -66,6 +69,22 @@ class _Values:
             raise InputError(f"{self.path}:{number}", TOO_MANY_BEATS)
         self.rr.append(_rr_value(cell, f"{self.path}:{number}"))
         self.lines.append(number)
+
+    def add_many(self, cells: list[str], numbers: list[int]) -> None:
+        """Many cells at once: numpy parses them; the first bad one is named as `add` would."""
+        room = MAX_RR_INTERVALS - len(self.rr)
+        if len(cells) > room:
+            raise InputError(f"{self.path}:{numbers[max(room, 0)]}", TOO_MANY_BEATS)
+        try:
+            parsed = np.array(cells, dtype=np.float64)
+        except ValueError:
+            parsed = None
+        if parsed is None or not bool(np.all(parsed >= 0)) or not bool(np.all(np.isfinite(parsed))):
+            for cell, number in zip(cells, numbers, strict=True):  # the first bad one, named
+                _rr_value(cell, f"{self.path}:{number}")
+            raise AssertionError("a cell numpy refused was read")  # pragma: no cover
+        self.rr.extend(parsed.tolist())
+        self.lines.extend(numbers)
 
     def finish(self, units: RRUnits | None, default: RRUnits | None, where: str) -> RRRecording:
         """The recording in ms: units forced, else `default`, else detected from the median."""
@@ -162,6 +181,8 @@ def _read_table(values: _Values, lines: Iterable[tuple[int, str]], units: RRUnit
     else:
         index = 0
         values.add(header[0], header_line)
+    batch: list[str] = []
+    numbers: list[int] = []
     for number, line in rows:
         cells = _cells(line, delimiter)
         if index >= len(cells):
@@ -169,7 +190,13 @@ def _read_table(values: _Values, lines: Iterable[tuple[int, str]], units: RRUnit
         cell = cells[index]
         if not cell and len(cells) > 1:
             continue  # an empty cell in a table (e.g. the first beat has no RR)
-        values.add(cell, number)
+        batch.append(cell)
+        numbers.append(number)
+        if len(batch) == _BATCH_LINES:  # parsed a batch at a time: bounded memory, numpy speed
+            values.add_many(batch, numbers)
+            batch, numbers = [], []
+    if batch:
+        values.add_many(batch, numbers)
     return values.finish(units, None, str(path))
 
 

@@ -150,3 +150,24 @@ def test_bad_polar_hrm_files_name_file_line_and_problem(tmp_path, interval, data
 def test_polar_hrm_extra_columns_are_ignored(tmp_path):
     path = write(tmp_path, HRM.format(interval="238", data="800\t120\t85\n810\t121\t86"), "x.hrm")
     assert read_rr_file(path).rr_ms.tolist() == [800.0, 810.0]
+
+
+@pytest.mark.parametrize(("bad_line", "cell", "problem"), [
+    (7, "nan", "RR must be a finite number >= 0, got 'nan'"),
+    (70_001, "8OO", "RR is not a number: '8OO'"),  # in the second batch the reader parses
+    (100_000, "-5", "RR must be a finite number >= 0, got '-5'"),
+])
+def test_a_long_file_names_its_first_bad_line_and_reads_every_good_one(tmp_path, bad_line, cell,
+                                                                        problem):
+    rng = np.random.default_rng(bad_line)
+    rr = np.round(800 + rng.normal(0, 40, 100_000), 3)
+    path = tmp_path / "day.txt"
+    path.write_text("".join(f"{value!r}\n" for value in rr.tolist()))
+    back = read_rr_file(path)
+    assert back.rr_ms.tolist() == rr.tolist() and back.line_numbers[-1] == 100_000
+    lines = path.read_text().splitlines()
+    lines[bad_line - 1] = cell
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError) as caught:
+        read_rr_file(path)
+    assert str(caught.value) == f"{path}:{bad_line}: {problem}"
