@@ -370,9 +370,10 @@ def merge_fragments(rr: FloatArray, gap: BoolArray) -> tuple[FloatArray, list[li
             parts[-1].extend(pending)
             pending.clear()
 
+    gaps = np.asarray(gap, dtype=bool).tolist()  # (Python values: ~100 k beats a day)
     for i, value in enumerate(rr.tolist()):
         impossible = not (math.isfinite(value) and 0.0 <= value <= MAX_RR_MS)
-        if gap[i] or impossible:
+        if gaps[i] or impossible:
             if pending:
                 settle(None)
             new_stretch = True
@@ -391,9 +392,13 @@ def merge_fragments(rr: FloatArray, gap: BoolArray) -> tuple[FloatArray, list[li
             continue
         if pending:
             settle(value)
-        values.append(value + float(sum(rr[j] for j in pending)))
-        parts.append([*pending, i])
-        pending.clear()
+        if pending:  # fragments carried forward into this interval
+            values.append(value + float(sum(rr[j] for j in pending)))
+            parts.append([*pending, i])
+            pending.clear()
+        else:
+            values.append(value)
+            parts.append([i])
         starts.append(new_stretch)
         new_stretch = False
     if pending:
