@@ -190,7 +190,9 @@ def test_a_session_damaged_by_an_old_import_is_left_out_and_can_be_deleted(two_s
 
 def test_the_same_recording_is_recognised_whatever_file_it_comes_in(two_sessions, tmp_path):
     home = copy_of(two_sessions, tmp_path)
-    journal = sorted((home / "recordings").glob("*.csv"))[0]
+    # session 1's journal: the older one (two demos started within one second share a name
+    # but for the second's "-2", which sorts first)
+    journal = min((home / "recordings").glob("*.csv"), key=lambda path: path.stat().st_mtime)
     crlf = tmp_path / "crlf.csv"
     crlf.write_bytes(journal.read_bytes().replace(b"\n", b"\r\n"))
     exports = {fmt: tmp_path / f"s.{fmt}" for fmt in ("rr", "csv", "json", "edf")}
