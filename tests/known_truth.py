@@ -71,15 +71,29 @@ def rsa_grid() -> list[tuple[float, float, float]]:
 def inject(rr: FloatArray, seed: int, every: int = 30) -> tuple[FloatArray, list[int]]:
     """Ectopic beats (premature, compensatory pause), missed and extra detections at known
     places, about every `every` beats; returns the series and where each artifact is."""
+    bad, truth, _ = inject_with_positions(rr, seed, every)
+    return bad, truth
+
+
+def inject_with_positions(rr: FloatArray, seed: int,
+                          every: int = 30) -> tuple[FloatArray, list[int], dict[int, int]]:
+    """`inject`, and where each clean interval left untouched went (clean index -> new index)."""
     rng = np.random.default_rng(seed)
     slots = np.arange(15, rr.size - 15, every)
     slots = slots + rng.integers(-5, 6, size=slots.size)
     kinds = rng.choice(["ectopic", "missed", "extra"], size=slots.size)
     out: list[float] = []
     truth: list[int] = []
+    where: dict[int, int] = {}
     i = 0
+
+    def keep(upto: int) -> None:
+        for j in range(i, upto):
+            where[j] = len(out)
+            out.append(float(rr[j]))
+
     for k, kind in zip(slots.tolist(), kinds.tolist(), strict=True):
-        out += [float(x) for x in rr[i:k]]
+        keep(k)
         truth.append(len(out))
         if kind == "ectopic":
             early = rr[k] * rng.uniform(0.6, 0.75)
@@ -92,8 +106,8 @@ def inject(rr: FloatArray, seed: int, every: int = 30) -> tuple[FloatArray, list
             split = rr[k] * rng.uniform(0.35, 0.65)
             out += [split, rr[k] - split]
             i = k + 1
-    out += [float(x) for x in rr[i:]]
-    return np.array(out), truth
+    keep(rr.size)
+    return np.array(out), truth, where
 
 
 def recall_and_precision(flags: list[int], truth: list[int]) -> tuple[float, float]:

@@ -24,6 +24,7 @@ from hrvcoach.files.rr_files import read_rr_file
 from hrvcoach.protocols.pacer import Pacer
 from hrvcoach.sources.simulator import SimulatedPerson, simulate_beats
 from tests.helpers import real_recording
+from tests.known_truth import inject_with_positions
 
 RECORDINGS = [
     "polar_h10_breathing_10min/rr.csv",
@@ -87,43 +88,10 @@ def test_mitdb_100_premature_beats_are_found_and_corrected():
     assert rmssd_ms(rr) > 2 * nn_rmssd
 
 
-def inject(rr: np.ndarray, seed: int, every: int = 30) -> tuple[np.ndarray, list[int], dict]:
-    """Ectopic beats (premature, compensatory pause), missed and extra detections at known
-    places; returns the series, where each artifact is, and clean index -> new index."""
-    rng = np.random.default_rng(seed)
-    slots = np.arange(15, rr.size - 15, every)
-    slots = slots + rng.integers(-5, 6, size=slots.size)
-    kinds = rng.choice(["ectopic", "missed", "extra"], size=slots.size)
-    out: list[float] = []
-    truth: list[int] = []
-    where: dict[int, int] = {}
-    i = 0
-    for k, kind in zip(slots.tolist(), kinds.tolist(), strict=True):
-        for j in range(i, k):
-            where[j] = len(out)
-            out.append(float(rr[j]))
-        truth.append(len(out))
-        if kind == "ectopic":
-            early = rr[k] * rng.uniform(0.6, 0.75)
-            out += [early, rr[k + 1] + rr[k] - early]
-            i = k + 2
-        elif kind == "missed":
-            out.append(rr[k] + rr[k + 1])
-            i = k + 2
-        else:
-            split = rr[k] * rng.uniform(0.35, 0.65)
-            out += [split, rr[k] - split]
-            i = k + 1
-    for j in range(i, rr.size):
-        where[j] = len(out)
-        out.append(float(rr[j]))
-    return np.array(out), truth, where
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_artifacts_injected_into_a_clean_recording_are_found_and_corrected(seed):
     rr = read_rr_file(real_recording("polar_h10_breathing_10min/rr.csv")).rr_ms
-    bad, truth, _ = inject(rr, seed)
+    bad, truth, _ = inject_with_positions(rr, seed)
     assert len(truth) == 20
     correction = correct_artifacts(bad)
     recall, precision = recall_and_precision(list(correction.indices), truth)
@@ -143,7 +111,7 @@ def test_injected_artifacts_in_high_hrv_recordings_are_found(relative):
     # not within 5 % (measured on seeds 0-3 and 5).
     rr = read_rr_file(real_recording(relative)).rr_ms
     untouched = correct_artifacts(rr)
-    bad, truth, where = inject(rr, seed=5)
+    bad, truth, where = inject_with_positions(rr, seed=5)
     correction = correct_artifacts(bad)
     own = {where[i] for i in untouched.indices if i in where}
     added = [f for f in correction.indices if not any(abs(f - o) <= 1 for o in own)]
