@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ANALYSIS_MODULES", "Outcome", "analyse_recording"]
 
-ANALYSIS_MODULES: Final = ("hrvcoach.analysis.batch", "hrvcoach.app.batch.report")
+# (the RR readers too: a worker's memory cap is set before its first task, and compiling a
+# module whose bytecode is not cached, e.g. with PYTHONDONTWRITEBYTECODE, can fail under it)
+ANALYSIS_MODULES: Final = ("hrvcoach.analysis.batch", "hrvcoach.app.batch.report",
+                           "hrvcoach.files.recordings", "hrvcoach.files.rr_files")
 
 log = logging.getLogger(__name__)
 
