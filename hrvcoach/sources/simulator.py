@@ -192,14 +192,21 @@ def _check_artifacts_per_min(artifacts_per_min: float) -> None:
 class SimulatedStrap:
     """A Source that delivers simulated beats at their session times on the clock.
 
-    The simulation starts at the clock's time when `beats()` is first iterated. `on_truth`, if
-    given, sees each SimulatedBeat (breathing, vagal tone, artifact) just before its beat goes out.
+    The simulation starts at session time `start_s` (0: sessions restart their clock just
+    before they read the source). Beats already due when `beats()` is first iterated go out at
+    once, so what the person does depends on the pacer and the seed only, never on how long the
+    machine took to start (at 200x speed 20 ms of start-up would be 4 s of session). `on_truth`,
+    if given, sees each SimulatedBeat (breathing, vagal tone, artifact) just before its beat
+    goes out.
     """
 
     def __init__(self, pacer: Pacer, clock: Clock, person: SimulatedPerson = DEFAULT_PERSON, *,
-                 seed: int = 0, artifacts_per_min: float = 0.0,
+                 seed: int = 0, artifacts_per_min: float = 0.0, start_s: float = 0.0,
                  on_truth: Callable[[SimulatedBeat], None] | None = None) -> None:
         _check_artifacts_per_min(artifacts_per_min)
+        if not math.isfinite(start_s):
+            raise ValueError(f"start_s must be finite, got {start_s!r}")
+        self._start_s = start_s
         self._pacer = pacer
         self._clock = clock
         self._person = person
@@ -215,12 +222,12 @@ class SimulatedStrap:
 
     async def beats(self) -> AsyncIterator[SourceItem]:
         """CONNECTED, then one beat after another, forever: the session stops consuming."""
-        start_s = self._clock.now()
-        log.debug("simulated strap: seed %d from %.3f s", self._seed, start_s)
-        yield SourceStatus(StatusKind.CONNECTED, start_s, "simulated strap")
+        log.debug("simulated strap: seed %d from %.3f s (clock at %.3f s)", self._seed,
+                  self._start_s, self._clock.now())
+        yield SourceStatus(StatusKind.CONNECTED, self._clock.now(), "simulated strap")
         for simulated in simulate_beats(self._pacer, self._person, seed=self._seed,
                                         artifacts_per_min=self._artifacts_per_min,
-                                        start_s=start_s):
+                                        start_s=self._start_s):
             await self._clock.sleep_until(simulated.beat.time_s)
             if self._on_truth is not None:
                 self._on_truth(simulated)

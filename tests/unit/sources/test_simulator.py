@@ -243,6 +243,25 @@ async def test_simulated_strap_says_connected_then_delivers_the_simulated_beats(
     assert clock.now() == expected[-1].beat.time_s
 
 
+async def test_simulated_strap_beats_do_not_depend_on_when_reading_starts():
+    # a machine slow to start (the clock already at 4.3 s when the session reads the strap)
+    # gets the same beats: those already due go out at once, then each at its own time
+    pacer = Pacer.for_protocol(load_protocol("demo"))
+    clock = InstantClock(start_s=4.3)
+    items: list[Beat | SourceStatus] = []
+    async with SimulatedStrap(pacer, clock, seed=5) as strap:
+        async for item in strap.beats():
+            items.append(item)
+            if len(items) == 41:
+                break
+    expected = [s.beat for s in itertools.islice(simulate_beats(pacer, SimulatedPerson(), seed=5),
+                                                 40)]
+    assert expected[0].time_s < 4.3 < expected[-1].time_s
+    assert isinstance(items[0], SourceStatus) and items[0].time_s == 4.3
+    assert items[1:] == expected
+    assert clock.now() == expected[-1].time_s
+
+
 @pytest.mark.parametrize(("field", "value"), [
     ("resonance_q", 0.1),
     ("heart_rate_bpm", -66.0),
