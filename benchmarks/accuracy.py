@@ -1,6 +1,6 @@
 """Accuracy against known truth, beside neurokit2's Kubios method on the same inputs (issue 12).
 
-    .venv/bin/python benchmarks/accuracy.py        # about 2 minutes on 2 cores
+    .venv/bin/python benchmarks/accuracy.py        # about 35 s on 2 cores
 
 One table: artifact detection and correction (synthetic RSA, artifacts injected into clean
 recordings, mitdb_100's annotated premature beats), live against batch and against the truth
@@ -47,6 +47,7 @@ from hrvcoach.analysis.artifacts import Correction  # noqa: E402
 from hrvcoach.analysis.breathing import breathing_markers  # noqa: E402
 from hrvcoach.analysis.coherence import coherence_markers, coherence_summary  # noqa: E402
 from hrvcoach.analysis.spectral import frequency_markers, power_between_ms2  # noqa: E402
+from hrvcoach.core.errors import InputError  # noqa: E402
 from hrvcoach.files.rr_files import read_rr_file  # noqa: E402
 from hrvcoach.protocols.pacer import Pacer  # noqa: E402
 from hrvcoach.protocols.protocol import load_protocol  # noqa: E402
@@ -234,10 +235,10 @@ def mitdb_rows() -> Iterator[Row]:
 
 
 def demo_rows() -> Iterator[Row]:
-    live_batch, live_truth, first_minute = [], [], []
-    for seed in range(1, 6):
-        session = demo_session(seed)
-        clean = demo_session(seed, artifacts_per_min=0.0)
+    live_batch, live_truth, first_minute, jumped = [], [], [], 0
+    for seed in range(1, 21):
+        session = demo_session(seed, seconds=600.0)
+        clean = demo_session(seed, artifacts_per_min=0.0, seconds=600.0)
         clean_rr = np.array([s.beat.rr_ms for s in clean])
         clean_t = np.array([s.beat.time_s for s in clean])
         rr = np.array([s.beat.rr_ms for s in session])
@@ -245,6 +246,7 @@ def demo_rows() -> Iterator[Row]:
         batch = correct_artifacts(rr)
         batch_t = times[batch.source_index] + batch.shift_ms / 1000.0
         live = LiveMarkers(correct_artifacts=True)
+        ratios = []
         for simulated in session:
             markers = live.update(simulated.beat)
             now = simulated.beat.time_s
@@ -253,13 +255,16 @@ def demo_rows() -> Iterator[Row]:
                 continue
             window = (batch_t > now - 60.0) & (batch_t <= now)
             expected = time_markers(batch.rr_ms[window], batch.skip_difference[window]).rmssd_ms
-            live_batch.append(markers.rmssd_ms / expected)
+            ratios.append(markers.rmssd_ms / expected)
             live_truth.append(markers.rmssd_ms / rmssd_ms(clean_rr[(clean_t > now - 60.0)
                                                                    & (clean_t <= now)]))
-    yield ("the demo, 4 artifacts/min, seeds 1-5 (every beat from 60 s): live/batch, "
-           "live/truth, first-minute max", f"{min(live_batch):.2f}..{max(live_batch):.2f}, "
-           f"{min(live_truth):.2f}..{max(live_truth):.2f}, {np.nanmax(first_minute):.0f} ms",
-           "", "within 15 %, never 2x (was 429 ms in minute 1)")
+        live_batch += ratios
+        jumped += max(ratios) > 1.06
+    yield ("the demo, 4 artifacts/min, seeds 1-20, 10 min (every beat from 60 s): live/batch, "
+           "live/truth, first-minute max; seeds where live/batch passes 1.06 at some beat",
+           f"{min(live_batch):.2f}..{max(live_batch):.2f}, "
+           f"{min(live_truth):.2f}..{max(live_truth):.2f}, {np.nanmax(first_minute):.0f} ms; "
+           f"{jumped} of 20", "", "within 15 %, never 2x (was 429 ms in minute 1); none")
 
 
 def gate_rows() -> Iterator[Row]:
@@ -268,14 +273,19 @@ def gate_rows() -> Iterator[Row]:
                             "gudb_rpeaks_250hz/original/subject_00/sitting/annotation_cs.tsv"),
                            ("mitdb_100", "mitdb_100/100_beats_rr.csv"),
                            ("Polar H10 breathing", "polar_h10_breathing_10min/rr.csv")):
-        rr = recording(relative)
+        try:
+            rr = recording(relative)
+        except InputError as error:  # sample positions are refused when read, before any gate
+            yield (f"rhythm-quality gate, {name}", f"refused when read: {error.problem}",
+                   "(none)", "refused or not valid")
+            continue
         if rr is None:
             continue
         quality = analyze(rr).quality
         verdict = "valid" if quality.valid else "NOT valid: " + "; ".join(
             reason.split(" — ")[0] for reason in quality.reasons)
         yield (f"rhythm-quality gate, {name}", verdict, "(none)",
-               "not valid" if "PVC" in name or "R-peak" in name else "valid")
+               "not valid" if "PVC" in name else "valid")
 
 
 # -- spectra ------------------------------------------------------------------------------

@@ -67,3 +67,7 @@ ARTIFACT_MRR_CEILING_OF_TYPICAL: Final = 6.0
 # The newest beats wait until they can be judged: the classifier needs this many beats of
 # look-ahead (see analysis/artifacts/correct.py, step 4).
 ARTIFACT_HOLD_BEATS: Final = 2
+# Among them, one that exceeds its dRR threshold waits; so does one that fell by more than this
+# share of it and is short of the local median (normalised mRR below -1): a premature beat
+# within its threshold (slow breathing raises it) shows only with the pause after it.
+ARTIFACT_HOLD_SHORT_DRRS: Final = 0.5

@@ -21,9 +21,12 @@ detector), so that both faces make the same decisions:
    sent a premature beat in a large breathing swing to "extra" or "missed", and moved a normal
    beat next to a missed one (GUDB, 60-s windows off by up to 166 %).
 4. **The newest beats.** The classifier needs two beats of look-ahead. When one of the last two
-   intervals of a stretch exceeds its dRR threshold, it, the interval before it (a fix may move
-   the beat between them) and all after it are held back (live: until judged; batch: left out at
-   a stretch's end); so is the interval before any flag among them (`hold_with_flags`).
+   intervals of a stretch may be an artifact (`may_be_artifact`: it exceeds its dRR threshold,
+   or it is a sudden short one within it, as a premature beat during slow breathing is), it,
+   the interval before it (a fix may move the beat between them) and all after it are held back
+   (live: until judged; batch: left out at a stretch's end); so are the interval before any
+   flag among them, and a flag just before them with its own event (`hold_with_flags`). Live,
+   a premature beat 27-29 % short then no longer shows in RMSSD for a beat (+36 %, +73 %).
 
 Time-domain markers leave out the successive differences that touch a *moved* beat
 (`Correction.skip_difference`), as normal-to-normal analysis leaves out the differences of an
@@ -58,6 +61,7 @@ from hrvcoach.core.constants import (
     ARTIFACT_C1,
     ARTIFACT_C2,
     ARTIFACT_HOLD_BEATS,
+    ARTIFACT_HOLD_SHORT_DRRS,
     ARTIFACT_MEDIAN_BEATS,
     ARTIFACT_THRESHOLD_BEATS,
     MAX_RR_MS,
@@ -283,13 +287,20 @@ def _describe(fix: Fix, source: int) -> str:
 
 def held_from(series: Series) -> int | None:
     """Where the held-back end starts (peak index; the caller keeps it >= 1): the beat before
-    the first of the last ARTIFACT_HOLD_BEATS beats that exceeds its dRR threshold (a fix there
-    may move the beat before it). None when none does."""
+    the first of the last ARTIFACT_HOLD_BEATS beats that may be an artifact (`may_be_artifact`;
+    a fix there may move the beat before it). None when none may be."""
     n = series.rr.size
     for j in range(max(n - ARTIFACT_HOLD_BEATS, 1), n):
-        if not abs(float(series.drrs[j])) <= 1.0:
+        if may_be_artifact(float(series.drrs[j]), float(series.mrrs[j])):
             return j - 1
     return None
+
+
+def may_be_artifact(drrs: float, mrrs: float) -> bool:
+    """Whether a newest beat must wait for the next one to be judged (normalised dRR and mRR):
+    it exceeds its dRR threshold, or it fell by more than ARTIFACT_HOLD_SHORT_DRRS of it and
+    is short of the median (a premature beat within its threshold: the pause after it tells)."""
+    return not abs(drrs) <= 1.0 or (drrs < -ARTIFACT_HOLD_SHORT_DRRS and mrrs < -1.0)
 
 
 def judge_stretch(rr_ms: FloatArray, *, c1: float = ARTIFACT_C1, c2: float = ARTIFACT_C2,
@@ -311,12 +322,18 @@ def judge_stretch(rr_ms: FloatArray, *, c1: float = ARTIFACT_C1, c2: float = ART
 
 
 def hold_with_flags(held: int | None, flags: dict[int, ArtifactKind]) -> int | None:
-    """The held-back end, grown to keep a held flag's event whole: a fix of a flag at j may
-    move the beat ending interval j - 1, so that interval waits too (peak indices, >= 1)."""
+    """The held-back end, grown to keep a flag's event whole (peak indices, >= 1): a fix of a
+    flag at j may move the beat ending interval j - 1, so that interval waits too; and a flag
+    just before the held end waits with it, since its fix may need the interval after it (an
+    extra beat merges into the interval before or after it: the better of the two is known
+    only once both are in)."""
     if held is None:
         return None
-    inside = [j for j in flags if j >= held]
-    return max(min([held, *(j - 1 for j in inside)]), 1)
+    while True:
+        grown = max(min([held, *(j - 1 for j in flags if j >= held - 1)]), 1)
+        if grown == held:
+            return held
+        held = grown
 
 
 def fragment_goes_back(previous_ms: float | None, fragment_ms: float, next_ms: float | None,

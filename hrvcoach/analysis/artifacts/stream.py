@@ -10,7 +10,8 @@ stretch so far: the same flags and the same held-back end. They come in two kind
 - **provisional**: the newer beats, judged as batch judges the end of a recording (windows
   truncated at the newest beat). Recomputed on each beat from a slice of the last ~150 beats, and
   only when some newer beat changes by more than ARTIFACT_FLOOR_OF_RR of the local RR (below
-  that no threshold can be exceeded: the bounds' floor), so a clean stream costs almost nothing.
+  that no threshold can be exceeded: the bounds' floor), or one of the newest two falls by
+  ARTIFACT_HOLD_SHORT_DRRS of that (it may have to wait), so a clean stream costs almost nothing.
 
 The start needs no special rule: batch on the first beats uses all of them as its window, and
 the threshold bounds keep it sane from the third beat on. A gap ends a stretch: its provisional
@@ -48,6 +49,8 @@ from hrvcoach.core.constants import (
     ARTIFACT_C2,
     ARTIFACT_DRR_CEILING_OF_TYPICAL,
     ARTIFACT_FLOOR_OF_RR,
+    ARTIFACT_HOLD_BEATS,
+    ARTIFACT_HOLD_SHORT_DRRS,
     ARTIFACT_MEDIAN_BEATS,
     ARTIFACT_MRR_CEILING_OF_TYPICAL,
     ARTIFACT_THRESHOLD_BEATS,
@@ -403,12 +406,18 @@ class StreamingArtifactDetector:
         return Series(rr[low:], drrs, mrrs, medrr[here], th2, s12, s22)
 
     def _anything_to_judge(self, start: int, k: int) -> bool:
-        """False when no beat from `start` on can exceed its dRR threshold: none changes by more
-        than ARTIFACT_FLOOR_OF_RR of the smallest RR within its median window (the floor)."""
+        """False when no beat from `start` on can exceed its dRR threshold, nor any of the newest
+        ARTIFACT_HOLD_BEATS fall by ARTIFACT_HOLD_SHORT_DRRS of it (held_from): none changes by
+        more than that share of ARTIFACT_FLOOR_OF_RR of the smallest RR within its median
+        window (the threshold's floor)."""
         if not self._bounded:
             return True
         low = max(start - self._median_half, 1)
         rr = self._col("rr")[low: k + 1]
-        smallest = minimum_filter1d(rr, size=self._median_window, mode="nearest")
-        changes = np.abs(self._col("drr")[low: k + 1])
-        return bool(np.any(changes[start - low:] > ARTIFACT_FLOOR_OF_RR * smallest[start - low:]))
+        floor = ARTIFACT_FLOOR_OF_RR * minimum_filter1d(rr, size=self._median_window,
+                                                         mode="nearest")
+        drr = self._col("drr")[low: k + 1]
+        if np.any(np.abs(drr[start - low:]) > floor[start - low:]):
+            return True
+        newest = max(start - low, drr.size - ARTIFACT_HOLD_BEATS)
+        return bool(np.any(-drr[newest:] > ARTIFACT_HOLD_SHORT_DRRS * floor[newest:]))
