@@ -131,7 +131,7 @@ def rsa_rows() -> Iterator[Row]:
 
 
 def injected_rows() -> Iterator[Row]:
-    gudb_path = DATA / "gudb_rpeaks_250hz" / "gudb_rpeaks_all.csv"
+    gudb_path = DATA / "gudb_rpeaks_250hz" / "original"
     cases: dict[str, list[np.ndarray]] = {}
     for name, relative in (("Polar H10 breathing", "polar_h10_breathing_10min/rr.csv"),
                            ("Bartels rest", "polar_rri_bartels_hrv/rest_rri_rr.csv")):

@@ -137,14 +137,11 @@ def nn_rmssd_ms(rr: FloatArray, nn: NDArray[np.bool_], index: NDArray[np.intp]) 
     return math.sqrt(float(np.mean(steps ** 2)))
 
 
-def gudb_sitting(path: Path) -> list[FloatArray]:
-    """The chest-strap RR of every GUDB subject sitting (2 min each)."""
-    series: dict[str, list[float]] = {}
-    with path.open() as handle:
-        for row in csv.DictReader(handle):
-            if row["task"] == "sitting" and row["lead"] == "cheststrap" and row["rr_ms"]:
-                series.setdefault(row["subject"], []).append(float(row["rr_ms"]))
-    return [np.array(values) for values in series.values()]
+def gudb_sitting(folder: Path) -> list[FloatArray]:
+    """The chest-strap RR of every GUDB subject sitting (2 min each), from the R-peak sample
+    positions at 250 Hz in folder/subject_XX/sitting/annotation_cs.tsv (RR = 4 ms per sample)."""
+    return [np.diff(np.loadtxt(subject / "sitting" / "annotation_cs.tsv")) * 4.0
+            for subject in sorted(folder.glob("subject_*"))]
 
 
 def joined(parts: list[FloatArray]) -> tuple[FloatArray, NDArray[np.bool_]]:

@@ -74,7 +74,7 @@ def test_dense_artifacts_do_not_lift_the_thresholds_out_of_reach():
 
 
 def _injected_cases() -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    gudb = gudb_sitting(recording_path("gudb_rpeaks_250hz/gudb_rpeaks_all.csv"))
+    gudb = gudb_sitting(recording_path("gudb_rpeaks_250hz/original"))
     rr, gap = joined(gudb)
     return {
         "polar_h10_breathing": (read_rr_file(recording_path(
