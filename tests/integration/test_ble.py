@@ -100,7 +100,9 @@ async def test_find_strap_by_address_name_or_part_of_it(ble_world):
 async def test_a_replayed_polar_h10_recording_arrives_complete_in_order_exactly_once(ble_world):
     recording = polar_recording()
     speed = 150.0  # the 10-minute recording in 4 s
-    source = BleSource("Polar H10", ScaledClock(speed))
+    # RR only: the H10's raw ECG and accelerometer at 150x (20,000 samples/s) kept a loaded
+    # machine so busy that the beats took over 15 s (test_ble_raw covers the raw streams)
+    source = BleSource("Polar H10", ScaledClock(speed), raw=False)
     async with Consumer(source) as run:
         await ble_world.strap.wait_subscribed(timeout=15)
         await asyncio.wait_for(ble_world.strap.start_replay(recording, speed=speed), 60)
@@ -271,7 +273,7 @@ async def test_a_strap_gone_for_good_ends_the_stream(ble_world):
     async with Consumer(source) as run:
         await ble_world.strap.wait_subscribed(timeout=15)
         await ble_world.take_off()
-        await asyncio.wait_for(run.task, 20)  # the stream ends by itself
+        await asyncio.wait_for(run.task, 40)  # the stream ends by itself (~1 s; slow machines)
     (ended,) = run.statuses(StatusKind.ENDED)
     assert "gave up" in ended.message and source.connections == 1
 
