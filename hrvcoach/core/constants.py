@@ -71,3 +71,10 @@ ARTIFACT_HOLD_BEATS: Final = 2
 # share of it and is short of the local median (normalised mRR below -1): a premature beat
 # within its threshold (slow breathing raises it) shows only with the pause after it.
 ARTIFACT_HOLD_SHORT_DRRS: Final = 0.5
+
+# The simulated strap's artifacts (sources/simulator.py checks the same bound)
+SIM_MAX_ARTIFACTS_PER_MIN: Final = 30.0  # ectopic, missed and extra beats per minute
+
+# Session start dates hrvcoach accepts (--date, a file's started_at): far from datetime's limits,
+# so that adding a session's length or a time zone never overflows
+SESSION_YEARS: Final = (1900, 2200)  # first and last year, both included

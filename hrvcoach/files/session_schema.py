@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any, Final
 
 from hrvcoach.core.beats import Beat
+from hrvcoach.core.constants import SESSION_YEARS
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.raw import MOVEMENT_KINDS, BreathRecord, MovementSegment
 from hrvcoach.core.records import Annotation, PhaseRecord, canonical_time_s
@@ -47,6 +48,7 @@ __all__ = [
     "check_breaths",
     "check_movement",
     "check_phases",
+    "check_start",
     "read_record",
     "started_at",
 ]
@@ -79,14 +81,24 @@ def _choice(options: Sequence[str | None]) -> Callable[[Any, str], Any]:
     return check
 
 
+def check_start(when: dt.datetime, where: str) -> None:
+    """A session's start, refused unless its year is within SESSION_YEARS."""
+    first, last = SESSION_YEARS
+    if not first <= when.year <= last:
+        raise InputError(where, f"a session starts in the years {first}–{last}, got "
+                         f"{when.isoformat()!r}")
+
+
 def started_at(value: Any, where: str) -> str:
-    """An ISO 8601 date-time (e.g. 2026-11-25T07:30:00+01:00), as hrvcoach writes it."""
+    """An ISO 8601 date-time (e.g. 2026-11-25T07:30:00+01:00), as hrvcoach writes it, within
+    SESSION_YEARS."""
     text = as_text(value, where, max_chars=40)
     try:
-        dt.datetime.fromisoformat(text)
+        when = dt.datetime.fromisoformat(text)
     except ValueError:
         raise InputError(where, f"must be an ISO date-time such as 2026-11-25T07:30:00+01:00, "
                          f"got {shown(text)}") from None
+    check_start(when, where)
     return text
 
 
@@ -240,7 +252,10 @@ def check_movement(items: Any, where: str) -> list[MovementSegment]:
 
 def check_beats(beats: Sequence[Beat], where: Sequence[str]) -> None:
     """Beats as a recording needs them: RR from 0 to what a strap can send, times finite and
-    rising, at least 2 and at most MAX_RR_INTERVALS."""
+    rising, at least 2 and at most MAX_RR_INTERVALS. `where` names each beat (with no beats:
+    the file or field that holds none)."""
+    if not beats:
+        raise InputError(where[0] if where else "file", "no beats: a recording needs at least 2")
     if len(beats) > MAX_RR_INTERVALS:
         raise InputError(where[MAX_RR_INTERVALS], TOO_MANY_BEATS)
     previous = -math.inf

@@ -10,6 +10,7 @@ normal-to-normal intervals of PhysioNet's HRV toolkit.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Final
@@ -24,10 +25,15 @@ __all__ = ["ANNOTATORS", "BEAT_LABELS", "NORMAL_LABELS", "read_wfdb_rr"]
 BEAT_LABELS: Final = frozenset("NLRBAaJSVrFejnE/fQ?")
 NORMAL_LABELS: Final = frozenset("N")
 ANNOTATORS: Final = ("atr", "ecg", "qrs")  # looked for in this order when none is named
+_ANNOTATOR_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,40}")  # a plain file extension
+_DECIMAL: Final = re.compile(r"\d+\.?\d*|\.\d+")  # a WFDB number: digits, an optional point
 
 
 def _annotator(header: Path, annotator: str | None) -> str:
     if annotator is not None:
+        if not _ANNOTATOR_NAME.fullmatch(annotator):
+            raise InputError("--annotator", "must be an annotation file's extension such as atr "
+                             f"(letters, digits, _ or -), got {annotator[:40]!r}")
         return annotator
     found = next((name for name in ANNOTATORS if header.with_suffix(f".{name}").is_file()), None)
     if found is None:
@@ -35,6 +41,23 @@ def _annotator(header: Path, annotator: str | None) -> str:
                          f"(looked for {', '.join(f'.{name}' for name in ANNOTATORS)}; "
                          "name another with --annotator)")
     return found
+
+
+def _check_sampling_frequency(header: Path) -> None:
+    """Refuse a record line (`name nsig [fs[/counter[(base)]] ...]`) whose sampling frequency is
+    written but not a positive number: wfdb would silently read it as 250 Hz."""
+    text = header.read_bytes().decode("ascii", errors="ignore")  # as wfdb reads it
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.strip().split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if len(fields) < 3:
+            return  # no sampling frequency: WFDB's default of 250 Hz
+        written = re.split(r"[/(]", fields[2], maxsplit=1)[0]
+        if not _DECIMAL.fullmatch(written) or not float(written) > 0:
+            raise InputError(f"{header}:{number}", "the sampling frequency (3rd field of the record "
+                             f"line) must be a positive number of Hz, got {fields[2][:40]!r}")
+        return
 
 
 def read_wfdb_rr(header: Path, *, annotator: str | None = None, nn_only: bool = False) -> RRSeries:
@@ -46,6 +69,7 @@ def read_wfdb_rr(header: Path, *, annotator: str | None = None, nn_only: bool = 
     try:
         with warnings.catch_warnings():  # wfdb's pandas calls warn of deprecations, not of data
             warnings.simplefilter("ignore")
+            _check_sampling_frequency(header)
             import wfdb  # ~0.5 s: only for WFDB records
 
             sampling_rate_hz = float(wfdb.rdheader(record).fs)

@@ -8,6 +8,7 @@ import datetime as dt
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.records import PhaseRecord
 from hrvcoach.files.session_files import Recording
+from hrvcoach.files.session_schema import check_start
 from hrvcoach.protocols.bundled import bundled_protocol_dir
 from hrvcoach.protocols.protocol import load_protocol
 from hrvcoach.store import Store
@@ -23,6 +24,7 @@ def import_start(recording: Recording, date: str | None) -> str:
         except ValueError:
             raise InputError("--date", f"expected an ISO date or date-time (e.g. 2026-11-25 or "
                              f"2026-11-25T07:30), got {date!r}") from None
+        check_start(when, "--date")
         return (when if when.tzinfo else when.astimezone()).isoformat(timespec="seconds")
     if recording.started_at:
         try:

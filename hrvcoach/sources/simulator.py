@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from hrvcoach.core.beats import Beat, SourceStatus, StatusKind, quantize_rr_ms
 from hrvcoach.core.clock import Clock
-from hrvcoach.core.constants import SPONTANEOUS_BREATHS_PER_MIN
+from hrvcoach.core.constants import SIM_MAX_ARTIFACTS_PER_MIN, SPONTANEOUS_BREATHS_PER_MIN
 from hrvcoach.protocols.pacer import Pacer, breath_part
 from hrvcoach.protocols.protocol import Breath
 from hrvcoach.sources.base import SourceItem
@@ -185,8 +185,9 @@ def simulate_beats(pacer: Pacer, person: SimulatedPerson, *, seed: int,
 
 
 def _check_artifacts_per_min(artifacts_per_min: float) -> None:
-    if not (math.isfinite(artifacts_per_min) and 0 <= artifacts_per_min <= 30):
-        raise ValueError(f"artifacts_per_min must be within 0..30, got {artifacts_per_min!r}")
+    if not (math.isfinite(artifacts_per_min) and 0 <= artifacts_per_min <= SIM_MAX_ARTIFACTS_PER_MIN):
+        raise ValueError(f"artifacts_per_min must be within 0..{SIM_MAX_ARTIFACTS_PER_MIN:g}, "
+                         f"got {artifacts_per_min!r}")
 
 
 class SimulatedStrap:

@@ -92,7 +92,7 @@ def test_a_strap_profile_with_control_characters_is_refused(tmp_path):
         (["demo", "--seed", "-1"], "argument --seed: must be a whole number from 0"),
         (["demo", "--seed", "9" * 400], "argument --seed: must be a whole number from 0"),
         (["trends", "--days", "9" * 30], "argument --days: must be a whole number from 1 to 36500"),
-        (["demo", "--sim-artifacts", "1e300"], "argument --sim-artifacts: must be a number from 0 to 1e6"),
+        (["demo", "--sim-artifacts", "1e300"], "argument --sim-artifacts: must be a number from 0 to 30"),
         (["scan", "--timeout", "1e300"], "argument --timeout: must be a positive number of seconds"),
         (["export", "1" * 40, "--format", "json", "-o", "x.json"], "SESSION: expected a session id"),
     ],

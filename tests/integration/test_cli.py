@@ -43,7 +43,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
         (["demo", "--speed", "fast"], "argument --speed: not a number: 'fast'"),
         (["demo", "--duration", "-3"], "argument --duration: must be a positive number"),
         (["demo", "--sim-resonance", "12"], "resonance rates lie within 3–10 breaths/min"),
-        (["demo", "--sim-artifacts", "-1"], "must be a number from 0 to 1e6"),
+        (["demo", "--sim-artifacts", "-1"], "must be a number from 0 to 30"),
         (["demo", "--screenshot", "out.jpg"], "name it *.png"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
         (["demo", "--size", "800x500"], "the window is at least 960x600, got '800x500'"),

@@ -27,7 +27,8 @@ def _number(text: str) -> float:
     return value
 
 
-def _within(text: str, low: float, high: float, *, low_open: bool, what: str) -> float:
+def within(text: str, low: float, high: float, *, low_open: bool, what: str) -> float:
+    """A finite number from `low` (excluded if low_open) to `high`; else the error says `what`."""
     value = _number(text)
     if not (low < value if low_open else low <= value) or value > high:
         raise argparse.ArgumentTypeError(f"must be {what}, got {text[:40]!r}")
@@ -35,27 +36,27 @@ def _within(text: str, low: float, high: float, *, low_open: bool, what: str) ->
 
 
 def positive_float(text: str) -> float:
-    return _within(text, 0.0, 1e6, low_open=True, what="a positive number up to 1e6")
+    return within(text, 0.0, 1e6, low_open=True, what="a positive number up to 1e6")
 
 
 def positive_seconds(text: str) -> float:
-    return _within(text, 0.0, MAX_SECONDS, low_open=True,
+    return within(text, 0.0, MAX_SECONDS, low_open=True,
                    what=f"a positive number of seconds up to {MAX_SECONDS:.0f} (a day)")
 
 
 def window_seconds(text: str) -> float:
-    return _within(text, MIN_WINDOW_S, MAX_SECONDS, low_open=False,
+    return within(text, MIN_WINDOW_S, MAX_SECONDS, low_open=False,
                    what=f"{MIN_WINDOW_S:.0f}–{MAX_SECONDS:.0f} seconds")
 
 
 def speed(text: str) -> float:
     low, high = SPEED_RANGE
-    return _within(text, low, high, low_open=False,
+    return within(text, low, high, low_open=False,
                    what=f"{low:g}–{high:g} (session seconds per real second)")
 
 
 def non_negative_float(text: str) -> float:
-    return _within(text, 0.0, 1e6, low_open=False, what="a number from 0 to 1e6")
+    return within(text, 0.0, 1e6, low_open=False, what="a number from 0 to 1e6")
 
 
 def seed(text: str) -> int:

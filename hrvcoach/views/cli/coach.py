@@ -10,9 +10,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hrvcoach.core.constants import SIM_MAX_ARTIFACTS_PER_MIN
 from hrvcoach.core.errors import InputError
 from hrvcoach.core.markers import format_marker
-from hrvcoach.views.cli.arg_types import non_negative_float, positive_float, positive_seconds, seed, speed
+from hrvcoach.views.cli.arg_types import (
+    non_negative_float,
+    positive_float,
+    positive_seconds,
+    seed,
+    speed,
+    within,
+)
 from hrvcoach.views.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
 
 if TYPE_CHECKING:
@@ -33,6 +41,11 @@ def _breaths_per_min(text: str) -> float:
     if not 3.0 <= value <= 10.0:
         raise argparse.ArgumentTypeError(f"resonance rates lie within 3–10 breaths/min, got {text}")
     return value
+
+
+def _artifacts_per_min(text: str) -> float:
+    return within(text, 0.0, SIM_MAX_ARTIFACTS_PER_MIN, low_open=False,
+                  what=f"a number from 0 to {SIM_MAX_ARTIFACTS_PER_MIN:g} (artifacts per minute)")
 
 
 def _png_path(text: str) -> Path:
@@ -145,8 +158,9 @@ def add_commands(commands: Any) -> None:
     demo.add_argument("--sim-resonance", type=_breaths_per_min, default=5.5,
                       metavar="BREATHS_PER_MIN",
                       help="the simulated person's resonance breathing rate (default 5.5)")
-    demo.add_argument("--sim-artifacts", type=non_negative_float, default=0.0, metavar="PER_MIN",
-                      help="ectopic, missed and extra beats per minute (default 0)")
+    demo.add_argument("--sim-artifacts", type=_artifacts_per_min, default=0.0, metavar="PER_MIN",
+                      help=f"ectopic, missed and extra beats per minute, 0–{SIM_MAX_ARTIFACTS_PER_MIN:g} "
+                      "(default 0)")
     demo.set_defaults(run=_run_demo)
 
     replay = commands.add_parser("replay", help="coach session replaying a recorded RR file",
