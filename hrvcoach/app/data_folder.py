@@ -1,7 +1,8 @@
 """Opening the user's data folder: the store, with what an earlier crash, a full disk or a lost
 store left behind mended, and told in one line each.
 
-- The folder and everything in it is made user-only (0700 folders, 0600 files), existing ones too.
+- hrvcoach's files and folders in it are made user-only (0700 folders, 0600 files), existing
+  ones too; the user's other files there are left alone.
 - A store that is missing or empty (0 bytes) while recordings or backups exist is never silently
   replaced by an empty one: the latest backup is put back, and sessions whose journals it does
   not know are rebuilt from their journals (status `recovered`).
@@ -20,12 +21,15 @@ import stat
 from pathlib import Path
 from typing import Final
 
+from hrvcoach.app.paths import REPORTS
 from hrvcoach.core.errors import InputError
 from hrvcoach.files.journal import JournalRecording, read_journal
 from hrvcoach.history.importing import is_builtin, laid_phases
 from hrvcoach.history.phases import compute_markers
+from hrvcoach.history.profile import PROFILE_FILE
+from hrvcoach.protocols.custom import USER_PROTOCOL_FOLDER
 from hrvcoach.store import DB_FILE, LOCK_DIR, Store, StoreDamagedError, StoreError, StoreFullError
-from hrvcoach.store.backups import DAILY_EVERY, latest_backup, restore_file
+from hrvcoach.store.backups import BACKUP_DIR, DAILY_EVERY, latest_backup, restore_file
 
 __all__ = ["DELETED", "RECORDINGS", "delete_sessions", "make_private", "open_store", "restore_store"]
 
@@ -34,27 +38,48 @@ log = logging.getLogger(__name__)
 RECORDINGS: Final = "recordings"
 DELETED: Final = "deleted"  # recordings/deleted/: journals of deleted sessions (not rebuilt)
 LOW_DISK_BYTES: Final = 50 * 2**20  # below this much free space, say so before recording
+# The folders hrvcoach keeps in a data folder (with the store's files and the profile)
+OWN_FOLDERS: Final = (RECORDINGS, BACKUP_DIR, LOCK_DIR, USER_PROTOCOL_FOLDER, REPORTS)
 
 
 def make_private(home: Path) -> list[str]:
-    """Make the data folder and everything under it user-only; a notice when something was not.
-    Symbolic links are neither followed nor changed."""
-    widened = 0
-    for folder, dirs, files in os.walk(home, followlinks=False):
-        for name, mode in ((folder, 0o700), *((os.path.join(folder, f), 0o600) for f in files),
-                           *((os.path.join(folder, d), 0o700) for d in dirs)):
-            try:
-                info = os.lstat(name)
-                if stat.S_ISLNK(info.st_mode) or stat.S_IMODE(info.st_mode) & 0o077 == 0:
-                    continue
-                os.chmod(name, stat.S_IMODE(info.st_mode) & mode)
-                widened += 1
-            except OSError:
-                continue
+    """Make hrvcoach's own files and folders in the data folder user-only, and the folder itself
+    once it holds the store; a notice when something was not. Anything else in the folder (a
+    data folder given as `--data-dir` may hold the user's other files) is left alone, and
+    symbolic links are neither followed nor changed."""
+    own = [home / name for name in OWN_FOLDERS] + sorted(home.glob(f"{DB_FILE}*")) + sorted(
+        home.glob(f"{PROFILE_FILE}*"))
+    widened = sum(_make_private_tree(path) for path in own if os.path.lexists(path))
+    if home.is_dir() and ((home / DB_FILE).exists() or not any(home.iterdir())):
+        widened += _make_private_entry(str(home), 0o700)
     if not widened:
         return []
-    return [f"{home}: {widened} files or folders were readable by others; they are private now "
-            "(folders 0700, files 0600)"]
+    return [f"{home}: {widened} of hrvcoach's files or folders were readable by others; they "
+            "are private now (folders 0700, files 0600)"]
+
+
+def _make_private_tree(top: Path) -> int:
+    """Make `top` and, if it is a folder, everything under it user-only; how many changed."""
+    if not top.is_dir() or top.is_symlink():
+        return _make_private_entry(str(top), 0o600)
+    changed = 0
+    for folder, dirs, files in os.walk(top, followlinks=False):
+        for name, mode in ((folder, 0o700), *((os.path.join(folder, f), 0o600) for f in files),
+                           *((os.path.join(folder, d), 0o700) for d in dirs)):
+            changed += _make_private_entry(name, mode)
+    return changed
+
+
+def _make_private_entry(name: str, mode: int) -> int:
+    """Take group and other permissions off one file or folder (1 if it had any, else 0)."""
+    try:
+        info = os.lstat(name)
+        if stat.S_ISLNK(info.st_mode) or stat.S_IMODE(info.st_mode) & 0o077 == 0:
+            return 0
+        os.chmod(name, stat.S_IMODE(info.st_mode) & mode)
+        return 1
+    except OSError:
+        return 0
 
 
 def _journals(home: Path) -> list[Path]:
@@ -221,7 +246,9 @@ def restore_store(home: Path, backup: Path | None) -> list[str]:
     if backup is not None and not backup.is_file():
         raise InputError(str(backup), "no such backup file (`hrvcoach store restore --list`)")
     chosen = backup or (found.path if (found := latest_backup(home, DB_FILE)) else None)
+    replaced = _session_starts(home)
     notices = []
+    aside: Path | None = None
     if chosen is not None:
         try:
             aside = restore_file(database, chosen)
@@ -242,9 +269,27 @@ def restore_store(home: Path, backup: Path | None) -> list[str]:
                        f"is kept as {aside.name}")
     with Store.open(home) as store:
         notices += _rebuild_from_journals(store, home)
-        count = len(store.sessions())
-    notices.append(f"the store holds {count} sessions")
+        sessions = store.sessions()
+    notices.append(f"the store holds {len(sessions)} sessions")
+    kept = {info.started_at for info in sessions}
+    gone = sorted(session_id for started, session_id in replaced.items() if started not in kept)
+    if gone and aside is not None:
+        notices.append(f"{len(gone)} sessions of the replaced store are in neither the backup nor "
+                       f"a recording (imports have none; ids there: {', '.join(map(str, gone))})"
+                       f": they are still in {aside.name} (`hrvcoach store restore "
+                       f"{aside}` puts it back)")
     return notices
+
+
+def _session_starts(home: Path) -> dict[str, int]:
+    """{start time: id} of the store's sessions ({} when there is none or it is unreadable)."""
+    if not (home / DB_FILE).is_file():
+        return {}
+    try:
+        with Store.open(home, recover=False) as store:
+            return {info.started_at: info.id for info in store.sessions()}
+    except (StoreError, OSError):
+        return {}
 
 
 def _recording_now(home: Path) -> bool:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Final
 
-__all__ = ["data_dir", "has_display"]
+__all__ = ["REPORTS", "data_dir", "has_display"]
+
+REPORTS: Final = "reports"  # inside the data folder: the coach window's end-page reports
 
 
 def data_dir(explicit: Path | None = None) -> Path:

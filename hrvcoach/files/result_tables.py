@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
 from hrvcoach.core.errors import InputError
+from hrvcoach.files.safe_write import atomic_output
 
 __all__ = ["TABLE_FORMATS", "Cell", "TableFormat", "encode_result_table", "table_format_of",
            "write_result_table"]
@@ -74,11 +74,6 @@ def encode_result_table(rows: Sequence[Mapping[str, Cell]], columns: Sequence[st
 
 
 def write_result_table(path: Path, data: bytes) -> None:
-    """Write an encoded table to `path`, all or nothing (a temporary file beside it, renamed)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    """Write an encoded table to `path`, all or nothing (files.safe_write)."""
+    with atomic_output(path) as temporary:
         temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(str(path), f"cannot write the table ({exc.strerror or exc})") from None

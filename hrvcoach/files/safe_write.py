@@ -1,25 +1,29 @@
 """Writing a file so that a failure leaves nothing behind: the content goes to a user-only
 temporary file beside the target, which replaces the target only once it is complete and on
 disk. A disk that fills up half-way, or a writer that fails, leaves the old file (or none) and no
-empty or half-written one; a symbolic link at the target is replaced, never followed."""
+empty or half-written one; a symbolic link at the target is replaced, never followed. A target
+that is not a regular file (a device such as /dev/null, a pipe, a folder) is refused: renaming
+over it would replace it."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from hrvcoach.core.errors import InputError
 
-__all__ = ["atomic_output", "write_file_atomically"]
+__all__ = ["atomic_output", "check_output_target", "write_file_atomically"]
 
 
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """A temporary path (same folder and suffix as `path`, mode 0600) to write the whole file
     to; it becomes `path` when the block ends without an error and is removed otherwise."""
+    check_output_target(path)
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -39,6 +43,17 @@ def atomic_output(path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             temporary.unlink()
+
+
+def check_output_target(path: Path) -> None:
+    """Refuse an existing target that is not a regular file (or a link, which is replaced)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return  # not there yet (or not reachable: writing says why)
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device or a pipe)"
+        raise InputError(str(path), f"is {kind}: give a file name to write to")
 
 
 def write_file_atomically(path: Path, content: str) -> Path:

@@ -6,7 +6,8 @@ SQLite's errors turned into StoreErrors that say what happened and what to do.
   damaged file raises StoreDamagedError naming the latest backup; another program's database
   raises StoreError. The check connection is read-only, so a damaged file is never written to.
 - `damaged_rows`: sessions whose rows hold values of the wrong type (a phase index "zero", a
-  rate as text) that an older hrvcoach let in: the store hides them until they are deleted.
+  rate as text, a start that is no date or outside SESSION_YEARS) that an older hrvcoach or a
+  hand edit let in: the store hides them until they are deleted.
 - `Guarded`: the store's connection, raising StoreError (full, damaged, busy) instead of
   sqlite3's errors.
 """
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from hrvcoach.core.constants import SESSION_YEARS
 from hrvcoach.store import schema
 from hrvcoach.store.backups import disk_is_full, restore_hint
 from hrvcoach.store.errors import StoreBusyError, StoreDamagedError, StoreError, StoreFullError
@@ -34,7 +36,9 @@ _TYPED_ROWS: Final = (
      " OR typeof(breaths_per_min) NOT IN ('real', 'integer', 'null')"
      " OR typeof(ramp_to_breaths_per_min) NOT IN ('real', 'integer', 'null')"
      " OR typeof(pacing) != 'text'"),
-    ("sessions", "typeof(started_at) != 'text' OR typeof(protocol) != 'text'"
+    ("sessions", "typeof(started_at) != 'text' OR datetime(started_at) IS NULL"
+     f" OR CAST(substr(started_at, 1, 4) AS INTEGER) NOT BETWEEN {SESSION_YEARS[0]}"
+     f" AND {SESSION_YEARS[1]} OR typeof(protocol) != 'text'"
      " OR typeof(source) != 'text' OR typeof(device) != 'text'"
      " OR typeof(duration_s) NOT IN ('real', 'integer', 'null')"),
     ("annotations", "typeof(time_s) NOT IN ('real', 'integer') OR typeof(kind) != 'text'"

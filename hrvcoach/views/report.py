@@ -232,7 +232,11 @@ def _page_details(page: Any, analysis: Any, markers: dict[int, Any], comparison:
     spectra.set_ylabel("power spectral density (ms²/Hz)")
     spectra.set_title("RR spectrum per phase (Welch, 4 Hz resampling)", fontsize=10, loc="left")
     spectra.grid(alpha=0.3)
-    spectra.legend(fontsize=8)
+    if spectra.get_lines():
+        spectra.legend(fontsize=8)
+    else:  # a session too short for any spectrum: say so rather than show an empty plot
+        spectra.text(0.5, 0.5, "no phase is long enough for a spectrum", ha="center",
+                     va="center", transform=spectra.transAxes, fontsize=9, color="0.35")
 
     forest = page.add_axes((0.2, 0.13, 0.3, 0.37))
     forest.set_gid("before-after-axes")

@@ -180,6 +180,18 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_1(study, capsys, monkeypa
     assert "--scheduler tcp://127.0.0.1:9: cannot reach the Dask scheduler" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("address", ["foo", "tcp://localhost", "tcp://[::1", "tcp://h:x"])
+def test_a_scheduler_address_that_is_no_address_is_refused_at_once(study, tmp_path, address):
+    # Dask failed late on these and its half-made client held the exit for 20 s, with a
+    # traceback from Client.__del__
+    result = run_cli("analyze", str(study / "rest.txt"), "--scheduler", address, home=tmp_path,
+                     timeout=15)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"hrvcoach: error: --scheduler: {address!r}: give the scheduler's address as "
+        "tcp://HOST:PORT"]
+
+
 def test_nn_only_on_mitdb_100_gives_the_rmssd_of_its_annotated_normal_to_normal_intervals(capsys):
     with real_recording("mitdb_100/100_beats_rr.csv").open() as rows:
         normal = [float(row["rr_ms"]) for row in csv.DictReader(rows) if row["nn_interval"] == "True"]

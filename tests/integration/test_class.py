@@ -149,3 +149,13 @@ def test_bad_class_arguments_exit_2_with_one_line(tmp_path, args, message):
     done = run_cli("class", "--headless", *args, home=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith(f"hrvcoach: error: {message}") and done.stderr.count("\n") == 1
+
+
+def test_an_export_folder_that_is_a_file_is_refused_before_the_class_runs(tmp_path):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    done = run_cli("class", "--headless", "--simulate", "2", "--speed", "600", "--duration", "30",
+                   "--export", str(taken), home=tmp_path / "home")
+    assert done.returncode == 2
+    assert done.stderr == f"hrvcoach: error: --export: {taken}: is a file; give a folder for the export\n"
+    assert "P1" not in done.stdout and taken.read_text() == "mine\n"  # no class ran

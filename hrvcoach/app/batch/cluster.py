@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 from hrvcoach.app.batch.pool import OnDone
 from hrvcoach.app.batch.settings import BatchSettings
@@ -18,10 +19,23 @@ from hrvcoach.app.batch.task import Outcome, analyse_recording
 from hrvcoach.core.errors import HrvcoachError, InputError
 from hrvcoach.files.recordings import recording_format
 
-__all__ = ["CONNECT_TIMEOUT_S", "WORKER_WAIT_S", "run_on_dask"]
+__all__ = ["CONNECT_TIMEOUT_S", "WORKER_WAIT_S", "check_scheduler_address", "run_on_dask"]
 
 CONNECT_TIMEOUT_S: Final = 10.0
 WORKER_WAIT_S: Final = 60.0  # a scheduler without workers: how long to wait for the first one
+
+
+def check_scheduler_address(scheduler: str) -> None:
+    """Refuse an address that is not tcp://HOST:PORT (or tls://): Dask would otherwise fail
+    late, and its half-made client hang for 20 s on exit."""
+    try:
+        parts = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+        scheme, host, port = parts.scheme, parts.hostname, parts.port
+    except ValueError:  # a bracket left open, a port that is no number
+        scheme, host, port = "", None, None
+    if scheme not in ("tcp", "tls") or not host or port is None:
+        raise InputError("--scheduler", f"{scheduler[:80]!r}: give the scheduler's address as "
+                         "tcp://HOST:PORT")
 
 
 def run_on_dask(files: Sequence[str], settings: BatchSettings, *, scheduler: str, on_done: OnDone,
@@ -33,6 +47,7 @@ def run_on_dask(files: Sequence[str], settings: BatchSettings, *, scheduler: str
     except ImportError:
         raise InputError("--scheduler", "needs Dask's distributed scheduler: "
                          "pip install 'hrvcoach[cluster]'") from None
+    check_scheduler_address(scheduler)
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -124,6 +124,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
     table_format = _table_format(args)
     settings = _settings(args)
     files = find_recordings(args.paths)
+    if args.output is not None:
+        files = _without_output(files, args)
     text = table_format is None and not args.json
     outcomes: dict[int, Outcome] = {}
     show = _in_order(lambda outcome: _write_text(sys.stdout if text else None, sys.stderr, outcome))
@@ -142,6 +144,18 @@ def _run_analyze(args: argparse.Namespace) -> int:
     elif table_format is not None:
         _write_table(ordered, settings, table_format, args.output)
     return _exit_status(ordered)
+
+
+def _without_output(files: list[str], args: argparse.Namespace) -> list[str]:
+    """The recordings without -o's file: refused when named as a recording, left out when a
+    folder holds it (an earlier run's table); never over the store."""
+    from hrvcoach.app.paths import data_dir
+    from hrvcoach.views.cli.outputs import check_output
+
+    check_output(args.output, reading=[Path(p) for p in args.paths],
+                 home=data_dir(args.data_dir))
+    target = args.output.resolve()
+    return [file for file in files if Path(file).resolve() != target]
 
 
 def _in_order(handle: Callable[[Outcome], None]) -> Callable[[int, Outcome], None]:

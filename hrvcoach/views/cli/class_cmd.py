@@ -119,6 +119,7 @@ def _run_class(args: argparse.Namespace) -> int:
     from hrvcoach.protocols.protocol import load_protocol
 
     home = data_dir(args.data_dir)
+    _check_export_folder(args.export, home)  # now, not after the class
     protocol = load_protocol(args.protocol)  # the protocol's own rates: no one's profile
     if args.headless and args.screenshot:
         raise InputError("--screenshot", "cannot be combined with --headless")
@@ -177,6 +178,17 @@ def _print_summary(summary: ClassSummary, run: ClassRun, args: argparse.Namespac
         _export(run.store, summary.class_id, args.export, args.export_format)
 
 
+def _check_export_folder(folder: Path | None, home: Path) -> None:
+    """--export must be a folder (or not exist yet) outside hrvcoach's own files."""
+    from hrvcoach.views.cli.outputs import check_output
+
+    if folder is None:
+        return
+    if folder.exists() and not folder.is_dir():
+        raise InputError("--export", f"{folder}: is a file; give a folder for the export")
+    check_output(folder, home=home, option="--export")
+
+
 def _export(store: Any, class_id: int, folder: Path, fmt: Any) -> None:
     from hrvcoach.app.class_run import export_class
 
@@ -190,6 +202,7 @@ def _run_class_summary(args: argparse.Namespace) -> int:
     from hrvcoach.app.paths import data_dir
     from hrvcoach.views.class_text import summary_lines
 
+    _check_export_folder(args.export, data_dir(args.data_dir))
     store, notices = open_store(data_dir(args.data_dir))
     with store:
         print_notices(notices)

@@ -118,6 +118,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 # Commands
 
 
+def check_data_output(args: argparse.Namespace) -> None:
+    """-o must not name the store, its journals or backups (views.cli.outputs)."""
+    from hrvcoach.app.paths import data_dir
+    from hrvcoach.views.cli.outputs import check_output
+
+    check_output(args.output, home=data_dir(args.data_dir))
+
+
 def open_data_store(args: argparse.Namespace) -> Store:
     """The data folder's store; what an earlier crash left is mended and reported first."""
     from hrvcoach.app.data_folder import open_store
@@ -263,6 +271,8 @@ def _run_trends(args: argparse.Namespace) -> int:
     from hrvcoach.history.trends import MEASURED_SOURCES, load_trends
 
     sources = MEASURED_SOURCES | {INCLUDED_SOURCES[word] for word in args.include}
+    if args.output is not None:
+        check_data_output(args)
     with open_data_store(args) as store:
         trends = load_trends(store, days=args.days, sources=sources)
     demo = bool(sources & {"simulator", "replay"})
@@ -325,6 +335,7 @@ def _run_report(args: argparse.Namespace) -> int:
     from hrvcoach.files.safe_write import atomic_output
     from hrvcoach.views.report import write_session_report
 
+    check_data_output(args)
     with open_data_store(args) as store:
         info = store.resolve(args.session)
         with atomic_output(args.output) as temporary:
@@ -357,6 +368,7 @@ def _run_import(args: argparse.Namespace) -> int:
 def _run_export(args: argparse.Namespace) -> int:
     from hrvcoach.history.exporting import export_session
 
+    check_data_output(args)
     with open_data_store(args) as store:
         info = store.resolve(args.session)
         export_session(store, info.id, args.format, args.output)
@@ -374,6 +386,8 @@ def _run_delete(args: argparse.Namespace) -> int:
     for text in args.ids:
         if not text.isdigit() or len(text) > 18:
             raise InputError("ID", f"expected a session id (see `hrvcoach sessions`), got {text[:40]!r}")
+        if int(text) in ids:  # refused before anything is deleted
+            raise InputError("SESSION", f"session {int(text)} given twice")
         ids.append(int(text))
     with open_data_store(args) as store:
         described = [_describe(store, session_id) for session_id in ids]

@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rate swing with the breath and the calming (vagal) markers rise.",
     )
     parser.add_argument("--version", action="version", version=f"hrvcoach {__version__}")
-    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+    parser.add_argument("--data-dir", type=_data_dir, metavar="DIR",
                         help="where recordings are written (default: $HRVCOACH_HOME, "
                         "else the platform's user data folder)")
     commands = cast("argparse._SubParsersAction[argparse.ArgumentParser]",
@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_commands(commands)
     store.add_commands(commands)
     return parser
+
+
+def _data_dir(text: str) -> Path:
+    """--data-dir's folder; an empty one (an unset variable in `--data-dir "$DIR"`) would
+    make the current folder the data folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty folder name (is a variable unset?)")
+    return Path(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,7 @@ from PySide6 import QtCore, QtWidgets
 # isort: split
 import qasync  # after PySide6, so it binds to it (pyqtgraph too, in views.qt.panels)
 
+from hrvcoach.app.paths import REPORTS
 from hrvcoach.core.clock import Clock, RestartableClock, ScaledClock
 from hrvcoach.core.errors import HrvcoachError, InputError
 from hrvcoach.core.records import Annotation
@@ -445,7 +446,7 @@ def run_coach_window(run: CoachRun, *, screenshot: Path | None = None, theme: Th
     """Show the window for a CoachRun's session (see run_window); its end page comes from the
     run. With a setup `offer`, New session at the end goes to the setup page."""
     on_end = None if screenshot is not None and not options.screenshot_summary else \
-        end_page(run, run.home / "reports")
+        end_page(run, run.home / REPORTS)
     return run_window(run.session, run.protocol, run.clock, screenshot=screenshot, theme=theme,
                       on_end=on_end, source_label=run.source_label, options=options,
                       offer=None if screenshot is not None else offer, lsl=run.lsl)
@@ -478,7 +479,7 @@ def coach_run_starter(home: Path, settings: CoachSettings, stack: contextlib.Exi
         run = stack.enter_context(CoachRun(home, choice.protocol, spec, settings))
         runs.append(run)
         return StartedSession(run.session(on_event), choice.protocol, run.clock,
-                              end_page(run, home / "reports"), run.source_label, run.lsl)
+                              end_page(run, home / REPORTS), run.source_label, run.lsl)
 
     return start
 
