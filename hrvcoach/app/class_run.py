@@ -57,6 +57,7 @@ __all__ = [
 
 MAX_STRAPS_PER_ADAPTER: Final = 5  # BlueZ: a safe plan per adapter; failures reported at 6+
 STRAGGLER_GRACE_S: Final = 5.0  # session seconds a strap may be late at the class's end
+STRAGGLER_GRACE_REAL_S: Final = 2.0  # ... and real seconds the machine may lag (a sped-up class)
 SUMMARY_MARKERS: Final = ("rmssd_ms", "mean_hr_bpm")  # the class summary's columns
 
 
@@ -285,7 +286,8 @@ class ClassRun:
     async def run(self, on_event: Callable[[int, SessionEvent], None]) -> list[SessionEnded | None]:
         """Run every participant's session to its end. A participant whose strap fails ends
         alone (why is kept in `errors`); the others go on. A session still waiting for its strap
-        STRAGGLER_GRACE_S after the class's end is stopped. Cancelled (Stop, Ctrl+C): every
+        STRAGGLER_GRACE_S after the class's end (and STRAGGLER_GRACE_REAL_S of real time) is
+        stopped. Cancelled (Stop, Ctrl+C): every
         session stops, and the cancellation goes on to the caller."""
         sessions = self.sessions(on_event)
         tasks = [asyncio.ensure_future(session.run()) for session in sessions]
@@ -299,8 +301,11 @@ class ClassRun:
         for index, task in enumerate(tasks):
             task.add_done_callback(partial(tell_failure, index))
 
+        # at 600x a machine busy for 30 ms is 18 session seconds late: the grace is real time too
+        grace_s = max(STRAGGLER_GRACE_S, STRAGGLER_GRACE_REAL_S * self.clock.speed)
+
         async def stop_stragglers() -> None:
-            await self.clock.sleep_until(end_s + STRAGGLER_GRACE_S)
+            await self.clock.sleep_until(end_s + grace_s)
             for index, task in enumerate(tasks):
                 if not task.done():
                     self.errors[index] = "its strap was away when the class ended"

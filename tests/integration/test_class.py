@@ -159,3 +159,30 @@ def test_an_export_folder_that_is_a_file_is_refused_before_the_class_runs(tmp_pa
     assert done.returncode == 2
     assert done.stderr == f"hrvcoach: error: --export: {taken}: is a file; give a folder for the export\n"
     assert "P1" not in done.stdout and taken.read_text() == "mine\n"  # no class ran
+
+
+def test_a_participant_the_busy_machine_delays_is_not_stopped_as_away(tmp_path, monkeypatch, capsys):
+    # at 600x a machine busy for 30 ms puts a strap 18 session seconds behind; with a grace of
+    # 5 session seconds only, such a participant was stopped as "away" (15 of 25 classes on a
+    # machine running six busy loops; 0 of 25 with the grace in real time too)
+    from hrvcoach.sources.simulator import SimulatedStrap
+    from hrvcoach.views.cli.main import main
+
+    beats = SimulatedStrap.beats
+
+    async def late_beats(self: SimulatedStrap) -> AsyncIterator[Any]:
+        delayed = False
+        async for item in beats(self):
+            if self._seed == 2 and not delayed and item.time_s > 25.0:
+                await asyncio.sleep(0.03)  # real seconds: 18 s of this class's session
+                delayed = True
+            yield item
+
+    monkeypatch.setattr(SimulatedStrap, "beats", late_beats)
+    code = main(["--data-dir", str(tmp_path / "home"), "class", "--simulate", "2", "--headless",
+                 "--speed", "600", "--duration", "30"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "strap was away" not in out
+    with Store.open(tmp_path / "home") as store:
+        assert [info.status for info in store.sessions()] == ["completed", "completed"]
