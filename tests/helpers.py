@@ -44,6 +44,15 @@ def run_cli(*args: str, home: Path, timeout: float = 120) -> subprocess.Complete
                           check=False)
 
 
+def assert_refused(result: subprocess.CompletedProcess[str], *messages: str) -> None:
+    """Exit 2 with one error line holding every message, and no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "error" in line]
+    for message in messages:
+        assert message in line
+
+
 def pacer_part_changes(pacer: Any, end_s: float, *, start_s: float = 0.0,
                        step_s: float = 0.02) -> list[tuple[float, str | None]]:
     """(time, part) of every change of a pacer's breath part after start_s, found from its

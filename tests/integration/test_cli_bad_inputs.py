@@ -9,18 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import real_recording, run_cli
+from tests.helpers import assert_refused, real_recording, run_cli
 
 RR_FILE = "polar_h10_breathing_10min/rr.csv"
-
-
-def assert_refused(result, *messages: str) -> None:
-    """Exit 2 with one error line holding every message, and no traceback."""
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    (line,) = [line for line in result.stderr.splitlines() if "error" in line]
-    for message in messages:
-        assert message in line
 
 
 def mitdb_record(folder: Path) -> Path:

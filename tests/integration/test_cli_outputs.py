@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hrvcoach.store import DB_FILE
-from tests.helpers import cli_env, real_recording, run_cli
+from tests.helpers import assert_refused, cli_env, real_recording, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +32,18 @@ def home(one_session, tmp_path) -> Path:
     return target
 
 
-def refused(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr and result.stderr.count("error:") == 1
-    for fragment in fragments:
-        assert fragment in result.stderr
-
-
 @pytest.mark.parametrize("target", [DB_FILE, f"{DB_FILE}-wal", "recordings/x.csv", "backups/b.db"])
 def test_export_never_writes_over_the_store_or_its_journals(home, target):
     before = {path: path.read_bytes() for path in home.rglob("*") if path.is_file()}
-    refused(run_cli("export", "1", "--format", "rr", "-o", str(home / target), home=home),
+    assert_refused(run_cli("export", "1", "--format", "rr", "-o", str(home / target), home=home),
             "is part of hrvcoach's data folder")
     assert {path: path.read_bytes() for path in home.rglob("*") if path.is_file()} == before
     assert run_cli("sessions", home=home).returncode == 0
 
 
 def test_report_and_trends_into_the_data_folder_are_refused_but_reports_is_fine(home):
-    refused(run_cli("trends", "-o", str(home / "backups" / "t.png"), home=home), "-o")
-    refused(run_cli("report", "1", "-o", str(home / "recordings" / "r.png"), home=home), "-o")
+    assert_refused(run_cli("trends", "-o", str(home / "backups" / "t.png"), home=home), "-o")
+    assert_refused(run_cli("report", "1", "-o", str(home / "recordings" / "r.png"), home=home), "-o")
     result = run_cli("report", "1", "-o", str(home / "reports" / "r.png"), home=home)
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr  # a 30-s session has no spectrum: said on the page
@@ -60,7 +53,7 @@ def test_analyze_never_writes_over_a_recording_it_reads(tmp_path):
     recording = tmp_path / "rec.csv"
     shutil.copy(real_recording("polar_h10_breathing_10min/rr.csv"), recording)
     before = recording.read_bytes()
-    refused(run_cli("analyze", str(recording), "-o", str(recording), home=tmp_path / "h"),
+    assert_refused(run_cli("analyze", str(recording), "-o", str(recording), home=tmp_path / "h"),
             "is a recording being read")
     assert recording.read_bytes() == before
 
@@ -80,7 +73,7 @@ def test_analyze_leaves_its_own_earlier_table_out_of_a_folder_it_reads(tmp_path)
 def test_a_device_or_a_pipe_as_output_is_refused_and_kept(tmp_path):
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
-    refused(run_cli("analyze", str(real_recording("polar_h10_breathing_10min/rr.csv")),
+    assert_refused(run_cli("analyze", str(real_recording("polar_h10_breathing_10min/rr.csv")),
                     "--format", "csv", "-o", str(pipe), home=tmp_path / "h"),
             "not a regular file")
     assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
@@ -113,7 +106,7 @@ def test_an_empty_data_dir_is_refused_before_anything_is_written(tmp_path):
     result = subprocess.run([sys.executable, "-m", "hrvcoach", "--data-dir", "", "sessions"],
                             capture_output=True, text=True, cwd=workdir,
                             env=cli_env(tmp_path / "h"), check=False)
-    refused(result, "--data-dir", "empty")
+    assert_refused(result, "--data-dir", "empty")
     assert list(workdir.iterdir()) == []
 
 
