@@ -334,8 +334,7 @@ async def test_a_resonance_block_the_person_did_not_follow_is_marked_and_not_cho
     """Pacer at 6.5, 7.5 and 4.5/min; in the 6.5 block the person breathes at their own 5.5
     (the fake person's resonance): the swing is largest there, but the accelerometer shows the
     pacer was not followed, so that block is marked and the rate is chosen among the others."""
-    from hrvcoach.analysis.resonance import choose_resonance, score_rates
-    from hrvcoach.history.assessment import assess_session, rate_blocks
+    from hrvcoach.history.assessment import assess_session
     from hrvcoach.history.profile import load_profile
     from hrvcoach.views.cli.protocols import print_scores
 
@@ -357,11 +356,10 @@ async def test_a_resonance_block_the_person_did_not_follow_is_marked_and_not_cho
         assert abs(by_rate[rate].heart_breath_phase_deg - (-3.0 * rate)) < 10.0
     best_followed = max((by_rate[7.5], by_rate[4.5]), key=lambda s: s.resonance_score)
     assert assessment.resonance_breaths_per_min == best_followed.breaths_per_min
-    # amplitude alone is fooled: the block's heart rate swung at the person's 5.5, and scored
-    # without the body's evidence the 6.5 block wins
-    beats = coached.store.beats(coached.session_id)
-    blind = score_rates(np.array(beats.rr_ms), np.array(beats.time_s), rate_blocks(protocol))
-    assert choose_resonance(blind) == 6.5, blind
+    # Scored without the body's evidence, the 6.5 block (the heart swung at the person's own
+    # 5.5) usually wins on amplitude alone; how often depends on where the fake person's
+    # schedule falls against the session's blocks, which moves with the machine's timing (under
+    # load in CI the 7.5 block won once), so it is not asserted here: the choice above is.
     profile = load_profile(tmp_path)  # the coach saved it with its evidence
     assert profile.resonance_breaths_per_min == assessment.resonance_breaths_per_min
     assert [s.pacer_followed for s in profile.scores] == [False, True, True]
