@@ -16,14 +16,14 @@ from pathlib import Path
 
 from hrvcoach.core.errors import InputError
 
-__all__ = ["atomic_output", "check_output_target", "write_file_atomically"]
+__all__ = ["atomic_output", "write_file_atomically"]
 
 
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """A temporary path (same folder and suffix as `path`, mode 0600) to write the whole file
     to; it becomes `path` when the block ends without an error and is removed otherwise."""
-    check_output_target(path)
+    _refuse_non_regular(path)
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -45,7 +45,7 @@ def atomic_output(path: Path) -> Iterator[Path]:
             temporary.unlink()
 
 
-def check_output_target(path: Path) -> None:
+def _refuse_non_regular(path: Path) -> None:
     """Refuse an existing target that is not a regular file (or a link, which is replaced)."""
     try:
         info = os.lstat(path)

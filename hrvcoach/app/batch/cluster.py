@@ -19,13 +19,13 @@ from hrvcoach.app.batch.task import Outcome, analyse_recording
 from hrvcoach.core.errors import HrvcoachError, InputError
 from hrvcoach.files.recordings import recording_format
 
-__all__ = ["CONNECT_TIMEOUT_S", "WORKER_WAIT_S", "check_scheduler_address", "run_on_dask"]
+__all__ = ["CONNECT_TIMEOUT_S", "WORKER_WAIT_S", "run_on_dask"]
 
 CONNECT_TIMEOUT_S: Final = 10.0
 WORKER_WAIT_S: Final = 60.0  # a scheduler without workers: how long to wait for the first one
 
 
-def check_scheduler_address(scheduler: str) -> None:
+def _check_scheduler_address(scheduler: str) -> None:
     """Refuse an address that is not tcp://HOST:PORT (or tls://): Dask would otherwise fail
     late, and its half-made client hang for 20 s on exit."""
     try:
@@ -47,7 +47,7 @@ def run_on_dask(files: Sequence[str], settings: BatchSettings, *, scheduler: str
     except ImportError:
         raise InputError("--scheduler", "needs Dask's distributed scheduler: "
                          "pip install 'hrvcoach[cluster]'") from None
-    check_scheduler_address(scheduler)
+    _check_scheduler_address(scheduler)
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -150,12 +150,11 @@ def _without_output(files: list[str], args: argparse.Namespace) -> list[str]:
     """The recordings without -o's file: refused when named as a recording, left out when a
     folder holds it (an earlier run's table); never over the store."""
     from hrvcoach.app.paths import data_dir
-    from hrvcoach.views.cli.outputs import check_output
+    from hrvcoach.views.cli.outputs import check_output, same_path
 
     check_output(args.output, reading=[Path(p) for p in args.paths],
                  home=data_dir(args.data_dir))
-    target = args.output.resolve()
-    return [file for file in files if Path(file).resolve() != target]
+    return [file for file in files if not same_path(Path(file), args.output)]
 
 
 def _in_order(handle: Callable[[Outcome], None]) -> Callable[[int, Outcome], None]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hrvcoach.core.errors import InputError
 
-__all__ = ["check_output"]
+__all__ = ["check_output", "same_path"]
 
 
 def check_output(path: Path, *, reading: Sequence[Path] = (), home: Path | None = None,
@@ -17,7 +17,7 @@ def check_output(path: Path, *, reading: Sequence[Path] = (), home: Path | None 
     """Raise InputError(option) when `path` is one of the files being read or one of
     hrvcoach's own files in the data folder `home`."""
     target = _resolved(path)
-    if any(target == _resolved(source) for source in reading):
+    if any(same_path(path, source) for source in reading):
         raise InputError(option, f"{path}: is a recording being read; name another file")
     if home is not None and _in_data_folder(target, _resolved(home)):
         raise InputError(option, f"{path}: is part of hrvcoach's data folder (the store, its "
@@ -39,6 +39,11 @@ def _in_data_folder(target: Path, home: Path) -> bool:
                                   or target.name in kept):
         return True
     return any(home / folder in target.parents for folder in kept)
+
+
+def same_path(one: Path, other: Path) -> bool:
+    """Whether two paths name the same file (links resolved where they can be)."""
+    return _resolved(one) == _resolved(other)
 
 
 def _resolved(path: Path) -> Path:
